@@ -1,0 +1,165 @@
+/**
+ * `npm start`: the whole local stack on embedded defaults.
+ *   Postgres (DATABASE_URL, else embedded PGlite in .local/pgdata) → WebSocket proxy →
+ *   migrations → demo seed → wrangler dev (local KV + Durable Objects in .wrangler/state) →
+ *   publish config to KV → print what to open. Ctrl-C stops every child.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { databaseFromEnv, ROOT, runMigrations } from './lib/database';
+import { freePort } from './lib/ports';
+import { startWsProxy } from './lib/ws-proxy';
+import { seedDemo } from './seed';
+
+const PORT = Number(process.env.PORT ?? 8787);
+const bold = (s: string) => `\x1b[1m${s}\x1b[0m`;
+const dim = (s: string) => `\x1b[2m${s}\x1b[0m`;
+const step = (s: string) => console.log(`${bold('▸')} ${s}`);
+const t0 = Date.now();
+const since = () => dim(`(${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+
+const cleanups: (() => Promise<void> | void)[] = [];
+let stopping = false;
+async function stop(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch {}
+    }
+  }
+  process.exit(code);
+}
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+step('Postgres');
+const pgPort = await freePort(Number(process.env.PGLITE_PORT ?? 54329));
+const db = await databaseFromEnv(path.join(ROOT, '.local/pgdata'), pgPort);
+if (db.embedded) cleanups.push(() => db.embedded?.close());
+console.log(`  using ${db.describe} ${since()}`);
+
+const proxy = await startWsProxy(await freePort());
+cleanups.push(() => proxy.close());
+console.log(`  WebSocket proxy for the worker on ${proxy.url}`);
+
+step('Migrations');
+await runMigrations(db.url);
+console.log(`  ✓ schema up to date ${since()}`);
+
+step('Demo data');
+await seedDemo(db.url, (s) => console.log(s));
+
+step(`Worker (wrangler dev on port ${PORT})`);
+const publishToken = randomBytes(24).toString('base64url');
+const wrangler: ChildProcess = spawn(
+  process.execPath,
+  [
+    path.join(ROOT, 'node_modules/wrangler/bin/wrangler.js'),
+    'dev',
+    '--port',
+    String(PORT),
+    '--ip',
+    '127.0.0.1',
+    '--persist-to',
+    path.join(ROOT, '.wrangler/state'),
+    '--show-interactive-dev-session=false',
+    '--var',
+    `DATABASE_URL:${db.url}`,
+    '--var',
+    `NEON_LOCAL_WS_PROXY:${proxy.url}`,
+    '--var',
+    `PUBLISH_TOKEN:${publishToken}`,
+  ],
+  {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
+    detached: true,
+  },
+);
+cleanups.push(
+  () =>
+    new Promise<void>((resolve) => {
+      if (wrangler.exitCode !== null || !wrangler.pid) return resolve();
+      wrangler.once('exit', () => resolve());
+      try {
+        process.kill(-wrangler.pid, 'SIGTERM');
+      } catch {
+        resolve();
+      }
+      setTimeout(() => {
+        try {
+          if (wrangler.pid) process.kill(-wrangler.pid, 'SIGKILL');
+        } catch {}
+        resolve();
+      }, 3000).unref();
+    }),
+);
+const prefix = (stream: NodeJS.ReadableStream | null) => {
+  let buf = '';
+  stream?.on('data', (d: Buffer) => {
+    buf += d.toString();
+    const lines = buf.split('\n');
+    buf = lines.pop() ?? '';
+    for (const l of lines) if (l.trim()) console.log(`${dim('  wrangler │')} ${l}`);
+  });
+};
+prefix(wrangler.stdout);
+prefix(wrangler.stderr);
+wrangler.on('exit', (code) => {
+  if (!stopping) {
+    console.error(`wrangler dev exited (${code}); stopping.`);
+    void stop(code ?? 1);
+  }
+});
+
+const base = `http://127.0.0.1:${PORT}`;
+for (let i = 0; ; i++) {
+  try {
+    const r = await fetch(`${base}/healthz`);
+    if (r.ok) break;
+  } catch {}
+  if (i > 240) {
+    console.error('The worker did not answer /healthz within 120 s.');
+    await stop(1);
+  }
+  await new Promise((r) => setTimeout(r, 500));
+}
+console.log(`  ✓ worker answering ${since()}`);
+
+step('Publishing config to KV');
+const pub = await fetch(`${base}/internal/publish`, {
+  method: 'POST',
+  headers: { authorization: `Bearer ${publishToken}` },
+});
+if (!pub.ok) {
+  console.error(`publish failed: ${pub.status} ${await pub.text()}`);
+  await stop(1);
+}
+const result = (await pub.json()) as {
+  tenants: { slug: string; version: number; storefronts: number }[];
+  snapshotsWritten: number;
+};
+for (const t of result.tenants)
+  console.log(`  ✓ ${t.slug} v${t.version}: ${t.storefronts} storefront snapshots`);
+
+const u = (host: string, p: string) => `http://${host}:${PORT}${p}`;
+console.log(`
+${bold('Azotte Edge is running')} ${since()}
+
+  API reference    ${u('127.0.0.1', '/docs')}
+  Health           ${u('127.0.0.1', '/healthz')}
+  US catalog       ${u('us.globalcorp.localhost', '/v1/catalog')}
+  EU catalog       ${u('globalcorp.localhost', '/eu/v1/catalog')}
+
+Try:
+  curl ${u('apac.globalcorp.localhost', '/v1/catalog')}
+  curl ${u('globalcorp.localhost', '/v1/storefront')} -H 'CF-IPCountry: DE'
+  curl ${u('globalcorp.localhost', '/v1/storefront')} -H 'X-Storefront: apac-store'
+  curl ${u('brand-b.conglomcorp.localhost', '/v1/catalog')}
+
+${dim('Ctrl-C stops everything; data stays in .local/ and .wrangler/ for the next start.')}
+`);

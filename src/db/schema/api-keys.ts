@@ -1,0 +1,34 @@
+import { index, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { timestamps } from './_columns';
+import { apiKeyKindEnum, channelEnum } from './enums';
+import { storefronts } from './storefronts';
+import { tenants } from './tenants';
+
+/** Storefront API keys. Only the SHA-256 of the key is stored, with a visible prefix. */
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(), // key_…
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    storefrontId: text('storefront_id')
+      .notNull()
+      .references(() => storefronts.id, { onDelete: 'cascade' }),
+    kind: apiKeyKindEnum('kind').notNull(),
+    name: text('name').notNull(),
+    /** First characters of the key, shown in lists (`pk_live_AbC…`). */
+    prefix: text('prefix').notNull(),
+    hash: text('hash').notNull(),
+    /** Empty means every channel. */
+    channels: channelEnum('channels').array().notNull().default([]),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex('api_keys_hash_uq').on(t.hash),
+    index('api_keys_storefront_idx').on(t.storefrontId),
+  ],
+);

@@ -1,0 +1,24 @@
+import { sql } from 'drizzle-orm';
+import { pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { timestamps } from './_columns';
+import { storefronts } from './storefronts';
+import { tenants } from './tenants';
+
+/** A customer is unique within a storefront: the same email in two storefronts is two customers. */
+export const customers = pgTable(
+  'customers',
+  {
+    id: text('id').primaryKey(), // cus_…
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    storefrontId: text('storefront_id')
+      .notNull()
+      .references(() => storefronts.id, { onDelete: 'cascade' }),
+    email: text('email').notNull(),
+    name: text('name'),
+    externalId: text('external_id'),
+    ...timestamps,
+  },
+  (t) => [uniqueIndex('customers_storefront_email_uq').on(t.storefrontId, sql`lower(${t.email})`)],
+);

@@ -1,0 +1,47 @@
+import { pgEnum } from 'drizzle-orm/pg-core';
+
+export const channelEnum = pgEnum('channel', ['web', 'mobile', 'partner', 'ott']);
+export const recordStatusEnum = pgEnum('record_status', ['active', 'archived']);
+export const routeKindEnum = pgEnum('route_kind', [
+  'host', // a storefront's own host
+  'tenant_host', // a tenant's shared host (storefront chosen by path / header / geo / default)
+  'path_prefix', // a path prefix on the tenant's shared host
+  'country', // ISO 3166-1 alpha-2
+  'continent', // Cloudflare continent code (AF, AN, AS, EU, NA, OC, SA)
+]);
+export const billingIntervalEnum = pgEnum('billing_interval', ['day', 'week', 'month', 'year']);
+export const entitlementTypeEnum = pgEnum('entitlement_type', [
+  'quota',
+  'feature',
+  'slots',
+  'tier',
+]);
+export const subscriptionStatusEnum = pgEnum('subscription_status', [
+  'incomplete',
+  'trialing',
+  'active',
+  'past_due',
+  'paused',
+  'cancelled',
+  'expired',
+]);
+export const paymentStatusEnum = pgEnum('payment_status', [
+  'pending',
+  'processing',
+  'succeeded',
+  'failed',
+  'unknown',
+  'refunded',
+]);
+export const flagValueTypeEnum = pgEnum('flag_value_type', ['boolean', 'string', 'number', 'json']);
+export const killswitchScopeEnum = pgEnum('killswitch_scope', [
+  'tenant',
+  'storefront',
+  'channel',
+  'feature',
+  'provider',
+]);
+export const failModeEnum = pgEnum('fail_mode', ['closed', 'open']);
+export const apiKeyKindEnum = pgEnum('api_key_kind', ['publishable', 'secret']);
+export const operatorRoleEnum = pgEnum('operator_role', ['owner', 'admin', 'operator', 'viewer']);
+export const actorTypeEnum = pgEnum('actor_type', ['operator', 'api_key', 'system']);

@@ -1,0 +1,22 @@
+import { integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { subscriptions } from './subscriptions';
+import { tenants } from './tenants';
+
+/** Append-only event log of each subscription, in the order its Durable Object applied them. */
+export const subscriptionEvents = pgTable(
+  'subscription_events',
+  {
+    id: text('id').primaryKey(), // sevt_…
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    subscriptionId: text('subscription_id')
+      .notNull()
+      .references(() => subscriptions.id, { onDelete: 'cascade' }),
+    seq: integer('seq').notNull(),
+    type: text('type').notNull(),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [uniqueIndex('subscription_events_seq_uq').on(t.subscriptionId, t.seq)],
+);

@@ -1,0 +1,180 @@
+import type { TenantSpecInput } from '../services/tenant-config/spec';
+
+/** The platform's own example (seeds/platform-model.txt), applied by `npm start`. */
+export const GLOBALCORP: TenantSpecInput = {
+  slug: 'globalcorp',
+  name: 'Global Corporation',
+  sharedHosts: ['globalcorp.localhost'],
+  defaultStorefront: 'us-store',
+  entitlements: [
+    { key: 'api_access', name: 'API Access', type: 'quota', unit: 'calls' },
+    { key: 'analytics_dashboard', name: 'Analytics Dashboard', type: 'feature' },
+    { key: 'integrations', name: 'Integrations', type: 'slots' },
+    { key: 'support', name: 'Support', type: 'tier' },
+  ],
+  storefronts: [
+    {
+      slug: 'us-store',
+      name: 'US Store',
+      channel: 'web',
+      currency: 'USD',
+      region: 'US',
+      locale: 'en-US',
+      hosts: ['us.globalcorp.localhost'],
+      pathPrefixes: ['/us'],
+      countries: ['US'],
+      continents: ['NA', 'SA'],
+      paymentProviders: [
+        { provider: 'stripe', priority: 0, weight: 80 },
+        { provider: 'paypal', priority: 0, weight: 20 },
+      ],
+      branding: { displayName: 'GlobalCorp US', primaryColor: '#1f4ed8' },
+    },
+    {
+      slug: 'eu-store',
+      name: 'EU Store',
+      channel: 'web',
+      currency: 'EUR',
+      region: 'EU',
+      locale: 'de-DE',
+      hosts: ['eu.globalcorp.localhost'],
+      pathPrefixes: ['/eu'],
+      countries: ['AT', 'BE', 'DE', 'ES', 'FI', 'FR', 'IE', 'IT', 'LU', 'NL', 'PT'],
+      continents: ['EU', 'AF'],
+      paymentProviders: [
+        { provider: 'stripe', priority: 0, weight: 100 },
+        { provider: 'adyen', priority: 1, weight: 100 },
+      ],
+      branding: { displayName: 'GlobalCorp Europe', primaryColor: '#0b7a53' },
+    },
+    {
+      slug: 'apac-store',
+      name: 'APAC Store',
+      channel: 'web',
+      currency: 'JPY',
+      region: 'APAC',
+      locale: 'ja-JP',
+      hosts: ['apac.globalcorp.localhost'],
+      pathPrefixes: ['/apac'],
+      countries: ['JP', 'KR', 'SG', 'AU', 'NZ'],
+      continents: ['AS', 'OC'],
+      paymentProviders: [{ provider: 'localpay', priority: 0, weight: 100 }],
+      branding: { displayName: 'GlobalCorp APAC', primaryColor: '#c2410c' },
+    },
+  ],
+  bundles: [
+    {
+      slug: 'pro-plan',
+      name: 'Pro Plan',
+      description: 'For growing teams: the API, analytics and integrations.',
+      entitlements: [
+        { key: 'api_access', value: { limit: 10000, period: 'month' } },
+        { key: 'analytics_dashboard', value: { enabled: true } },
+        { key: 'integrations', value: { count: 5 } },
+        { key: 'support', value: { level: 'email', detail: 'business hours' } },
+      ],
+      prices: [
+        { storefront: 'us-store', amount: 2900, interval: 'month' },
+        { storefront: 'eu-store', amount: 2500, interval: 'month' },
+        { storefront: 'apac-store', amount: 3200, interval: 'month' },
+      ],
+    },
+    {
+      slug: 'enterprise',
+      name: 'Enterprise',
+      description: 'Higher limits, unlimited analytics and priority support around the clock.',
+      entitlements: [
+        { key: 'api_access', value: { limit: 1000000, period: 'month' } },
+        { key: 'analytics_dashboard', value: { enabled: true } },
+        { key: 'integrations', value: { count: 50 } },
+        { key: 'support', value: { level: 'priority', detail: '24/7' } },
+      ],
+      prices: [
+        { storefront: 'us-store', amount: 9900, interval: 'month' },
+        { storefront: 'eu-store', amount: 8500, interval: 'month' },
+        { storefront: 'apac-store', amount: 9800, interval: 'month' },
+      ],
+    },
+  ],
+};
+
+/** A multi-brand tenant: three storefronts, each with its own bundles (seeds' "ConglomCorp"). */
+export const CONGLOMCORP: TenantSpecInput = {
+  slug: 'conglomcorp',
+  name: 'ConglomCorp',
+  sharedHosts: [],
+  defaultStorefront: 'brand-a',
+  entitlements: [
+    { key: 'streaming', name: 'Streaming', type: 'feature' },
+    { key: 'screens', name: 'Simultaneous screens', type: 'slots' },
+    { key: 'quality', name: 'Video quality', type: 'tier' },
+  ],
+  storefronts: [
+    {
+      slug: 'brand-a',
+      name: 'Brand A',
+      channel: 'web',
+      currency: 'USD',
+      region: 'US',
+      hosts: ['brand-a.conglomcorp.localhost'],
+      paymentProviders: [{ provider: 'stripe', priority: 0, weight: 100 }],
+    },
+    {
+      slug: 'brand-b',
+      name: 'Brand B',
+      channel: 'mobile',
+      currency: 'GBP',
+      region: 'UK',
+      locale: 'en-GB',
+      hosts: ['brand-b.conglomcorp.localhost'],
+      paymentProviders: [{ provider: 'adyen', priority: 0, weight: 100 }],
+    },
+    {
+      slug: 'brand-c',
+      name: 'Brand C',
+      channel: 'ott',
+      currency: 'EUR',
+      region: 'EU',
+      locale: 'fr-FR',
+      hosts: ['brand-c.conglomcorp.localhost'],
+      paymentProviders: [{ provider: 'stripe', priority: 0, weight: 100 }],
+    },
+  ],
+  bundles: [
+    {
+      slug: 'a-basic',
+      name: 'Brand A Basic',
+      entitlements: [
+        { key: 'streaming', value: { enabled: true } },
+        { key: 'screens', value: { count: 1 } },
+        { key: 'quality', value: { level: 'hd' } },
+      ],
+      prices: [{ storefront: 'brand-a', amount: 999, interval: 'month' }],
+    },
+    {
+      slug: 'b-premium',
+      name: 'Brand B Premium',
+      entitlements: [
+        { key: 'streaming', value: { enabled: true } },
+        { key: 'screens', value: { count: 4 } },
+        { key: 'quality', value: { level: 'uhd' } },
+      ],
+      prices: [{ storefront: 'brand-b', amount: 1499, interval: 'month' }],
+    },
+    {
+      slug: 'c-family',
+      name: 'Brand C Family',
+      entitlements: [
+        { key: 'streaming', value: { enabled: true } },
+        { key: 'screens', value: { count: 6 } },
+        { key: 'quality', value: { level: 'uhd', detail: 'with offline downloads' } },
+      ],
+      prices: [
+        { storefront: 'brand-c', amount: 1999, interval: 'month' },
+        { storefront: 'brand-c', amount: 19900, interval: 'year' },
+      ],
+    },
+  ],
+};
+
+export const DEMO_TENANTS = [GLOBALCORP, CONGLOMCORP];

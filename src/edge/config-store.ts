@@ -1,0 +1,140 @@
+import { ApiError } from '../errors';
+import {
+  KV_KEYS,
+  type RoutingTable,
+  RoutingTableSchema,
+  type StorefrontSnapshot,
+  StorefrontSnapshotSchema,
+} from './snapshot';
+
+/** A snapshot or routing table larger than this is refused (treated like a corrupt one). */
+export const MAX_CONFIG_BYTES = 2 * 1024 * 1024;
+
+export interface ConfigStoreOptions {
+  /** How old the cached routing table may be before a background refresh. */
+  revalidateMs: number;
+  now: () => number;
+}
+
+interface Waiter {
+  waitUntil(p: Promise<unknown>): void;
+}
+
+function parseConfig<T>(
+  raw: string | null,
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } },
+): T | undefined {
+  if (raw === null || raw.length > MAX_CONFIG_BYTES) return undefined;
+  try {
+    const parsed = schema.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The in-isolate cache of the published read model. The routing table is served from memory
+ * and revalidated in the background; snapshots are immutable per (storefront, version) key, so
+ * they are cached until evicted. When KV is unreachable or holds something unreadable, the last
+ * good copy keeps serving (fail static).
+ */
+export class EdgeConfigStore {
+  private routing?: { table: RoutingTable; fetchedAt: number };
+  private refreshing?: Promise<void>;
+  private readonly snapshots = new Map<string, StorefrontSnapshot>();
+  /** storefront id → last good snapshot, whatever its version */
+  private readonly lastGood = new Map<string, StorefrontSnapshot>();
+
+  constructor(private readonly options: ConfigStoreOptions) {}
+
+  async routingTable(kv: KVNamespace, ctx: Waiter): Promise<RoutingTable> {
+    const cached = this.routing;
+    if (cached) {
+      if (this.options.now() - cached.fetchedAt > this.options.revalidateMs && !this.refreshing) {
+        ctx.waitUntil(this.refreshOnce(kv));
+      }
+      return cached.table;
+    }
+    await this.refreshOnce(kv);
+    if (!this.routing) {
+      throw new ApiError(
+        'config_unavailable',
+        'The storefront configuration could not be loaded. Retry shortly.',
+        { headers: { 'retry-after': '5' } },
+      );
+    }
+    return this.routing.table;
+  }
+
+  /** One refresh at a time per isolate; concurrent callers share it. */
+  private refreshOnce(kv: KVNamespace): Promise<void> {
+    if (!this.refreshing) {
+      this.refreshing = this.refreshRouting(kv).finally(() => {
+        this.refreshing = undefined;
+      });
+    }
+    return this.refreshing;
+  }
+
+  /** Reads the routing table from KV; keeps the last good copy on any failure. */
+  async refreshRouting(kv: KVNamespace): Promise<void> {
+    let raw: string | null;
+    try {
+      raw = await kv.get(KV_KEYS.routing, 'text');
+    } catch {
+      return; // KV unreachable: keep serving what we have
+    }
+    const table = parseConfig(raw, RoutingTableSchema);
+    if (table) this.routing = { table, fetchedAt: this.options.now() };
+    else if (this.routing) this.routing = { ...this.routing, fetchedAt: this.options.now() };
+  }
+
+  /**
+   * The snapshot of `storefrontId` at `version`; the last good one of that storefront if that
+   * version cannot be read (the boolean says so).
+   */
+  async snapshot(
+    kv: KVNamespace,
+    storefrontId: string,
+    version: number,
+  ): Promise<{ snapshot: StorefrontSnapshot; stale: boolean }> {
+    const key = KV_KEYS.snapshot(storefrontId, version);
+    const hit = this.snapshots.get(key);
+    if (hit) return { snapshot: hit, stale: false };
+    let raw: string | null = null;
+    try {
+      raw = await kv.get(key, 'text');
+    } catch {
+      raw = null;
+    }
+    const snap = parseConfig(raw, StorefrontSnapshotSchema);
+    if (snap && snap.storefront.id === storefrontId) {
+      if (this.snapshots.size >= 512) {
+        const oldest = this.snapshots.keys().next().value;
+        if (oldest !== undefined) this.snapshots.delete(oldest);
+      }
+      this.snapshots.set(key, snap);
+      this.lastGood.set(storefrontId, snap);
+      return { snapshot: snap, stale: false };
+    }
+    const good = this.lastGood.get(storefrontId);
+    if (good) return { snapshot: good, stale: true };
+    throw new ApiError(
+      'config_unavailable',
+      'This storefront’s configuration could not be loaded. Retry shortly.',
+      { headers: { 'retry-after': '5' } },
+    );
+  }
+
+  /** Forget everything (tests: a cold isolate). */
+  reset(): void {
+    this.routing = undefined;
+    this.refreshing = undefined;
+    this.snapshots.clear();
+    this.lastGood.clear();
+  }
+}
+
+/** The isolate's store. */
+export const edgeConfig = new EdgeConfigStore({ revalidateMs: 1000, now: () => Date.now() });

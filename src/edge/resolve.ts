@@ -1,0 +1,101 @@
+import type { RoutingTable } from './snapshot';
+
+export type ResolvedBy = 'host' | 'path' | 'header' | 'geo' | 'default';
+
+export interface ResolutionInput {
+  /** Lower-case hostname without port. */
+  host: string;
+  /** URL path, e.g. `/eu/v1/catalog`. */
+  path: string;
+  /** `X-Storefront` value (a storefront slug or id), already syntax-checked. */
+  storefrontHeader?: string;
+  /** ISO 3166-1 alpha-2, upper case. */
+  country?: string;
+  /** Cloudflare continent code, upper case. */
+  continent?: string;
+}
+
+export type Resolution =
+  | {
+      ok: true;
+      tenantId: string;
+      storefrontId: string;
+      resolvedBy: ResolvedBy;
+      /** The path prefix that chose the storefront (`/eu`), if any. */
+      pathPrefix?: string;
+      /** How geography matched, when it did. */
+      geoMatch?: 'country' | 'continent';
+    }
+  | { ok: false; reason: 'unknown_host' | 'storefront_not_found' | 'no_default' };
+
+/** First path segment as a prefix (`/eu/v1/x` → `/eu`), or undefined. */
+function firstSegment(path: string): string | undefined {
+  const end = path.indexOf('/', 1);
+  const seg = end === -1 ? path : path.slice(0, end);
+  return seg.length > 1 ? seg : undefined;
+}
+
+/**
+ * Resolves a request to one storefront, in this order: the storefront's own host → a path
+ * prefix on the tenant's shared host → `X-Storefront` (only within the tenant the host
+ * resolved) → geography (country, then continent) → the tenant's default storefront.
+ * Pure: the caller supplies the routing table and the request facts.
+ */
+export function resolveStorefront(table: RoutingTable, input: ResolutionInput): Resolution {
+  const hostEntry = table.hosts[input.host];
+  if (!hostEntry) return { ok: false, reason: 'unknown_host' };
+  const tenant = table.tenants[hostEntry.tenantId];
+  if (!tenant) return { ok: false, reason: 'unknown_host' };
+  const tenantId = hostEntry.tenantId;
+
+  if (hostEntry.storefrontId) {
+    return { ok: true, tenantId, storefrontId: hostEntry.storefrontId, resolvedBy: 'host' };
+  }
+
+  const prefix = firstSegment(input.path);
+  if (prefix) {
+    const byPath = tenant.pathPrefixes[prefix];
+    if (byPath)
+      return { ok: true, tenantId, storefrontId: byPath, resolvedBy: 'path', pathPrefix: prefix };
+  }
+
+  if (input.storefrontHeader !== undefined) {
+    const wanted = input.storefrontHeader;
+    for (const [id, sf] of Object.entries(tenant.storefronts)) {
+      if (id === wanted || sf.slug === wanted) {
+        return { ok: true, tenantId, storefrontId: id, resolvedBy: 'header' };
+      }
+    }
+    // Unknown here, whether it exists in another tenant or nowhere: the same answer.
+    return { ok: false, reason: 'storefront_not_found' };
+  }
+
+  if (input.country) {
+    const byCountry = tenant.countries[input.country];
+    if (byCountry)
+      return {
+        ok: true,
+        tenantId,
+        storefrontId: byCountry,
+        resolvedBy: 'geo',
+        geoMatch: 'country',
+      };
+  }
+  if (input.continent) {
+    const byContinent = tenant.continents[input.continent];
+    if (byContinent) {
+      return {
+        ok: true,
+        tenantId,
+        storefrontId: byContinent,
+        resolvedBy: 'geo',
+        geoMatch: 'continent',
+      };
+    }
+  }
+
+  if (tenant.defaultStorefrontId) {
+    return { ok: true, tenantId, storefrontId: tenant.defaultStorefrontId, resolvedBy: 'default' };
+  }
+  return { ok: false, reason: 'no_default' };
+}

@@ -1,0 +1,93 @@
+import { z } from 'zod';
+
+/** KV keys of the published read model. */
+export const KV_KEYS = {
+  routing: 'routing/v1',
+  snapshot: (storefrontId: string, version: number) => `snapshot/${storefrontId}/v${version}`,
+} as const;
+
+export const ChannelSchema = z.enum(['web', 'mobile', 'partner', 'ott']);
+export type Channel = z.infer<typeof ChannelSchema>;
+
+export const EntitlementGrantSchema = z.object({
+  key: z.string(),
+  name: z.string(),
+  type: z.enum(['quota', 'feature', 'slots', 'tier']),
+  unit: z.string().nullable(),
+  value: z.record(z.string(), z.unknown()),
+});
+export type EntitlementGrant = z.infer<typeof EntitlementGrantSchema>;
+
+export const SnapshotBundleSchema = z.object({
+  id: z.string(),
+  slug: z.string(),
+  name: z.string(),
+  description: z.string(),
+  price: z.object({
+    id: z.string(),
+    amount: z.number().int().nonnegative(),
+    currency: z.string().length(3),
+    interval: z.enum(['day', 'week', 'month', 'year']),
+    intervalCount: z.number().int().positive(),
+  }),
+  entitlements: z.array(EntitlementGrantSchema),
+});
+export type SnapshotBundle = z.infer<typeof SnapshotBundleSchema>;
+
+export const ProviderConfigSchema = z.object({
+  provider: z.string(),
+  priority: z.number().int(),
+  weight: z.number().min(0).max(100),
+  methods: z.array(z.string()).optional(),
+  countries: z.array(z.string()).optional(),
+  currencies: z.array(z.string()).optional(),
+});
+
+/** One storefront's published configuration: everything its edge requests need. */
+export const StorefrontSnapshotSchema = z.object({
+  schemaVersion: z.literal(1),
+  version: z.number().int().nonnegative(),
+  publishedAt: z.string(),
+  tenant: z.object({ id: z.string(), slug: z.string(), name: z.string() }),
+  storefront: z.object({
+    id: z.string(),
+    slug: z.string(),
+    name: z.string(),
+    channel: ChannelSchema,
+    currency: z.string().length(3),
+    region: z.string(),
+    locale: z.string(),
+    branding: z.record(z.string(), z.unknown()),
+    paymentProviders: z.array(ProviderConfigSchema),
+  }),
+  bundles: z.array(SnapshotBundleSchema),
+  /** Flag definitions effective in this storefront (tenant flags with storefront overrides). */
+  flags: z.array(z.record(z.string(), z.unknown())).default([]),
+  /** Killswitches that apply to this storefront. */
+  killswitches: z.array(z.record(z.string(), z.unknown())).default([]),
+});
+export type StorefrontSnapshot = z.infer<typeof StorefrontSnapshotSchema>;
+
+export const TenantRoutingSchema = z.object({
+  slug: z.string(),
+  version: z.number().int().nonnegative(),
+  defaultStorefrontId: z.string().nullable(),
+  pathPrefixes: z.record(z.string(), z.string()),
+  countries: z.record(z.string(), z.string()),
+  continents: z.record(z.string(), z.string()),
+  /** storefront id → slug (for `X-Storefront`) */
+  storefronts: z.record(z.string(), z.object({ slug: z.string(), channel: ChannelSchema })),
+});
+export type TenantRouting = z.infer<typeof TenantRoutingSchema>;
+
+/** The deployment's routing table: host → tenant (and storefront, for a storefront's own host). */
+export const RoutingTableSchema = z.object({
+  schemaVersion: z.literal(1),
+  generatedAt: z.string(),
+  hosts: z.record(
+    z.string(),
+    z.object({ tenantId: z.string(), storefrontId: z.string().nullable() }),
+  ),
+  tenants: z.record(z.string(), TenantRoutingSchema),
+});
+export type RoutingTable = z.infer<typeof RoutingTableSchema>;

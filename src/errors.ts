@@ -1,0 +1,116 @@
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+/**
+ * Every problem the API can answer with. The key is the stable `type` slug
+ * (`https://azotte.dev/problems/<slug>`); clients may switch on it.
+ */
+export const PROBLEMS = {
+  validation_failed: { status: 400, title: 'The request is not valid' },
+  malformed_header: { status: 400, title: 'A request header is malformed' },
+  header_too_large: { status: 431, title: 'A request header is too large' },
+  unauthenticated: { status: 401, title: 'Authentication is required' },
+  forbidden: { status: 403, title: 'Not allowed' },
+  not_found: { status: 404, title: 'Not found' },
+  unknown_host: { status: 404, title: 'No storefront is served on this host' },
+  storefront_not_found: { status: 404, title: 'Storefront not found' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  conflict: { status: 409, title: 'Conflict' },
+  idempotency_key_reused: {
+    status: 422,
+    title: 'The Idempotency-Key was used with a different request',
+  },
+  idempotency_in_progress: {
+    status: 409,
+    title: 'A request with this Idempotency-Key is still in progress',
+  },
+  payload_too_large: { status: 413, title: 'The request body is too large' },
+  unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  rate_limited: { status: 429, title: 'Too many requests' },
+  killswitch_engaged: { status: 503, title: 'Temporarily switched off' },
+  config_unavailable: { status: 503, title: 'Storefront configuration is unavailable' },
+  internal: { status: 500, title: 'Internal error' },
+} as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
+
+export type ProblemCode = keyof typeof PROBLEMS;
+
+export const PROBLEM_BASE = 'https://azotte.dev/problems/';
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  requestId?: string;
+  errors?: FieldError[];
+  [extension: string]: unknown;
+}
+
+/** The one error type routes throw; `onError` turns it into `application/problem+json`. */
+export class ApiError extends Error {
+  readonly code: ProblemCode;
+  readonly status: ContentfulStatusCode;
+  readonly errors?: FieldError[];
+  readonly headers?: Record<string, string>;
+  readonly extensions?: Record<string, unknown>;
+
+  constructor(
+    code: ProblemCode,
+    detail: string,
+    options: {
+      errors?: FieldError[];
+      headers?: Record<string, string>;
+      extensions?: Record<string, unknown>;
+    } = {},
+  ) {
+    super(detail);
+    this.name = 'ApiError';
+    this.code = code;
+    this.status = PROBLEMS[code].status;
+    this.errors = options.errors;
+    this.headers = options.headers;
+    this.extensions = options.extensions;
+  }
+}
+
+export function problemBody(
+  code: ProblemCode,
+  detail: string,
+  extra: { instance?: string; requestId?: string; errors?: FieldError[] } & Record<
+    string,
+    unknown
+  > = {},
+): ProblemBody {
+  const { title, status } = PROBLEMS[code];
+  const body: ProblemBody = { type: PROBLEM_BASE + code, title, status, detail };
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) body[k] = v;
+  return body;
+}
+
+export function problemResponse(
+  code: ProblemCode,
+  detail: string,
+  extra: Parameters<typeof problemBody>[2] = {},
+  headers: Record<string, string> = {},
+): Response {
+  const body = problemBody(code, detail, extra);
+  return new Response(JSON.stringify(body), {
+    status: body.status,
+    headers: { 'content-type': 'application/problem+json', ...headers },
+  });
+}
+
+/** zod issues → `path: message` field errors (`items.0.qty`). */
+export function fieldErrors(
+  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
+): FieldError[] {
+  return issues.map((i) => ({
+    path: i.path.map(String).join('.') || '(root)',
+    message: i.message,
+  }));
+}

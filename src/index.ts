@@ -1,0 +1,27 @@
+import { Hono } from 'hono';
+import { createApp, newRouter } from './app';
+import type { AppEnv, Env } from './env';
+import { storefrontContext } from './middleware/storefront-context';
+import { catalogRoutes } from './routes/catalog';
+import { mountDocs } from './routes/docs';
+import { healthRoutes } from './routes/health';
+import { internalRoutes } from './routes/internal';
+import { storefrontRoutes } from './routes/storefront';
+
+const storefrontApi = newRouter();
+storefrontApi.use('*', storefrontContext);
+storefrontApi.route('/', storefrontRoutes);
+storefrontApi.route('/', catalogRoutes);
+
+const app = createApp();
+app.route('/', healthRoutes);
+app.route('/v1', storefrontApi);
+app.route('/internal', internalRoutes);
+// The same storefront API under a tenant's path prefix (`/eu/v1/catalog`). Mounted through a
+// plain Hono router so the OpenAPI document lists each operation once.
+app.route('/:sfPrefix{[a-z0-9-]{1,63}}/v1', new Hono<AppEnv>().route('/', storefrontApi));
+mountDocs(app);
+
+export default {
+  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,39 @@
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+export type IdPrefix =
+  | 'ten'
+  | 'sf'
+  | 'rt'
+  | 'bun'
+  | 'price'
+  | 'ent'
+  | 'cus'
+  | 'sub'
+  | 'sevt'
+  | 'pay'
+  | 'patt'
+  | 'flag'
+  | 'ks'
+  | 'key'
+  | 'op'
+  | 'orl'
+  | 'aud'
+  | 'req';
+
+/**
+ * A prefixed, time-sortable id: `<prefix>_` + 10 chars of millisecond time + 16 random chars
+ * (Crockford base32, 80 random bits), like a ULID.
+ */
+export function newId(prefix: IdPrefix, now: number = Date.now()): string {
+  let time = '';
+  let t = now;
+  for (let i = 0; i < 10; i++) {
+    time = CROCKFORD[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  let rand = '';
+  for (const b of bytes) rand += CROCKFORD[b & 31];
+  return `${prefix}_${time}${rand}`;
+}

@@ -1,0 +1,60 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { newRouter } from '../../app';
+import { getDb } from '../../db/client';
+import { ApiError } from '../../errors';
+import { timingSafeEqualText } from '../../lib/crypto';
+import { publishConfig } from '../../services/publish/publish';
+import { ProblemSchema } from '../schemas';
+
+const PublishResultSchema = z
+  .object({
+    tenants: z.array(
+      z.object({ id: z.string(), slug: z.string(), version: z.number(), storefronts: z.number() }),
+    ),
+    routingBytes: z.number(),
+    snapshotsWritten: z.number(),
+  })
+  .openapi('PublishResult');
+
+export const internalRoutes = newRouter().openapi(
+  createRoute({
+    method: 'post',
+    path: '/publish',
+    tags: ['Operations'],
+    summary: 'Publish every tenant’s configuration from Postgres to KV',
+    description:
+      'Run by `npm start` after seeding and by deploy pipelines. Admin mutations publish on ' +
+      'their own. Safe to repeat: it always publishes the committed state.',
+    security: [{ bearer: [] }],
+    responses: {
+      200: {
+        description: 'Published',
+        content: { 'application/json': { schema: PublishResultSchema } },
+      },
+      401: {
+        description: 'Missing or wrong token',
+        content: { 'application/problem+json': { schema: ProblemSchema } },
+      },
+    },
+  }),
+  async (c) => {
+    const expected = c.env.PUBLISH_TOKEN;
+    const auth = c.req.header('authorization') ?? '';
+    const given = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+    if (!expected || !given || !(await timingSafeEqualText(given, expected))) {
+      throw new ApiError(
+        'unauthenticated',
+        'POST /internal/publish needs `Authorization: Bearer <PUBLISH_TOKEN>`.',
+        {
+          headers: { 'www-authenticate': 'Bearer realm="azotte-internal"' },
+        },
+      );
+    }
+    const { db, close } = getDb(c.env);
+    try {
+      return c.json(await publishConfig(db, c.env.CONFIG_KV), 200);
+    } finally {
+      c.executionCtx.waitUntil(close());
+    }
+  },
+);

@@ -1,0 +1,124 @@
+import type { RoutingTable, StorefrontSnapshot, TenantRouting } from '../../edge/snapshot';
+import type { TenantConfigRows } from './load';
+
+/** One storefront's snapshot from the tenant's rows. Pure. */
+export function buildSnapshot(
+  rows: TenantConfigRows,
+  storefrontId: string,
+  publishedAt: Date,
+): StorefrontSnapshot {
+  const sf = rows.storefronts.find((s) => s.id === storefrontId);
+  if (!sf) throw new Error(`storefront ${storefrontId} is not in the tenant's rows`);
+  const bundles: StorefrontSnapshot['bundles'] = [];
+  const seen = new Set<string>();
+  for (const { price, bundle } of rows.prices) {
+    // One offer per bundle per storefront: the storefront's currency, shortest interval first.
+    if (price.storefrontId !== sf.id || price.currency !== sf.currency || seen.has(bundle.id))
+      continue;
+    seen.add(bundle.id);
+    bundles.push({
+      id: bundle.id,
+      slug: bundle.slug,
+      name: bundle.name,
+      description: bundle.description,
+      price: {
+        id: price.id,
+        amount: price.amount,
+        currency: price.currency,
+        interval: price.interval,
+        intervalCount: price.intervalCount,
+      },
+      entitlements: rows.grants
+        .filter((g) => g.grant.bundleId === bundle.id)
+        .map((g) => ({
+          key: g.def.key,
+          name: g.def.name,
+          type: g.def.type,
+          unit: g.def.unit,
+          value: g.grant.value,
+        })),
+    });
+  }
+  // Storefront overrides replace the tenant definition of the same key.
+  const flags = new Map<string, Record<string, unknown>>();
+  for (const f of rows.flags.filter((f) => f.storefrontId === null)) flags.set(f.key, flagView(f));
+  for (const f of rows.flags.filter((f) => f.storefrontId === sf.id)) flags.set(f.key, flagView(f));
+  return {
+    schemaVersion: 1,
+    version: rows.tenant.configVersion,
+    publishedAt: publishedAt.toISOString(),
+    tenant: { id: rows.tenant.id, slug: rows.tenant.slug, name: rows.tenant.name },
+    storefront: {
+      id: sf.id,
+      slug: sf.slug,
+      name: sf.name,
+      channel: sf.channel,
+      currency: sf.currency,
+      region: sf.region,
+      locale: sf.locale,
+      branding: { ...sf.branding },
+      paymentProviders: sf.paymentProviders,
+    },
+    bundles,
+    flags: [...flags.values()],
+    killswitches: rows.killswitches
+      .filter((k) => k.storefrontId === null || k.storefrontId === sf.id)
+      .map((k) => ({
+        id: k.id,
+        scope: k.scope,
+        target: k.target,
+        storefrontId: k.storefrontId,
+        engaged: k.engaged,
+        failMode: k.failMode,
+        retryAfterSeconds: k.retryAfterSeconds,
+        reason: k.reason,
+      })),
+  };
+}
+
+function flagView(f: TenantConfigRows['flags'][number]): Record<string, unknown> {
+  return {
+    key: f.key,
+    valueType: f.valueType,
+    enabled: f.enabled,
+    version: f.version,
+    scope: f.storefrontId === null ? 'tenant' : 'storefront',
+    ...f.definition,
+  };
+}
+
+/** The tenant's part of the routing table. Pure. */
+export function buildTenantRouting(rows: TenantConfigRows): {
+  routing: TenantRouting;
+  hosts: RoutingTable['hosts'];
+} {
+  const active = new Set(rows.storefronts.map((s) => s.id));
+  const routing: TenantRouting = {
+    slug: rows.tenant.slug,
+    version: rows.tenant.configVersion,
+    defaultStorefrontId:
+      rows.tenant.defaultStorefrontId && active.has(rows.tenant.defaultStorefrontId)
+        ? rows.tenant.defaultStorefrontId
+        : null,
+    pathPrefixes: {},
+    countries: {},
+    continents: {},
+    storefronts: Object.fromEntries(
+      rows.storefronts.map((s) => [s.id, { slug: s.slug, channel: s.channel }]),
+    ),
+  };
+  const hosts: RoutingTable['hosts'] = {};
+  for (const r of rows.routes) {
+    if (r.kind === 'tenant_host') {
+      hosts[r.value] = { tenantId: rows.tenant.id, storefrontId: null };
+      continue;
+    }
+    if (!r.storefrontId || !active.has(r.storefrontId)) continue;
+    if (r.kind === 'host')
+      hosts[r.value] = { tenantId: rows.tenant.id, storefrontId: r.storefrontId };
+    else if (r.kind === 'path_prefix') routing.pathPrefixes[r.value] = r.storefrontId;
+    else if (r.kind === 'country') routing.countries[r.value] = r.storefrontId;
+    else if (r.kind === 'continent') routing.continents[r.value] = r.storefrontId;
+  }
+  return { routing, hosts };
+}

@@ -1,0 +1,68 @@
+import { and, asc, eq, inArray } from 'drizzle-orm';
+import {
+  bundleEntitlements,
+  bundlePrices,
+  bundles,
+  entitlementDefinitions,
+  featureFlags,
+  killswitches,
+  storefrontRoutes,
+  storefronts,
+  tenants,
+} from '../../db/schema';
+import type { Db } from '../../db/types';
+
+/** Everything the publisher needs about one tenant, read at one point in time. */
+export async function loadTenantConfig(db: Db, tenantId: string) {
+  const [tenant] = await db.select().from(tenants).where(eq(tenants.id, tenantId));
+  if (!tenant) return undefined;
+  const sfs = await db
+    .select()
+    .from(storefronts)
+    .where(and(eq(storefronts.tenantId, tenantId), eq(storefronts.status, 'active')))
+    .orderBy(asc(storefronts.slug));
+  const prices = await db
+    .select({ price: bundlePrices, bundle: bundles })
+    .from(bundlePrices)
+    .innerJoin(bundles, eq(bundles.id, bundlePrices.bundleId))
+    .where(
+      and(
+        eq(bundlePrices.tenantId, tenantId),
+        eq(bundlePrices.status, 'active'),
+        eq(bundles.status, 'active'),
+      ),
+    )
+    .orderBy(asc(bundlePrices.amount), asc(bundles.slug));
+  const bundleIds = [...new Set(prices.map((p) => p.bundle.id))];
+  const grants =
+    bundleIds.length === 0
+      ? []
+      : await db
+          .select({ grant: bundleEntitlements, def: entitlementDefinitions })
+          .from(bundleEntitlements)
+          .innerJoin(
+            entitlementDefinitions,
+            eq(entitlementDefinitions.id, bundleEntitlements.entitlementId),
+          )
+          .where(inArray(bundleEntitlements.bundleId, bundleIds))
+          .orderBy(asc(bundleEntitlements.position));
+  const flags = await db.select().from(featureFlags).where(eq(featureFlags.tenantId, tenantId));
+  const switches = await db.select().from(killswitches).where(eq(killswitches.tenantId, tenantId));
+  const routes = await db
+    .select()
+    .from(storefrontRoutes)
+    .where(eq(storefrontRoutes.tenantId, tenantId));
+  return { tenant, storefronts: sfs, prices, grants, flags, killswitches: switches, routes };
+}
+
+export type TenantConfigRows = NonNullable<Awaited<ReturnType<typeof loadTenantConfig>>>;
+
+/** Ids of every active tenant. */
+export async function listTenantIds(db: Db): Promise<string[]> {
+  const rows = await db
+    .select({ id: tenants.id })
+    .from(tenants)
+    .where(eq(tenants.status, 'active'))
+    .orderBy(asc(tenants.id));
+  return rows.map((r) => r.id);
+}
