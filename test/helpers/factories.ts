@@ -1,0 +1,98 @@
+import { env } from 'cloudflare:test';
+import { getDb } from '../../src/db/client';
+import type { Db } from '../../src/db/types';
+import { edgeConfig } from '../../src/edge/config-store';
+import { publishConfig } from '../../src/services/publish/publish';
+import { type AppliedTenant, applyTenantSpec } from '../../src/services/tenant-config/apply';
+import type { TenantSpecInput } from '../../src/services/tenant-config/spec';
+
+let counter = 0;
+/** A short unique token for slugs and hostnames. */
+export function unique(): string {
+  counter += 1;
+  return `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}${counter}`;
+}
+
+/** Runs `fn` with a database handle of the test worker's env, closing it afterwards. */
+export async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+  const { db, close } = getDb(env);
+  try {
+    return await fn(db);
+  } finally {
+    await close();
+  }
+}
+
+export interface TestTenant extends AppliedTenant {
+  slug: string;
+  /** `<storefront slug>` → its own host */
+  hosts: Record<string, string>;
+  sharedHost: string;
+}
+
+/**
+ * A fresh tenant shaped like the demo's GlobalCorp (us / eu / apac storefronts, pro-plan and
+ * enterprise), with unique slugs and hosts. `overrides` replaces top-level fields of the spec.
+ */
+export function globalcorpLikeSpec(u = unique(), overrides: Partial<TenantSpecInput> = {}): TenantSpecInput {
+  const host = (p: string) => `${p}.t${u}.test`;
+  return {
+    slug: `t-${u}`,
+    name: `Tenant ${u}`,
+    sharedHosts: [host('shop')],
+    defaultStorefront: 'us-store',
+    entitlements: [
+      { key: 'api_access', name: 'API Access', type: 'quota', unit: 'calls' },
+      { key: 'analytics_dashboard', name: 'Analytics Dashboard', type: 'feature' },
+      { key: 'integrations', name: 'Integrations', type: 'slots' },
+      { key: 'support', name: 'Support', type: 'tier' },
+    ],
+    storefronts: [
+      { slug: 'us-store', name: 'US Store', currency: 'USD', region: 'US', hosts: [host('us')], pathPrefixes: ['/us'], countries: ['US'], continents: ['NA'] },
+      { slug: 'eu-store', name: 'EU Store', currency: 'EUR', region: 'EU', locale: 'de-DE', hosts: [host('eu')], pathPrefixes: ['/eu'], countries: ['DE', 'FR'], continents: ['EU'] },
+      { slug: 'apac-store', name: 'APAC Store', currency: 'JPY', region: 'APAC', locale: 'ja-JP', hosts: [host('apac')], pathPrefixes: ['/apac'], countries: ['JP'], continents: ['AS', 'OC'] },
+    ],
+    bundles: [
+      {
+        slug: 'pro-plan',
+        name: 'Pro Plan',
+        entitlements: [
+          { key: 'api_access', value: { limit: 10000, period: 'month' } },
+          { key: 'analytics_dashboard', value: { enabled: true } },
+          { key: 'integrations', value: { count: 5 } },
+          { key: 'support', value: { level: 'email', detail: 'business hours' } },
+        ],
+        prices: [
+          { storefront: 'us-store', amount: 2900 },
+          { storefront: 'eu-store', amount: 2500 },
+          { storefront: 'apac-store', amount: 3200 },
+        ],
+      },
+      {
+        slug: 'enterprise',
+        name: 'Enterprise',
+        entitlements: [{ key: 'api_access', value: { limit: 1000000, period: 'month' } }],
+        prices: [
+          { storefront: 'us-store', amount: 9900 },
+          { storefront: 'eu-store', amount: 8500 },
+          { storefront: 'apac-store', amount: 9800 },
+        ],
+      },
+    ],
+    ...overrides,
+  };
+}
+
+/** Applies a spec to Postgres (the same path as the demo seed). */
+export async function createTenant(spec: TenantSpecInput = globalcorpLikeSpec()): Promise<TestTenant> {
+  const applied = await withDb((db) => applyTenantSpec(db, spec));
+  const hosts: Record<string, string> = {};
+  for (const sf of spec.storefronts) if (sf.hosts?.[0]) hosts[sf.slug] = sf.hosts[0];
+  return { ...applied, slug: spec.slug, hosts, sharedHost: spec.sharedHosts?.[0] ?? '' };
+}
+
+/** Publishes Postgres to this test file's KV and drops the isolate's cache (a cold edge). */
+export async function publish(): Promise<void> {
+  await withDb((db) => publishConfig(db, env.CONFIG_KV));
+  edgeConfig.reset();
+}
