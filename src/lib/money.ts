@@ -123,7 +123,10 @@ export function formatMoney(amount: number, currency: string, locale: string): s
     minimumFractionDigits: exp,
     maximumFractionDigits: exp,
   });
-  // Integer division keeps exactness for any safe integer amount.
-  const major = exp === 0 ? amount : amount / 10 ** exp;
-  return fmt.format(major);
+  // A decimal string, not a float division, so no amount ever rounds (Intl formats strings exactly).
+  const digits = Math.abs(amount)
+    .toString()
+    .padStart(exp + 1, '0');
+  const major = exp === 0 ? digits : `${digits.slice(0, -exp)}.${digits.slice(-exp)}`;
+  return fmt.format((amount < 0 ? `-${major}` : major) as unknown as number);
 }

@@ -34,7 +34,10 @@ export interface TestTenant extends AppliedTenant {
  * A fresh tenant shaped like the demo's GlobalCorp (us / eu / apac storefronts, pro-plan and
  * enterprise), with unique slugs and hosts. `overrides` replaces top-level fields of the spec.
  */
-export function globalcorpLikeSpec(u = unique(), overrides: Partial<TenantSpecInput> = {}): TenantSpecInput {
+export function globalcorpLikeSpec(
+  u = unique(),
+  overrides: Partial<TenantSpecInput> = {},
+): TenantSpecInput {
   const host = (p: string) => `${p}.t${u}.test`;
   return {
     slug: `t-${u}`,
@@ -48,9 +51,38 @@ export function globalcorpLikeSpec(u = unique(), overrides: Partial<TenantSpecIn
       { key: 'support', name: 'Support', type: 'tier' },
     ],
     storefronts: [
-      { slug: 'us-store', name: 'US Store', currency: 'USD', region: 'US', hosts: [host('us')], pathPrefixes: ['/us'], countries: ['US'], continents: ['NA'] },
-      { slug: 'eu-store', name: 'EU Store', currency: 'EUR', region: 'EU', locale: 'de-DE', hosts: [host('eu')], pathPrefixes: ['/eu'], countries: ['DE', 'FR'], continents: ['EU'] },
-      { slug: 'apac-store', name: 'APAC Store', currency: 'JPY', region: 'APAC', locale: 'ja-JP', hosts: [host('apac')], pathPrefixes: ['/apac'], countries: ['JP'], continents: ['AS', 'OC'] },
+      {
+        slug: 'us-store',
+        name: 'US Store',
+        currency: 'USD',
+        region: 'US',
+        hosts: [host('us')],
+        pathPrefixes: ['/us'],
+        countries: ['US'],
+        continents: ['NA'],
+      },
+      {
+        slug: 'eu-store',
+        name: 'EU Store',
+        currency: 'EUR',
+        region: 'EU',
+        locale: 'de-DE',
+        hosts: [host('eu')],
+        pathPrefixes: ['/eu'],
+        countries: ['DE', 'FR'],
+        continents: ['EU'],
+      },
+      {
+        slug: 'apac-store',
+        name: 'APAC Store',
+        currency: 'JPY',
+        region: 'APAC',
+        locale: 'ja-JP',
+        hosts: [host('apac')],
+        pathPrefixes: ['/apac'],
+        countries: ['JP'],
+        continents: ['AS', 'OC'],
+      },
     ],
     bundles: [
       {
@@ -84,7 +116,9 @@ export function globalcorpLikeSpec(u = unique(), overrides: Partial<TenantSpecIn
 }
 
 /** Applies a spec to Postgres (the same path as the demo seed). */
-export async function createTenant(spec: TenantSpecInput = globalcorpLikeSpec()): Promise<TestTenant> {
+export async function createTenant(
+  spec: TenantSpecInput = globalcorpLikeSpec(),
+): Promise<TestTenant> {
   const applied = await withDb((db) => applyTenantSpec(db, spec));
   const hosts: Record<string, string> = {};
   for (const sf of spec.storefronts) if (sf.hosts?.[0]) hosts[sf.slug] = sf.hosts[0];

@@ -3,10 +3,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { edgeConfig } from '../../src/edge/config-store';
 import { KV_KEYS } from '../../src/edge/snapshot';
 import worker from '../../src/index';
-import { createTenant, publish, type TestTenant, withDb } from '../helpers/factories';
-import { call, expectProblem, json } from '../helpers/http';
 import { applyTenantSpec } from '../../src/services/tenant-config/apply';
-import { globalcorpLikeSpec } from '../helpers/factories';
+import {
+  createTenant,
+  globalcorpLikeSpec,
+  publish,
+  type TestTenant,
+  withDb,
+} from '../helpers/factories';
+import { call, expectProblem, json } from '../helpers/http';
 
 interface Catalog {
   storefront: { slug: string; currency: string; configVersion: number };
@@ -37,7 +42,9 @@ describe('GET /v1/catalog', () => {
     const bySlug = Object.fromEntries(body.bundles.map((b) => [b.slug, b]));
     expect(bySlug['pro-plan']?.price).toMatchObject({ amount: pro, currency, interval: 'month' });
     expect(bySlug['enterprise']?.price).toMatchObject({ amount: ent, currency });
-    expect(bySlug['pro-plan']?.price.formatted.replace(/\s/g, ' ')).toBe(formatted.replace(/\s/g, ' '));
+    expect(bySlug['pro-plan']?.price.formatted.replace(/\s/g, ' ')).toBe(
+      formatted.replace(/\s/g, ' '),
+    );
     for (const b of body.bundles) expect(Number.isInteger(b.price.amount)).toBe(true);
   });
 
@@ -45,10 +52,28 @@ describe('GET /v1/catalog', () => {
     const body = await json<Catalog>(await call(t.hosts['us-store'] ?? '', '/v1/catalog'));
     const pro = body.bundles.find((b) => b.slug === 'pro-plan');
     expect(pro?.entitlements).toEqual([
-      { key: 'api_access', name: 'API Access', type: 'quota', unit: 'calls', value: { limit: 10000, period: 'month' } },
-      { key: 'analytics_dashboard', name: 'Analytics Dashboard', type: 'feature', unit: null, value: { enabled: true } },
+      {
+        key: 'api_access',
+        name: 'API Access',
+        type: 'quota',
+        unit: 'calls',
+        value: { limit: 10000, period: 'month' },
+      },
+      {
+        key: 'analytics_dashboard',
+        name: 'Analytics Dashboard',
+        type: 'feature',
+        unit: null,
+        value: { enabled: true },
+      },
       { key: 'integrations', name: 'Integrations', type: 'slots', unit: null, value: { count: 5 } },
-      { key: 'support', name: 'Support', type: 'tier', unit: null, value: { level: 'email', detail: 'business hours' } },
+      {
+        key: 'support',
+        name: 'Support',
+        type: 'tier',
+        unit: null,
+        value: { level: 'email', detail: 'business hours' },
+      },
     ]);
   });
 
@@ -58,7 +83,14 @@ describe('GET /v1/catalog', () => {
     const changed = {
       ...spec,
       bundles: spec.bundles?.map((b) =>
-        b.slug === 'pro-plan' ? { ...b, prices: b.prices.map((p) => (p.storefront === 'us-store' ? { ...p, amount: 3100 } : p)) } : b,
+        b.slug === 'pro-plan'
+          ? {
+              ...b,
+              prices: b.prices.map((p) =>
+                p.storefront === 'us-store' ? { ...p, amount: 3100 } : p,
+              ),
+            }
+          : b,
       ),
     };
     await withDb((db) => applyTenantSpec(db, changed));
@@ -72,9 +104,17 @@ describe('GET /v1/catalog', () => {
 describe('the read path never waits for Postgres', () => {
   it('serves the catalog from a cold isolate when Postgres is unreachable', async () => {
     edgeConfig.reset();
-    const broken = { ...env, DATABASE_URL: 'postgres://postgres@127.0.0.1:9/nowhere', NEON_LOCAL_WS_PROXY: 'ws://127.0.0.1:9' };
+    const broken = {
+      ...env,
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:9/nowhere',
+      NEON_LOCAL_WS_PROXY: 'ws://127.0.0.1:9',
+    };
     const ctx = createExecutionContext();
-    const res = await worker.fetch(new Request(`https://${t.hosts['eu-store']}/v1/catalog`), broken, ctx);
+    const res = await worker.fetch(
+      new Request(`https://${t.hosts['eu-store']}/v1/catalog`),
+      broken,
+      ctx,
+    );
     await waitOnExecutionContext(ctx);
     expect(res.status).toBe(200);
     expect((await json<Catalog>(res)).storefront.currency).toBe('EUR');
@@ -82,7 +122,10 @@ describe('the read path never waits for Postgres', () => {
     // And the same env really cannot reach Postgres: publishing through it fails.
     const ctx2 = createExecutionContext();
     const pub = await worker.fetch(
-      new Request('https://ops.test/internal/publish', { method: 'POST', headers: { authorization: 'Bearer test-publish-token' } }),
+      new Request('https://ops.test/internal/publish', {
+        method: 'POST',
+        headers: { authorization: 'Bearer test-publish-token' },
+      }),
       broken,
       ctx2,
     );
@@ -99,11 +142,19 @@ describe('the read path never waits for Postgres', () => {
       },
     } as unknown as KVNamespace;
     const broken = { ...env, CONFIG_KV: failingKv };
-    const warm = await worker.fetch(new Request(`https://${t.hosts['us-store']}/v1/catalog`), broken, createExecutionContext());
+    const warm = await worker.fetch(
+      new Request(`https://${t.hosts['us-store']}/v1/catalog`),
+      broken,
+      createExecutionContext(),
+    );
     expect(warm.status).toBe(200);
 
     edgeConfig.reset();
-    const cold = await worker.fetch(new Request(`https://${t.hosts['us-store']}/v1/catalog`), broken, createExecutionContext());
+    const cold = await worker.fetch(
+      new Request(`https://${t.hosts['us-store']}/v1/catalog`),
+      broken,
+      createExecutionContext(),
+    );
     const body = await expectProblem(cold, 503, 'config_unavailable');
     expect(cold.headers.get('retry-after')).toBe('5');
     expect(body.detail).not.toMatch(/KV is down/);
@@ -113,7 +164,10 @@ describe('the read path never waits for Postgres', () => {
     edgeConfig.reset();
     const host = t.hosts['apac-store'] ?? '';
     const good = await json<Catalog>(await call(host, '/v1/catalog'));
-    const key = KV_KEYS.snapshot(t.storefronts['apac-store'] ?? '', good.storefront.configVersion + 1);
+    const key = KV_KEYS.snapshot(
+      t.storefronts['apac-store'] ?? '',
+      good.storefront.configVersion + 1,
+    );
     // A routing table that points at a newer version whose snapshot is garbage.
     const routing = JSON.parse((await env.CONFIG_KV.get(KV_KEYS.routing)) ?? '{}');
     routing.tenants[t.tenantId].version = good.storefront.configVersion + 1;
@@ -133,12 +187,18 @@ describe('POST /internal/publish', () => {
     const body = await expectProblem(none, 401, 'unauthenticated');
     expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
     expect(JSON.stringify(body)).not.toContain('test-publish-token');
-    const wrong = await call('ops.test', '/internal/publish', { method: 'POST', headers: { authorization: 'Bearer nope' } });
+    const wrong = await call('ops.test', '/internal/publish', {
+      method: 'POST',
+      headers: { authorization: 'Bearer nope' },
+    });
     await expectProblem(wrong, 401, 'unauthenticated');
   });
 
   it('publishes every tenant and is safe to repeat', async () => {
-    const ok = await call('ops.test', '/internal/publish', { method: 'POST', headers: { authorization: 'Bearer test-publish-token' } });
+    const ok = await call('ops.test', '/internal/publish', {
+      method: 'POST',
+      headers: { authorization: 'Bearer test-publish-token' },
+    });
     expect(ok.status).toBe(200);
     const body = await json<{ tenants: { id: string; storefronts: number }[] }>(ok);
     expect(body.tenants.find((x) => x.id === t.tenantId)?.storefronts).toBe(3);

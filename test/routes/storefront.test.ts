@@ -1,5 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createTenant, globalcorpLikeSpec, publish, type TestTenant, unique } from '../helpers/factories';
+import {
+  createTenant,
+  globalcorpLikeSpec,
+  publish,
+  type TestTenant,
+  unique,
+} from '../helpers/factories';
 import { call, expectProblem, json } from '../helpers/http';
 
 interface SfBody {
@@ -32,7 +38,12 @@ describe('storefront resolution', () => {
       headers: { 'x-storefront': 'apac-store' },
       cf: { country: 'US', continent: 'NA' },
     });
-    expect(sf).toMatchObject({ slug: 'eu-store', currency: 'EUR', resolvedBy: 'host', tenantId: a.tenantId });
+    expect(sf).toMatchObject({
+      slug: 'eu-store',
+      currency: 'EUR',
+      resolvedBy: 'host',
+      tenantId: a.tenantId,
+    });
     expect(sf.id).toBe(a.storefronts['eu-store']);
   });
 
@@ -46,7 +57,9 @@ describe('storefront resolution', () => {
   });
 
   it('header: X-Storefront by slug or id, within the host’s tenant', async () => {
-    const bySlug = await resolve(a.sharedHost, '/v1/storefront', { headers: { 'x-storefront': 'eu-store' } });
+    const bySlug = await resolve(a.sharedHost, '/v1/storefront', {
+      headers: { 'x-storefront': 'eu-store' },
+    });
     expect(bySlug).toMatchObject({ slug: 'eu-store', resolvedBy: 'header' });
     const byId = await resolve(a.sharedHost, '/v1/storefront', {
       headers: { 'x-storefront': a.storefronts['apac-store'] ?? '' },
@@ -55,43 +68,63 @@ describe('storefront resolution', () => {
   });
 
   it('header: path prefix outranks the header', async () => {
-    const sf = await resolve(a.sharedHost, '/eu/v1/storefront', { headers: { 'x-storefront': 'apac-store' } });
+    const sf = await resolve(a.sharedHost, '/eu/v1/storefront', {
+      headers: { 'x-storefront': 'apac-store' },
+    });
     expect(sf).toMatchObject({ slug: 'eu-store', resolvedBy: 'path' });
   });
 
   it('header naming another tenant’s storefront is not honoured (same answer as a made-up one)', async () => {
     const foreignId = b.storefronts['eu-store'] ?? '';
-    const foreign = await call(a.sharedHost, '/v1/storefront', { headers: { 'x-storefront': foreignId } });
+    const foreign = await call(a.sharedHost, '/v1/storefront', {
+      headers: { 'x-storefront': foreignId },
+    });
     const body = await expectProblem(foreign, 404, 'storefront_not_found');
     expect(JSON.stringify(body)).not.toContain(b.tenantId);
-    const madeUp = await call(a.sharedHost, '/v1/storefront', { headers: { 'x-storefront': 'sf_01ZZZZZZZZZZZZZZZZZZZZZZZZ' } });
+    const madeUp = await call(a.sharedHost, '/v1/storefront', {
+      headers: { 'x-storefront': 'sf_01ZZZZZZZZZZZZZZZZZZZZZZZZ' },
+    });
     await expectProblem(madeUp, 404, 'storefront_not_found');
   });
 
   it('geo: country, then continent', async () => {
-    const de = await resolve(a.sharedHost, '/v1/storefront', { cf: { country: 'DE', continent: 'EU' } });
+    const de = await resolve(a.sharedHost, '/v1/storefront', {
+      cf: { country: 'DE', continent: 'EU' },
+    });
     expect(de).toMatchObject({ slug: 'eu-store', resolvedBy: 'geo' });
-    const jp = await resolve(a.sharedHost, '/v1/storefront', { cf: { country: 'JP', continent: 'AS' } });
+    const jp = await resolve(a.sharedHost, '/v1/storefront', {
+      cf: { country: 'JP', continent: 'AS' },
+    });
     expect(jp).toMatchObject({ slug: 'apac-store', resolvedBy: 'geo' });
     // Australia is not listed by country; Oceania routes to APAC.
-    const au = await resolve(a.sharedHost, '/v1/storefront', { cf: { country: 'AU', continent: 'OC' } });
+    const au = await resolve(a.sharedHost, '/v1/storefront', {
+      cf: { country: 'AU', continent: 'OC' },
+    });
     expect(au).toMatchObject({ slug: 'apac-store', resolvedBy: 'geo' });
   });
 
   it('geo (dev only): CF-IPCountry stands in for request.cf, continent derived', async () => {
-    const it_ = await resolve(a.sharedHost, '/v1/storefront', { headers: { 'cf-ipcountry': 'it' } });
+    const it_ = await resolve(a.sharedHost, '/v1/storefront', {
+      headers: { 'cf-ipcountry': 'it' },
+    });
     expect(it_).toMatchObject({ slug: 'eu-store', resolvedBy: 'geo' });
   });
 
   it('default: nothing matches → the tenant’s default storefront', async () => {
-    const br = await resolve(a.sharedHost, '/v1/storefront', { cf: { country: 'BR', continent: 'SA' } });
+    const br = await resolve(a.sharedHost, '/v1/storefront', {
+      cf: { country: 'BR', continent: 'SA' },
+    });
     expect(br).toMatchObject({ slug: 'us-store', resolvedBy: 'default' });
     const none = await resolve(a.sharedHost, '/v1/storefront');
     expect(none).toMatchObject({ slug: 'us-store', resolvedBy: 'default' });
   });
 
   it('unknown host → 404 problem', async () => {
-    const body = await expectProblem(await call(`nobody-${unique()}.test`, '/v1/storefront'), 404, 'unknown_host');
+    const body = await expectProblem(
+      await call(`nobody-${unique()}.test`, '/v1/storefront'),
+      404,
+      'unknown_host',
+    );
     expect(body.instance).toBe('/v1/storefront');
   });
 
@@ -117,7 +150,9 @@ describe('bad input is a 4xx problem, never a 5xx', () => {
   }
 
   it('an oversized Host header', async () => {
-    const res = await call(a.sharedHost, '/v1/catalog', { headers: { host: `${'a'.repeat(300)}.test` } });
+    const res = await call(a.sharedHost, '/v1/catalog', {
+      headers: { host: `${'a'.repeat(300)}.test` },
+    });
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
   });
@@ -132,7 +167,10 @@ describe('bad input is a 4xx problem, never a 5xx', () => {
 describe('spec validation', () => {
   it('rejects a reserved path prefix and a foreign host collision', async () => {
     const spec = globalcorpLikeSpec();
-    const bad = { ...spec, storefronts: [{ ...spec.storefronts[0], pathPrefixes: ['/v1'] }] } as typeof spec;
+    const bad = {
+      ...spec,
+      storefronts: [{ ...spec.storefronts[0], pathPrefixes: ['/v1'] }],
+    } as typeof spec;
     await expect(createTenant(bad)).rejects.toThrow(/reserved/);
     const clash = globalcorpLikeSpec(unique(), { sharedHosts: [a.sharedHost] });
     await expect(createTenant(clash)).rejects.toThrow();

@@ -1,0 +1,147 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { continentOf, requestGeo } from '../../src/edge/geo';
+import { resolveStorefront } from '../../src/edge/resolve';
+import type { RoutingTable } from '../../src/edge/snapshot';
+
+const table: RoutingTable = {
+  schemaVersion: 1,
+  generatedAt: '2026-01-01T00:00:00Z',
+  hosts: {
+    'shop.a.test': { tenantId: 'ten_a', storefrontId: null },
+    'eu.a.test': { tenantId: 'ten_a', storefrontId: 'sf_eu' },
+    'shop.b.test': { tenantId: 'ten_b', storefrontId: null },
+  },
+  tenants: {
+    ten_a: {
+      slug: 'a',
+      version: 3,
+      defaultStorefrontId: 'sf_us',
+      pathPrefixes: { '/eu': 'sf_eu', '/us': 'sf_us' },
+      countries: { DE: 'sf_eu', US: 'sf_us' },
+      continents: { EU: 'sf_eu' },
+      storefronts: {
+        sf_us: { slug: 'us-store', channel: 'web' },
+        sf_eu: { slug: 'eu-store', channel: 'web' },
+      },
+    },
+    ten_b: {
+      slug: 'b',
+      version: 1,
+      defaultStorefrontId: null,
+      pathPrefixes: {},
+      countries: {},
+      continents: {},
+      storefronts: { sf_b1: { slug: 'b1', channel: 'ott' } },
+    },
+  },
+};
+
+describe('resolveStorefront', () => {
+  it('follows host → path → header → geo → default', () => {
+    const r = (input: Partial<Parameters<typeof resolveStorefront>[1]>) =>
+      resolveStorefront(table, { host: 'shop.a.test', path: '/v1/catalog', ...input });
+    expect(
+      r({ host: 'eu.a.test', path: '/us/v1/x', storefrontHeader: 'us-store', country: 'US' }),
+    ).toMatchObject({ storefrontId: 'sf_eu', resolvedBy: 'host' });
+    expect(r({ path: '/eu/v1/x', storefrontHeader: 'us-store', country: 'US' })).toMatchObject({
+      storefrontId: 'sf_eu',
+      resolvedBy: 'path',
+      pathPrefix: '/eu',
+    });
+    expect(r({ storefrontHeader: 'eu-store', country: 'US' })).toMatchObject({
+      storefrontId: 'sf_eu',
+      resolvedBy: 'header',
+    });
+    expect(r({ country: 'DE' })).toMatchObject({
+      storefrontId: 'sf_eu',
+      resolvedBy: 'geo',
+      geoMatch: 'country',
+    });
+    expect(r({ country: 'FR', continent: 'EU' })).toMatchObject({
+      storefrontId: 'sf_eu',
+      resolvedBy: 'geo',
+      geoMatch: 'continent',
+    });
+    expect(r({ country: 'BR', continent: 'SA' })).toMatchObject({
+      storefrontId: 'sf_us',
+      resolvedBy: 'default',
+    });
+  });
+
+  it('a prefix matches whole segments only', () => {
+    expect(resolveStorefront(table, { host: 'shop.a.test', path: '/europe/v1' })).toMatchObject({
+      resolvedBy: 'default',
+    });
+    expect(resolveStorefront(table, { host: 'shop.a.test', path: '/eu' })).toMatchObject({
+      resolvedBy: 'path',
+    });
+  });
+
+  it('never crosses tenants, whatever the header names', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('shop.a.test', 'eu.a.test', 'shop.b.test'),
+        fc.option(fc.constantFrom('us-store', 'eu-store', 'b1', 'sf_us', 'sf_eu', 'sf_b1', 'zzz'), {
+          nil: undefined,
+        }),
+        fc.option(fc.constantFrom('DE', 'US', 'JP', 'BR'), { nil: undefined }),
+        fc.constantFrom('/v1/catalog', '/eu/v1/catalog', '/us/v1/x', '/zz/v1'),
+        (host, header, country, path) => {
+          const res = resolveStorefront(table, { host, path, storefrontHeader: header, country });
+          const hostTenant = table.hosts[host]?.tenantId ?? '';
+          if (res.ok) {
+            expect(res.tenantId).toBe(hostTenant);
+            expect(Object.keys(table.tenants[hostTenant]?.storefronts ?? {})).toContain(
+              res.storefrontId,
+            );
+          }
+        },
+      ),
+    );
+  });
+
+  it('unknown host, foreign header, no default', () => {
+    expect(resolveStorefront(table, { host: 'x.test', path: '/' })).toEqual({
+      ok: false,
+      reason: 'unknown_host',
+    });
+    expect(
+      resolveStorefront(table, { host: 'shop.a.test', path: '/', storefrontHeader: 'b1' }),
+    ).toEqual({ ok: false, reason: 'storefront_not_found' });
+    expect(resolveStorefront(table, { host: 'shop.b.test', path: '/' })).toEqual({
+      ok: false,
+      reason: 'no_default',
+    });
+  });
+});
+
+describe('requestGeo', () => {
+  const req = (headers: Record<string, string>, cf?: Record<string, unknown>) => {
+    const r = new Request('https://x.test/', { headers });
+    if (cf) Object.defineProperty(r, 'cf', { value: cf });
+    return r;
+  };
+  it('prefers request.cf; dev headers only when enabled', () => {
+    expect(
+      requestGeo(req({ 'cf-ipcountry': 'DE' }, { country: 'US', continent: 'NA' }), false),
+    ).toEqual({ country: 'US', continent: 'NA' });
+    expect(
+      requestGeo(req({ 'cf-ipcountry': 'de' }, { country: 'US', continent: 'NA' }), true),
+    ).toEqual({ country: 'DE', continent: 'EU' });
+  });
+  it('treats XX and T1 as unknown', () => {
+    expect(requestGeo(req({}, { country: 'XX' }), false).country).toBeUndefined();
+    expect(requestGeo(req({}, { country: 'T1' }), false).country).toBeUndefined();
+  });
+  it('knows every continent of the demo', () => {
+    expect(['US', 'DE', 'JP', 'AU', 'BR', 'ZA'].map(continentOf)).toEqual([
+      'NA',
+      'EU',
+      'AS',
+      'OC',
+      'SA',
+      'AF',
+    ]);
+  });
+});
