@@ -19,7 +19,9 @@ declare module 'vitest' {
   }
 }
 
-async function scratchDatabase(serverUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+async function scratchDatabase(
+  serverUrl: string,
+): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `azotte_test_${Date.now().toString(36)}_${process.pid}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   try {
@@ -28,7 +30,9 @@ async function scratchDatabase(serverUrl: string): Promise<{ url: string; drop: 
   } catch (err) {
     // No right to create databases (a managed Postgres): test in DATABASE_URL itself.
     await admin.end().catch(() => {});
-    console.warn(`[tests] could not create a scratch database (${String(err)}); using ${redact(serverUrl)}`);
+    console.warn(
+      `[tests] could not create a scratch database (${String(err)}); using ${redact(serverUrl)}`,
+    );
     return { url: serverUrl, drop: async () => {} };
   }
   await admin.end();
@@ -61,7 +65,9 @@ export default async function setup(project: TestProject) {
       await embedded.close();
       rmSync(dir, { recursive: true, force: true });
     });
-    console.log('[tests] DATABASE_URL is unset: embedded PGlite (set DATABASE_URL for real Postgres)');
+    console.log(
+      '[tests] DATABASE_URL is unset: embedded PGlite (set DATABASE_URL for real Postgres)',
+    );
   }
   await runMigrations(url);
   const proxy = await startWsProxy();
