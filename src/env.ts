@@ -1,9 +1,13 @@
+import type { TenantConfigDurableObject } from '../durable-objects/tenant-config';
+import type { ClientInfo } from './edge/channel';
 import type { Resolution } from './edge/resolve';
-import type { StorefrontSnapshot, TenantRouting } from './edge/snapshot';
+import type { HotStorefrontConfig, StorefrontSnapshot, TenantRouting } from './edge/snapshot';
 
 /** Bindings and vars of the worker (see wrangler.toml). */
 export interface Env {
   CONFIG_KV: KVNamespace;
+  /** One object per tenant: config version + hot config (flags, killswitches). */
+  TENANT_CONFIG: DurableObjectNamespace<TenantConfigDurableObject>;
   /** `development` | `test` | `production` */
   ENVIRONMENT?: string;
   /** `"true"` lets `CF-IPCountry` / `CF-IPContinent` stand in for `request.cf` (never in production). */
@@ -21,8 +25,14 @@ export interface EdgeContext {
   resolution: Extract<Resolution, { ok: true }>;
   tenant: TenantRouting;
   snapshot: StorefrontSnapshot;
-  /** The snapshot is older than the routing table says (served from the last good copy). */
-  stale: boolean;
+  /** Flags and killswitches in effect: the tenant DO's when newer than the snapshot's. */
+  hot: HotStorefrontConfig;
+  /**
+   * False when the edge cannot confirm it has fresh config: the snapshot is a last good copy,
+   * or the tenant's config object has not answered for a while. Fail-closed switches engage.
+   */
+  fresh: boolean;
+  client: ClientInfo;
 }
 
 export interface AppEnv {

@@ -22,6 +22,8 @@ app.route('/internal', internalRoutes);
 app.route('/:sfPrefix{[a-z0-9-]{1,63}}/v1', new Hono<AppEnv>().route('/', storefrontApi));
 mountDocs(app);
 
+export { TenantConfigDurableObject } from '../durable-objects/tenant-config';
+
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
 } satisfies ExportedHandler<Env>;

@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { drizzle } from 'drizzle-orm/node-postgres';
+import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import * as schema from '../../src/db/schema';
@@ -24,7 +24,7 @@ export async function runMigrations(url: string): Promise<number> {
 /** A drizzle handle over node-postgres for scripts. */
 export async function withDb<T>(
   url: string,
-  fn: (db: ReturnType<typeof drizzle<typeof schema>>) => Promise<T>,
+  fn: (db: NodePgDatabase<typeof schema>) => Promise<T>,
 ): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();

@@ -43,6 +43,35 @@ export const ProviderConfigSchema = z.object({
   currencies: z.array(z.string()).optional(),
 });
 
+export const KillswitchViewSchema = z.object({
+  id: z.string(),
+  scope: z.enum(['tenant', 'storefront', 'channel', 'feature', 'provider']),
+  target: z.string(),
+  storefrontId: z.string().nullable(),
+  engaged: z.boolean(),
+  failMode: z.enum(['closed', 'open']),
+  retryAfterSeconds: z.number().int().nonnegative(),
+  reason: z.string().nullable(),
+});
+export type KillswitchView = z.infer<typeof KillswitchViewSchema>;
+
+/** The fast-changing part of one storefront's config, also held by the tenant's DO. */
+export const HotStorefrontConfigSchema = z.object({
+  /** Flag definitions effective in this storefront (tenant flags with storefront overrides). */
+  flags: z.array(z.record(z.string(), z.unknown())),
+  /** Killswitches that apply to this storefront. */
+  killswitches: z.array(KillswitchViewSchema),
+});
+export type HotStorefrontConfig = z.infer<typeof HotStorefrontConfigSchema>;
+
+/** A tenant's hot config, as published to its TenantConfigDurableObject. */
+export const HotConfigSchema = z.object({
+  version: z.number().int(),
+  publishedAt: z.string(),
+  storefronts: z.record(z.string(), HotStorefrontConfigSchema),
+});
+export type HotConfig = z.infer<typeof HotConfigSchema>;
+
 /** One storefront's published configuration: everything its edge requests need. */
 export const StorefrontSnapshotSchema = z.object({
   schemaVersion: z.literal(1),
@@ -61,10 +90,8 @@ export const StorefrontSnapshotSchema = z.object({
     paymentProviders: z.array(ProviderConfigSchema),
   }),
   bundles: z.array(SnapshotBundleSchema),
-  /** Flag definitions effective in this storefront (tenant flags with storefront overrides). */
-  flags: z.array(z.record(z.string(), z.unknown())).default([]),
-  /** Killswitches that apply to this storefront. */
-  killswitches: z.array(z.record(z.string(), z.unknown())).default([]),
+  flags: HotStorefrontConfigSchema.shape.flags,
+  killswitches: HotStorefrontConfigSchema.shape.killswitches,
 });
 export type StorefrontSnapshot = z.infer<typeof StorefrontSnapshotSchema>;
 

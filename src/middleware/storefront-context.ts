@@ -1,7 +1,11 @@
 import { createMiddleware } from 'hono/factory';
+import { detectClient, isChannelHeaderValid } from '../edge/channel';
 import { edgeConfig } from '../edge/config-store';
 import { requestGeo } from '../edge/geo';
+import { hotConfig } from '../edge/hot-config';
+import { blockingKillswitch } from '../edge/killswitch';
 import { resolveStorefront } from '../edge/resolve';
+import type { KillswitchView } from '../edge/snapshot';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { settings } from '../settings';
@@ -10,9 +14,26 @@ const MAX_HOST = 253;
 const MAX_STOREFRONT_HEADER = 64;
 const STOREFRONT_REF_RE = /^(?:[a-z0-9][a-z0-9-]{0,62}|sf_[0-9A-Z]{26})$/;
 
+export function killswitchProblem(ks: KillswitchView): ApiError {
+  const what =
+    ks.scope === 'tenant' || ks.scope === 'storefront'
+      ? 'This storefront'
+      : `The ${ks.target} ${ks.scope}`;
+  return new ApiError(
+    'killswitch_engaged',
+    `${what} is temporarily switched off by the operator. Retry after ${ks.retryAfterSeconds} s.`,
+    {
+      headers: { 'retry-after': String(ks.retryAfterSeconds) },
+      extensions: { killswitch: { scope: ks.scope, target: ks.target || undefined } },
+    },
+  );
+}
+
 /**
- * Resolves the storefront of a storefront-API request and loads its published snapshot from
- * the in-isolate cache (KV on a cold isolate). Never touches Postgres.
+ * Resolves the storefront of a storefront-API request, loads its published snapshot from the
+ * in-isolate cache (KV on a cold isolate) and the tenant's hot config (flags, killswitches),
+ * and refuses the request if a tenant, storefront or channel killswitch is on.
+ * Never touches Postgres.
  */
 export const storefrontContext = createMiddleware<AppEnv>(async (c, next) => {
   const req = c.req.raw;
@@ -23,7 +44,8 @@ export const storefrontContext = createMiddleware<AppEnv>(async (c, next) => {
       `The Host header may be at most ${MAX_HOST} characters.`,
     );
   }
-  const host = new URL(req.url).hostname.replace(/\.$/, '');
+  const url = new URL(req.url);
+  const host = url.hostname.replace(/\.$/, '');
 
   const sfHeader = req.headers.get('x-storefront');
   let storefrontHeader: string | undefined;
@@ -43,12 +65,21 @@ export const storefrontContext = createMiddleware<AppEnv>(async (c, next) => {
       );
     }
   }
+  if (!isChannelHeaderValid(req.headers.get('x-client-channel'))) {
+    throw new ApiError(
+      'malformed_header',
+      'X-Client-Channel must be one of web, mobile, partner, ott.',
+      {
+        errors: [{ path: 'headers.x-client-channel', message: 'unknown channel' }],
+      },
+    );
+  }
   const geo = requestGeo(req, settings(c.env).devGeoHeaders);
 
   const table = await edgeConfig.routingTable(c.env.CONFIG_KV, c.executionCtx);
   const resolution = resolveStorefront(table, {
     host,
-    path: new URL(req.url).pathname,
+    path: url.pathname,
     storefrontHeader,
     country: geo.country,
     continent: geo.continent,
@@ -69,11 +100,38 @@ export const storefrontContext = createMiddleware<AppEnv>(async (c, next) => {
   }
   const tenant = table.tenants[resolution.tenantId];
   if (!tenant) throw new ApiError('unknown_host', `No storefront is configured for "${host}".`);
-  const { snapshot, stale } = await edgeConfig.snapshot(
-    c.env.CONFIG_KV,
-    resolution.storefrontId,
-    tenant.version,
+  const [{ snapshot, stale }, signal] = await Promise.all([
+    edgeConfig.snapshot(c.env.CONFIG_KV, resolution.storefrontId, tenant.version),
+    hotConfig.get(c.env.TENANT_CONFIG, resolution.tenantId, c.executionCtx),
+  ]);
+  const newer =
+    signal.config && signal.config.version >= snapshot.version
+      ? signal.config.storefronts[resolution.storefrontId]
+      : undefined;
+  const hot = newer ?? { flags: snapshot.flags, killswitches: snapshot.killswitches };
+  const fresh = signal.fresh && !stale;
+  const client = detectClient(req.headers, snapshot.storefront.channel);
+  c.set('edge', { resolution, tenant, snapshot, hot, fresh, client });
+
+  const blocked = blockingKillswitch(
+    hot.killswitches,
+    { storefrontId: resolution.storefrontId, channel: client.channel },
+    fresh,
   );
-  c.set('edge', { resolution, tenant, snapshot, stale });
+  if (blocked) throw killswitchProblem(blocked);
   await next();
 });
+
+/** Refuses the request when a killswitch for `feature` (catalog, flags, checkout…) is on. */
+export function featureGuard(feature: string) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const edge = c.get('edge');
+    const blocked = blockingKillswitch(
+      edge.hot.killswitches.filter((k) => k.scope === 'feature'),
+      { storefrontId: edge.resolution.storefrontId, channel: edge.client.channel, feature },
+      edge.fresh,
+    );
+    if (blocked) throw killswitchProblem(blocked);
+    await next();
+  });
+}

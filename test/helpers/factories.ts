@@ -2,7 +2,8 @@ import { env } from 'cloudflare:test';
 import { getDb } from '../../src/db/client';
 import type { Db } from '../../src/db/types';
 import { edgeConfig } from '../../src/edge/config-store';
-import { publishConfig } from '../../src/services/publish/publish';
+import { hotConfig } from '../../src/edge/hot-config';
+import { durableObjectSignal, publishConfig } from '../../src/services/publish/publish';
 import { type AppliedTenant, applyTenantSpec } from '../../src/services/tenant-config/apply';
 import type { TenantSpecInput } from '../../src/services/tenant-config/spec';
 
@@ -127,6 +128,9 @@ export async function createTenant(
 
 /** Publishes Postgres to this test file's KV and drops the isolate's cache (a cold edge). */
 export async function publish(): Promise<void> {
-  await withDb((db) => publishConfig(db, env.CONFIG_KV));
+  await withDb((db) =>
+    publishConfig(db, { kv: env.CONFIG_KV, signal: durableObjectSignal(env.TENANT_CONFIG) }),
+  );
   edgeConfig.reset();
+  hotConfig.reset();
 }

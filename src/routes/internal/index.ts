@@ -3,7 +3,7 @@ import { newRouter } from '../../app';
 import { getDb } from '../../db/client';
 import { ApiError } from '../../errors';
 import { timingSafeEqualText } from '../../lib/crypto';
-import { publishConfig } from '../../services/publish/publish';
+import { durableObjectSignal, publishConfig } from '../../services/publish/publish';
 import { ProblemSchema } from '../schemas';
 
 const PublishResultSchema = z
@@ -52,7 +52,8 @@ export const internalRoutes = newRouter().openapi(
     }
     const { db, close } = getDb(c.env);
     try {
-      return c.json(await publishConfig(db, c.env.CONFIG_KV), 200);
+      const targets = { kv: c.env.CONFIG_KV, signal: durableObjectSignal(c.env.TENANT_CONFIG) };
+      return c.json(await publishConfig(db, targets), 200);
     } finally {
       c.executionCtx.waitUntil(close());
     }

@@ -1,0 +1,54 @@
+import type { Channel } from './snapshot';
+
+export type Shape = 'full' | 'compact';
+
+export interface ClientInfo {
+  /** The channel the client belongs to; defaults to the storefront's. */
+  channel: Channel;
+  /** A coarse device family from the user agent (roku, appletv, firetv, tizen, webos, androidtv…). */
+  family?: string;
+  shape: Shape;
+}
+
+const TV_FAMILIES: [RegExp, string][] = [
+  [/\bRoku\b/i, 'roku'],
+  [/\bAppleTV\b|\btvOS\b/i, 'appletv'],
+  [/\bAFT[A-Z0-9]+\b|\bFire ?TV\b/i, 'firetv'],
+  [/\bTizen\b|\bSMART-TV\b/i, 'tizen'],
+  [/\bWeb0S\b|\bwebOS\b|\bNetCast\b/i, 'webos'],
+  [/\bAndroid TV\b|\bBRAVIA\b|\bGoogle ?TV\b/i, 'androidtv'],
+  [/\bXbox\b/i, 'xbox'],
+  [/\bPlayStation\b/i, 'playstation'],
+  [/\bCrKey\b/i, 'chromecast'],
+];
+const MOBILE = /\b(iPhone|iPad|Android|Mobile)\b/i;
+const CHANNELS = new Set<Channel>(['web', 'mobile', 'partner', 'ott']);
+
+/**
+ * Which client is calling, from `X-Client-Channel` (web | mobile | partner | ott), else the
+ * user agent family, else the storefront's own channel. OTT and Smart TV clients get the
+ * compact shape; `X-Response-Shape: full | compact` overrides it.
+ */
+export function detectClient(headers: Headers, storefrontChannel: Channel): ClientInfo {
+  const explicit = headers.get('x-client-channel')?.trim().toLowerCase();
+  const ua = headers.get('user-agent') ?? '';
+  let family: string | undefined;
+  for (const [re, name] of TV_FAMILIES) {
+    if (re.test(ua)) {
+      family = name;
+      break;
+    }
+  }
+  let channel: Channel = storefrontChannel;
+  if (explicit && CHANNELS.has(explicit as Channel)) channel = explicit as Channel;
+  else if (family) channel = 'ott';
+  else if (storefrontChannel === 'web' && MOBILE.test(ua)) channel = 'mobile';
+  const wanted = headers.get('x-response-shape')?.trim().toLowerCase();
+  const shape: Shape =
+    wanted === 'full' || wanted === 'compact' ? wanted : channel === 'ott' ? 'compact' : 'full';
+  return { channel, family, shape };
+}
+
+export function isChannelHeaderValid(value: string | null): boolean {
+  return value === null || CHANNELS.has(value.trim().toLowerCase() as Channel);
+}

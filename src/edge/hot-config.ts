@@ -1,0 +1,131 @@
+import type { TenantConfigDurableObject } from '../../durable-objects/tenant-config';
+import { type HotConfig, HotConfigSchema } from './snapshot';
+
+interface Waiter {
+  waitUntil(p: Promise<unknown>): void;
+}
+
+export interface HotConfigOptions {
+  /** How often an isolate looks for a newer version (in the background). */
+  pollMs: number;
+  /** How long the per-location cache holds a tenant's hot config. */
+  locationTtlSeconds: number;
+  /** After this long without a successful check, the config counts as not fresh. */
+  staleAfterMs: number;
+  now: () => number;
+}
+
+interface Entry {
+  config?: HotConfig;
+  checkedAt: number;
+  lastOkAt: number;
+  refreshing?: Promise<void>;
+}
+
+const CACHE_ORIGIN = 'https://tenant-config.azotte.internal/';
+
+/**
+ * The edge's view of each tenant's hot config (flags and killswitches).
+ *
+ * Load on the tenant's Durable Object is bounded by locations, not isolates: an isolate polls
+ * at most every `pollMs`, in the background, and every poll first asks the per-location Cache
+ * API, which holds the tenant's hot config for `locationTtlSeconds`. So the object sees about
+ * one read per location per second, whatever the number of isolates.
+ */
+export class HotConfigStore {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(private readonly options: HotConfigOptions) {}
+
+  /**
+   * The tenant's hot config as this isolate knows it. The first call for a tenant waits for
+   * one check (so a cold isolate never serves without recent killswitches); later calls return
+   * at once and refresh in the background.
+   */
+  async get(
+    ns: DurableObjectNamespace<TenantConfigDurableObject>,
+    tenantId: string,
+    ctx: Waiter,
+  ): Promise<{ config?: HotConfig; fresh: boolean }> {
+    const now = this.options.now();
+    let entry = this.entries.get(tenantId);
+    if (!entry) {
+      entry = { checkedAt: 0, lastOkAt: 0 };
+      this.entries.set(tenantId, entry);
+      await this.refresh(ns, tenantId, entry);
+    } else if (now - entry.checkedAt >= this.options.pollMs && !entry.refreshing) {
+      ctx.waitUntil(this.refresh(ns, tenantId, entry));
+    }
+    return {
+      config: entry.config,
+      fresh: this.options.now() - entry.lastOkAt <= this.options.staleAfterMs,
+    };
+  }
+
+  private refresh(
+    ns: DurableObjectNamespace<TenantConfigDurableObject>,
+    tenantId: string,
+    entry: Entry,
+  ) {
+    entry.checkedAt = this.options.now();
+    entry.refreshing ??= this.load(ns, tenantId, entry.config?.version ?? -1)
+      .then((config) => {
+        if (config && (!entry.config || config.version >= entry.config.version))
+          entry.config = config;
+        entry.lastOkAt = this.options.now();
+      })
+      .catch(() => {
+        // DO or cache unreachable: keep the last known config; freshness decays on its own.
+      })
+      .finally(() => {
+        entry.refreshing = undefined;
+      });
+    return entry.refreshing;
+  }
+
+  private async load(
+    ns: DurableObjectNamespace<TenantConfigDurableObject>,
+    tenantId: string,
+    knownVersion: number,
+  ): Promise<HotConfig | undefined> {
+    const cache = typeof caches === 'undefined' ? undefined : caches.default;
+    const key = new Request(CACHE_ORIGIN + encodeURIComponent(tenantId));
+    const hit = await cache?.match(key);
+    if (hit) {
+      const cached = (await hit.json()) as { version: number; config?: unknown };
+      if (cached.version <= knownVersion) return undefined; // nothing newer than ours
+      const parsed = HotConfigSchema.safeParse(cached.config);
+      if (parsed.success) return parsed.data;
+    }
+    const stub = ns.get(ns.idFromName(tenantId));
+    const res: { version: number; config?: unknown } = await stub.read(-1);
+    let config: HotConfig | undefined;
+    if (res.config !== undefined) {
+      const parsed = HotConfigSchema.safeParse(res.config);
+      if (!parsed.success) throw new Error('the tenant config object holds an unreadable config');
+      config = parsed.data;
+    }
+    await cache?.put(
+      key,
+      new Response(JSON.stringify(res), {
+        headers: {
+          'content-type': 'application/json',
+          'cache-control': `max-age=${this.options.locationTtlSeconds}`,
+        },
+      }),
+    );
+    return config;
+  }
+
+  /** Forget everything (tests: a cold isolate). */
+  reset(): void {
+    this.entries.clear();
+  }
+}
+
+export const hotConfig = new HotConfigStore({
+  pollMs: 250,
+  locationTtlSeconds: 1,
+  staleAfterMs: 10_000,
+  now: () => Date.now(),
+});

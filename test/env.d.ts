@@ -1,0 +1,5 @@
+type AzotteWorkerEnv = import('../src/env').Env;
+
+declare namespace Cloudflare {
+  interface Env extends AzotteWorkerEnv {}
+}
