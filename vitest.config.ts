@@ -12,6 +12,7 @@ export default defineConfig({
           DATABASE_URL: inject('databaseUrl'),
           NEON_LOCAL_WS_PROXY: inject('wsProxy'),
           PUBLISH_TOKEN: 'test-publish-token',
+          SESSION_SECRET: 'test-session-secret-0123456789abcdef0123456789',
         },
       },
     })),

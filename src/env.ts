@@ -1,11 +1,16 @@
+import type { PublisherDurableObject } from '../durable-objects/publisher';
 import type { TenantConfigDurableObject } from '../durable-objects/tenant-config';
+import type { Db } from './db/types';
 import type { ClientInfo } from './edge/channel';
 import type { Resolution } from './edge/resolve';
 import type { HotStorefrontConfig, StorefrontSnapshot, TenantRouting } from './edge/snapshot';
+import type { OperatorPrincipal } from './services/admin/operators';
 
 /** Bindings and vars of the worker (see wrangler.toml). */
 export interface Env {
   CONFIG_KV: KVNamespace;
+  /** The single writer of the published read model. */
+  PUBLISHER: DurableObjectNamespace<PublisherDurableObject>;
   /** One object per tenant: config version + hot config (flags, killswitches). */
   TENANT_CONFIG: DurableObjectNamespace<TenantConfigDurableObject>;
   /** `development` | `test` | `production` */
@@ -16,6 +21,8 @@ export interface Env {
   DATABASE_URL?: string;
   /** Local development and tests only: the WebSocket → TCP proxy in front of Postgres. */
   NEON_LOCAL_WS_PROXY?: string;
+  /** At least 32 bytes; signs console sessions and CSRF tokens (a secret). */
+  SESSION_SECRET?: string;
   /** Bearer token for `POST /internal/publish` (a secret; `npm start` generates one). */
   PUBLISH_TOKEN?: string;
 }
@@ -40,5 +47,8 @@ export interface AppEnv {
   Variables: {
     requestId: string;
     edge: EdgeContext;
+    operator: OperatorPrincipal & { sessionId: string };
+    /** A database handle for this request (admin routes only). */
+    db: Db;
   };
 }

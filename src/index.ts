@@ -2,6 +2,9 @@ import { Hono } from 'hono';
 import { createApp, newRouter } from './app';
 import type { AppEnv, Env } from './env';
 import { storefrontContext } from './middleware/storefront-context';
+import { auditAdminRoutes } from './routes/admin/audit';
+import { configAdminRoutes } from './routes/admin/config';
+import { sessionRoutes } from './routes/admin/sessions';
 import { catalogRoutes } from './routes/catalog';
 import { mountDocs } from './routes/docs';
 import { healthRoutes } from './routes/health';
@@ -17,11 +20,15 @@ const app = createApp();
 app.route('/', healthRoutes);
 app.route('/v1', storefrontApi);
 app.route('/internal', internalRoutes);
+app.route('/admin/v1', sessionRoutes);
+app.route('/admin/v1', configAdminRoutes);
+app.route('/admin/v1', auditAdminRoutes);
 // The same storefront API under a tenant's path prefix (`/eu/v1/catalog`). Mounted through a
 // plain Hono router so the OpenAPI document lists each operation once.
 app.route('/:sfPrefix{[a-z0-9-]{1,63}}/v1', new Hono<AppEnv>().route('/', storefrontApi));
 mountDocs(app);
 
+export { PublisherDurableObject } from '../durable-objects/publisher';
 export { TenantConfigDurableObject } from '../durable-objects/tenant-config';
 
 export default {

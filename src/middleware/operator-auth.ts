@@ -1,0 +1,101 @@
+import type { Context } from 'hono';
+import { getCookie } from 'hono/cookie';
+import { createMiddleware } from 'hono/factory';
+import { getDb } from '../db/client';
+import type { Db } from '../db/types';
+import type { AppEnv } from '../env';
+import { ApiError } from '../errors';
+import { consoleKeys } from '../security/console-keys';
+import { type Action, authorize } from '../security/rbac';
+import { verifyCsrfToken, verifySessionToken } from '../security/sessions';
+import { findTenant, loadOperator, type OperatorPrincipal } from '../services/admin/operators';
+
+export const SESSION_COOKIE = 'azotte_session';
+export const CSRF_HEADER = 'x-csrf-token';
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+const unauthenticated = (detail: string) =>
+  new ApiError('unauthenticated', detail, {
+    headers: { 'www-authenticate': 'Bearer realm="azotte-admin"' },
+  });
+
+/**
+ * Operator authentication for the admin API and the console: a session token in
+ * `Authorization: Bearer …` or in the session cookie. Cookie-authenticated unsafe requests must
+ * also carry the session's CSRF token in `X-CSRF-Token`. Opens a database handle for the
+ * request (`c.var.db`), closed when the response is done.
+ */
+export const operatorAuth = createMiddleware<AppEnv>(async (c, next) => {
+  const auth = c.req.header('authorization');
+  let token: string | undefined;
+  let viaCookie = false;
+  if (auth !== undefined) {
+    if (!auth.startsWith('Bearer '))
+      throw unauthenticated('Use `Authorization: Bearer <session token>`.');
+    token = auth.slice(7).trim();
+  } else {
+    token = getCookie(c, SESSION_COOKIE);
+    viaCookie = token !== undefined;
+  }
+  if (!token)
+    throw unauthenticated('Sign in first: POST /admin/v1/sessions with your email and password.');
+  const keys = await consoleKeys(c.env);
+  const verified = await verifySessionToken(token, keys, { now: Date.now() });
+  if (!verified.ok) {
+    throw unauthenticated(
+      verified.reason === 'expired'
+        ? 'The session has expired. Sign in again.'
+        : 'The session token is not valid. Sign in again.',
+    );
+  }
+  if (viaCookie && UNSAFE.has(c.req.method)) {
+    const csrf = c.req.header(CSRF_HEADER);
+    if (!(await verifyCsrfToken(keys, verified.claims.sid, csrf))) {
+      throw new ApiError(
+        'forbidden',
+        'Missing or invalid X-CSRF-Token for a cookie-authenticated request.',
+      );
+    }
+  }
+  const handle = getDb(c.env);
+  try {
+    const operator = await loadOperator(handle.db, verified.claims.operatorId);
+    if (!operator) throw unauthenticated('This operator account is disabled.');
+    c.set('operator', { ...operator, sessionId: verified.claims.sid });
+    c.set('db', handle.db);
+    await next();
+  } finally {
+    c.executionCtx.waitUntil(handle.close());
+  }
+});
+
+/**
+ * The tenant named in the path, if this operator may take `action` there. An operator with no
+ * grant in the tenant gets a 404 (they must not learn it exists); one whose role or scope does
+ * not cover the action gets a 403.
+ */
+export async function authorizeTenant(
+  c: Context<AppEnv>,
+  tenantRef: string,
+  action: Action,
+  scope: { storefrontId?: string; channel?: string } = {},
+) {
+  const operator = c.get('operator');
+  const db = c.get('db');
+  const tenant = await findTenant(db, tenantRef);
+  if (!tenant || !operator.grants.some((g) => g.tenantId === tenant.id)) {
+    throw new ApiError('not_found', `No tenant "${tenantRef}".`);
+  }
+  const decision = authorize(operator.grants, { tenantId: tenant.id, action, ...scope });
+  if (!decision.allowed) {
+    throw new ApiError(
+      'forbidden',
+      `Your role does not allow ${action}${scope.storefrontId ? ' in this storefront' : ''}${
+        scope.channel ? ` on the ${scope.channel} channel` : ''
+      } (${decision.reason}).`,
+    );
+  }
+  return tenant;
+}
+
+export type { Db, OperatorPrincipal };

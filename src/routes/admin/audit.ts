@@ -1,0 +1,110 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { newRouter } from '../../app';
+import { authorizeTenant, operatorAuth } from '../../middleware/operator-auth';
+import { findStorefront } from '../../services/admin/config-changes';
+import { listAudit, verifyAudit } from '../../services/audit/audit';
+import { adminProblems } from './support';
+
+const Params = z.object({ tenant: z.string().min(1).max(64) });
+const Query = z.object({
+  storefront: z
+    .string()
+    .max(64)
+    .optional()
+    .openapi({ description: 'Storefront slug or id; omit for the tenant-wide trail' }),
+  after: z.coerce.number().int().nonnegative().default(0),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+const AuditRowSchema = z
+  .object({
+    id: z.string(),
+    seq: z.number().int(),
+    chain: z.string(),
+    storefrontId: z.string().nullable(),
+    actorType: z.string(),
+    actorId: z.string(),
+    action: z.string(),
+    targetType: z.string(),
+    targetId: z.string(),
+    before: z.unknown(),
+    after: z.unknown(),
+    reason: z.string().nullable(),
+    requestId: z.string().nullable(),
+    createdAt: z.string(),
+    prevHash: z.string(),
+    hash: z.string(),
+  })
+  .openapi('AuditRow');
+
+export const auditAdminRoutes = newRouter()
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/tenants/{tenant}/audit',
+      tags: ['Admin'],
+      summary: 'One storefront’s audit trail (or the tenant-wide one), oldest first',
+      middleware: [operatorAuth] as const,
+      security: [{ bearer: [] }],
+      request: { params: Params, query: Query },
+      responses: {
+        200: {
+          description: 'Rows of the hash chain',
+          content: {
+            'application/json': {
+              schema: z.object({
+                items: z.array(AuditRowSchema),
+                nextAfter: z.number().nullable(),
+              }),
+            },
+          },
+        },
+        ...adminProblems,
+      },
+    }),
+    async (c) => {
+      const { tenant: ref } = c.req.valid('param');
+      const q = c.req.valid('query');
+      const pre = await authorizeTenant(c, ref, 'storefront.read');
+      const sf = q.storefront ? await findStorefront(c.get('db'), pre.id, q.storefront) : null;
+      const tenant = await authorizeTenant(c, ref, 'audit.read', { storefrontId: sf?.id });
+      return c.json(await listAudit(c.get('db'), tenant.id, sf?.id ?? null, q.after, q.limit), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/tenants/{tenant}/audit/verify',
+      tags: ['Admin'],
+      summary: 'Re-hash an audit trail and report the first break, if any',
+      middleware: [operatorAuth] as const,
+      security: [{ bearer: [] }],
+      request: { params: Params, query: Query.pick({ storefront: true }) },
+      responses: {
+        200: {
+          description: 'Verification result',
+          content: {
+            'application/json': {
+              schema: z.object({
+                chain: z.string(),
+                head: z.string().nullable(),
+                ok: z.boolean(),
+                length: z.number().optional(),
+                brokenAt: z.number().optional(),
+                reason: z.string().optional(),
+              }),
+            },
+          },
+        },
+        ...adminProblems,
+      },
+    }),
+    async (c) => {
+      const { tenant: ref } = c.req.valid('param');
+      const q = c.req.valid('query');
+      const pre = await authorizeTenant(c, ref, 'storefront.read');
+      const sf = q.storefront ? await findStorefront(c.get('db'), pre.id, q.storefront) : null;
+      const tenant = await authorizeTenant(c, ref, 'audit.read', { storefrontId: sf?.id });
+      return c.json(await verifyAudit(c.get('db'), tenant.id, sf?.id ?? null), 200);
+    },
+  );

@@ -1,0 +1,347 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { newRouter } from '../../app';
+import { authorizeTenant, operatorAuth } from '../../middleware/operator-auth';
+import {
+  findStorefront,
+  listFlags,
+  listKillswitches,
+  putFlag,
+  setFlagEnabled,
+  setKillswitch,
+} from '../../services/admin/config-changes';
+import {
+  adminProblems,
+  IdempotencyHeaderSchema,
+  idempotent,
+  mutationProblems,
+  publishNow,
+  ReasonSchema,
+} from './support';
+
+const TenantParam = z.object({
+  tenant: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ description: 'Tenant slug or id', example: 'globalcorp' }),
+});
+
+const KillswitchSchema = z
+  .object({
+    id: z.string(),
+    scope: z.enum(['tenant', 'storefront', 'channel', 'feature', 'provider']),
+    target: z.string(),
+    storefrontId: z.string().nullable(),
+    engaged: z.boolean(),
+    failMode: z.enum(['closed', 'open']),
+    retryAfterSeconds: z.number().int(),
+    reason: z.string().nullable(),
+    updatedAt: z.string(),
+  })
+  .openapi('Killswitch');
+
+const KillswitchChangeSchema = z
+  .object({
+    scope: z.enum(['tenant', 'storefront', 'channel', 'feature', 'provider']),
+    target: z
+      .string()
+      .regex(/^[a-z0-9_-]{0,64}$/)
+      .default('')
+      .openapi({
+        description:
+          'channel (ott…), feature (checkout…) or provider (stripe…); empty for tenant and storefront scopes',
+      }),
+    storefront: z
+      .string()
+      .max(64)
+      .optional()
+      .openapi({ description: 'Storefront slug or id; required for the storefront scope' }),
+    engaged: z.boolean(),
+    failMode: z.enum(['closed', 'open']).optional(),
+    retryAfterSeconds: z.number().int().min(1).max(86_400).optional(),
+    reason: ReasonSchema,
+  })
+  .superRefine((v, ctx) => {
+    if (v.scope === 'storefront' && !v.storefront) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['storefront'],
+        message: 'required for the storefront scope',
+      });
+    }
+    if ((v.scope === 'tenant' || v.scope === 'storefront') && v.target !== '') {
+      ctx.addIssue({ code: 'custom', path: ['target'], message: 'must be empty for this scope' });
+    }
+    if (v.scope === 'channel' && !['web', 'mobile', 'partner', 'ott'].includes(v.target)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['target'],
+        message: 'one of web, mobile, partner, ott',
+      });
+    }
+    if ((v.scope === 'feature' || v.scope === 'provider') && v.target === '') {
+      ctx.addIssue({ code: 'custom', path: ['target'], message: 'name the feature or provider' });
+    }
+  });
+
+const FlagSchema = z
+  .object({
+    id: z.string(),
+    key: z.string(),
+    storefrontId: z.string().nullable(),
+    valueType: z.enum(['boolean', 'string', 'number', 'json']),
+    enabled: z.boolean(),
+    version: z.number().int(),
+    definition: z.record(z.string(), z.unknown()),
+    updatedAt: z.string(),
+  })
+  .openapi('Flag');
+
+const FlagKeyParam = TenantParam.extend({
+  key: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_.-]{0,127}$/)
+    .openapi({ example: 'new-checkout' }),
+});
+
+const Published = z.object({ configVersion: z.number().int(), published: z.boolean() });
+
+async function publishAfter<T extends { configVersion: number }>(
+  env: Parameters<typeof publishNow>[0],
+  change: T,
+) {
+  await publishNow(env);
+  return { ...change, published: true };
+}
+
+export const configAdminRoutes = newRouter()
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/tenants/{tenant}/killswitches',
+      tags: ['Admin'],
+      summary: 'List killswitches',
+      middleware: [operatorAuth] as const,
+      security: [{ bearer: [] }],
+      request: { params: TenantParam },
+      responses: {
+        200: {
+          description: 'Killswitches',
+          content: {
+            'application/json': { schema: z.object({ items: z.array(KillswitchSchema) }) },
+          },
+        },
+        ...adminProblems,
+      },
+    }),
+    async (c) => {
+      const tenant = await authorizeTenant(c, c.req.valid('param').tenant, 'killswitch.read');
+      return c.json({ items: await listKillswitches(c.get('db'), tenant.id) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/tenants/{tenant}/killswitches',
+      tags: ['Admin'],
+      summary: 'Engage or release a killswitch',
+      description:
+        'Writes the switch and its audit row in one transaction, bumps the tenant’s config version and publishes. The edge applies it within about a second (see README: flip-to-effect).',
+      middleware: [operatorAuth] as const,
+      security: [{ bearer: [] }],
+      request: {
+        params: TenantParam,
+        headers: IdempotencyHeaderSchema,
+        body: {
+          required: true,
+          content: { 'application/json': { schema: KillswitchChangeSchema } },
+        },
+      },
+      responses: {
+        200: {
+          description: 'The switch as it now is',
+          content: {
+            'application/json': { schema: Published.extend({ killswitch: KillswitchSchema }) },
+          },
+        },
+        ...mutationProblems,
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const db = c.get('db');
+      const tenantRef = c.req.valid('param').tenant;
+      const pre = await authorizeTenant(c, tenantRef, 'killswitch.read');
+      const sf = body.storefront ? await findStorefront(db, pre.id, body.storefront) : null;
+      const tenant = await authorizeTenant(c, tenantRef, 'killswitch.write', {
+        storefrontId: sf?.id,
+        channel: body.scope === 'channel' ? body.target : undefined,
+      });
+      // `idempotent` may replay a stored body, so its Response is not tied to the route's types.
+      return (await idempotent(c, tenant.id, async () => {
+        const change = await setKillswitch(
+          db,
+          {
+            tenantId: tenant.id,
+            actor: { type: 'operator', id: c.get('operator').id },
+            requestId: c.get('requestId'),
+            reason: body.reason,
+          },
+          {
+            scope: body.scope,
+            target: body.target,
+            storefrontId: sf?.id ?? null,
+            engaged: body.engaged,
+            failMode: body.failMode,
+            retryAfterSeconds: body.retryAfterSeconds,
+          },
+        );
+        return { status: 200, body: await publishAfter(c.env, change) };
+      })) as never;
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/tenants/{tenant}/flags',
+      tags: ['Admin'],
+      summary: 'List feature flags (tenant-wide and storefront overrides)',
+      middleware: [operatorAuth] as const,
+      security: [{ bearer: [] }],
+      request: { params: TenantParam },
+      responses: {
+        200: {
+          description: 'Flags',
+          content: { 'application/json': { schema: z.object({ items: z.array(FlagSchema) }) } },
+        },
+        ...adminProblems,
+      },
+    }),
+    async (c) => {
+      const tenant = await authorizeTenant(c, c.req.valid('param').tenant, 'flag.read');
+      return c.json({ items: await listFlags(c.get('db'), tenant.id) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'put',
+      path: '/tenants/{tenant}/flags/{key}',
+      tags: ['Admin'],
+      summary: 'Create or replace a flag (or a storefront override)',
+      middleware: [operatorAuth] as const,
+      security: [{ bearer: [] }],
+      request: {
+        params: FlagKeyParam,
+        headers: IdempotencyHeaderSchema,
+        body: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: z.object({
+                storefront: z.string().max(64).optional(),
+                valueType: z.enum(['boolean', 'string', 'number', 'json']),
+                enabled: z.boolean().default(true),
+                definition: z.record(z.string(), z.unknown()).openapi({
+                  description:
+                    'variations, offVariation, rules, fallthrough, salt, experiment (see the README)',
+                }),
+                reason: ReasonSchema,
+              }),
+            },
+          },
+        },
+      },
+      responses: {
+        200: {
+          description: 'The flag',
+          content: { 'application/json': { schema: Published.extend({ flag: FlagSchema }) } },
+        },
+        ...mutationProblems,
+      },
+    }),
+    async (c) => {
+      const { tenant: tenantRef, key } = c.req.valid('param');
+      const body = c.req.valid('json');
+      const db = c.get('db');
+      const pre = await authorizeTenant(c, tenantRef, 'flag.read');
+      const sf = body.storefront ? await findStorefront(db, pre.id, body.storefront) : null;
+      const tenant = await authorizeTenant(c, tenantRef, 'flag.write', { storefrontId: sf?.id });
+      // `idempotent` may replay a stored body, so its Response is not tied to the route's types.
+      return (await idempotent(c, tenant.id, async () => {
+        const change = await putFlag(
+          db,
+          {
+            tenantId: tenant.id,
+            actor: { type: 'operator', id: c.get('operator').id },
+            requestId: c.get('requestId'),
+            reason: body.reason,
+          },
+          {
+            key,
+            storefrontId: sf?.id ?? null,
+            valueType: body.valueType,
+            enabled: body.enabled,
+            definition: body.definition,
+          },
+        );
+        return { status: 200, body: await publishAfter(c.env, change) };
+      })) as never;
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/tenants/{tenant}/flags/{key}/toggle',
+      tags: ['Admin'],
+      summary: 'Turn a flag on or off',
+      middleware: [operatorAuth] as const,
+      security: [{ bearer: [] }],
+      request: {
+        params: FlagKeyParam,
+        headers: IdempotencyHeaderSchema,
+        body: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: z.object({
+                storefront: z.string().max(64).optional(),
+                enabled: z.boolean(),
+                reason: ReasonSchema,
+              }),
+            },
+          },
+        },
+      },
+      responses: {
+        200: {
+          description: 'The flag',
+          content: { 'application/json': { schema: Published.extend({ flag: FlagSchema }) } },
+        },
+        ...mutationProblems,
+      },
+    }),
+    async (c) => {
+      const { tenant: tenantRef, key } = c.req.valid('param');
+      const body = c.req.valid('json');
+      const db = c.get('db');
+      const pre = await authorizeTenant(c, tenantRef, 'flag.read');
+      const sf = body.storefront ? await findStorefront(db, pre.id, body.storefront) : null;
+      const tenant = await authorizeTenant(c, tenantRef, 'flag.write', { storefrontId: sf?.id });
+      // `idempotent` may replay a stored body, so its Response is not tied to the route's types.
+      return (await idempotent(c, tenant.id, async () => {
+        const change = await setFlagEnabled(
+          db,
+          {
+            tenantId: tenant.id,
+            actor: { type: 'operator', id: c.get('operator').id },
+            requestId: c.get('requestId'),
+            reason: body.reason,
+          },
+          key,
+          sf?.id ?? null,
+          body.enabled,
+        );
+        return { status: 200, body: await publishAfter(c.env, change) };
+      })) as never;
+    },
+  );

@@ -1,0 +1,97 @@
+import { z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { AppEnv, Env } from '../../env';
+import { ApiError } from '../../errors';
+import { claimIdempotencyKey, IDEMPOTENCY_KEY_RE } from '../../services/admin/idempotency';
+import type { PublishResult } from '../../services/publish/publish';
+import { ProblemSchema } from '../schemas';
+
+/** Publishes through the single publisher object (serialized with every other publish). */
+export function publishNow(env: Env): Promise<PublishResult> {
+  return env.PUBLISHER.get(env.PUBLISHER.idFromName('global')).publish();
+}
+
+export const IdempotencyHeaderSchema = z.object({
+  'idempotency-key': z
+    .string()
+    .regex(IDEMPOTENCY_KEY_RE, '8 to 255 letters, digits or . _ : -')
+    .optional()
+    .openapi({
+      description: 'Replays of the same request with the same key return the first result',
+    }),
+});
+
+export const ReasonSchema = z
+  .string()
+  .trim()
+  .min(3, 'say why (at least 3 characters); it goes into the audit trail')
+  .max(500);
+
+const problem = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: ProblemSchema } },
+});
+
+export const adminProblems = {
+  400: problem('Invalid input'),
+  401: problem('Not signed in, or the session expired'),
+  403: problem('Your role does not allow this'),
+  404: problem('No such tenant, storefront or object (or not yours)'),
+} as const;
+
+export const mutationProblems = {
+  ...adminProblems,
+  409: problem('A request with this Idempotency-Key is still running'),
+  422: problem('The Idempotency-Key was used for a different request'),
+} as const;
+
+/**
+ * Runs a mutation at most once per `Idempotency-Key` (per operator and tenant); a replay gets
+ * the first response with `Idempotent-Replayed: true`. Without the header it just runs.
+ */
+export async function idempotent(
+  c: Context<AppEnv>,
+  tenantId: string,
+  run: () => Promise<{ status: 200 | 201; body: unknown }>,
+): Promise<Response> {
+  const key = c.req.header('idempotency-key');
+  if (key === undefined) {
+    const r = await run();
+    return c.json(r.body as object, r.status);
+  }
+  if (!IDEMPOTENCY_KEY_RE.test(key)) {
+    throw new ApiError(
+      'validation_failed',
+      'Idempotency-Key must be 8 to 255 letters, digits or . _ : -',
+      {
+        errors: [{ path: 'headers.idempotency-key', message: 'malformed' }],
+      },
+    );
+  }
+  // Hono caches the parsed body, so this re-reads nothing from the stream.
+  const body = c.req.method === 'GET' ? '' : await c.req.text();
+  const claim = await claimIdempotencyKey(c.get('db'), {
+    tenantId,
+    principal: c.get('operator').id,
+    key,
+    method: c.req.method,
+    path: new URL(c.req.url).pathname,
+    body,
+  });
+  if (claim.kind === 'replay') {
+    c.header('idempotent-replayed', 'true');
+    return c.json(claim.body as object, claim.status as 200);
+  }
+  try {
+    const r = await run();
+    await claim.release(r.status, r.body);
+    return c.json(r.body as object, r.status);
+  } catch (err) {
+    if (err instanceof ApiError && err.status < 500) {
+      await claim.release(err.status, { type: err.code, detail: err.message });
+    } else {
+      await claim.abandon();
+    }
+    throw err;
+  }
+}

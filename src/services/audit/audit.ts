@@ -1,0 +1,132 @@
+import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
+import { auditLog } from '../../db/schema';
+import type { Db } from '../../db/types';
+import { newId } from '../../lib/ids';
+import { sealAuditRow, verifyChain } from '../../security/audit-chain';
+
+export interface Actor {
+  type: 'operator' | 'api_key' | 'system';
+  id: string;
+}
+
+export interface AuditInput {
+  tenantId: string;
+  storefrontId: string | null;
+  actor: Actor;
+  action: string;
+  targetType: string;
+  targetId: string;
+  before: unknown;
+  after: unknown;
+  reason: string | null;
+  requestId: string | null;
+}
+
+/** Each storefront has its own chain; tenant-wide changes go to the tenant's chain. */
+export function chainOf(tenantId: string, storefrontId: string | null): string {
+  return storefrontId ?? `tenant:${tenantId}`;
+}
+
+/** The hashed fields of a row, exactly as written and as read back. */
+function hashedFields(r: typeof auditLog.$inferSelect) {
+  return {
+    id: r.id,
+    tenantId: r.tenantId,
+    storefrontId: r.storefrontId,
+    chain: r.chain,
+    seq: r.seq,
+    actorType: r.actorType,
+    actorId: r.actorId,
+    action: r.action,
+    targetType: r.targetType,
+    targetId: r.targetId,
+    before: r.before ?? null,
+    after: r.after ?? null,
+    reason: r.reason,
+    requestId: r.requestId,
+    createdAt: r.createdAt.toISOString(),
+    prevHash: r.prevHash,
+    hash: r.hash,
+  };
+}
+
+/**
+ * Appends an audit row inside the caller's transaction (the same one as the change). The
+ * chain's head is locked with a transaction-scoped advisory lock, so concurrent writers to one
+ * chain queue up instead of forking it.
+ */
+export async function appendAudit(
+  tx: Db,
+  input: AuditInput,
+): Promise<{ id: string; seq: number; hash: string }> {
+  const chain = chainOf(input.tenantId, input.storefrontId);
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${chain}, 0))`);
+  const [head] = await tx
+    .select({ seq: auditLog.seq, hash: auditLog.hash })
+    .from(auditLog)
+    .where(eq(auditLog.chain, chain))
+    .orderBy(desc(auditLog.seq))
+    .limit(1);
+  const createdAt = new Date();
+  const sealed = await sealAuditRow(head ?? null, {
+    id: newId('aud'),
+    tenantId: input.tenantId,
+    storefrontId: input.storefrontId,
+    chain,
+    actorType: input.actor.type,
+    actorId: input.actor.id,
+    action: input.action,
+    targetType: input.targetType,
+    targetId: input.targetId,
+    before: input.before ?? null,
+    after: input.after ?? null,
+    reason: input.reason,
+    requestId: input.requestId,
+    createdAt: createdAt.toISOString(),
+  });
+  await tx.insert(auditLog).values({ ...sealed, createdAt });
+  return { id: sealed.id, seq: sealed.seq, hash: sealed.hash };
+}
+
+export interface AuditPage {
+  items: ReturnType<typeof hashedFields>[];
+  nextAfter: number | null;
+}
+
+/** One chain's rows in order, `limit` at a time after `afterSeq`. */
+export async function listAudit(
+  db: Db,
+  tenantId: string,
+  storefrontId: string | null,
+  afterSeq = 0,
+  limit = 50,
+): Promise<AuditPage> {
+  const rows = await db
+    .select()
+    .from(auditLog)
+    .where(
+      and(
+        eq(auditLog.tenantId, tenantId),
+        eq(auditLog.chain, chainOf(tenantId, storefrontId)),
+        gt(auditLog.seq, afterSeq),
+      ),
+    )
+    .orderBy(asc(auditLog.seq))
+    .limit(limit + 1);
+  const items = rows.slice(0, limit).map(hashedFields);
+  return { items, nextAfter: rows.length > limit ? (items.at(-1)?.seq ?? null) : null };
+}
+
+/** Re-hashes a whole chain and says where it breaks, if it does. */
+export async function verifyAudit(db: Db, tenantId: string, storefrontId: string | null) {
+  const rows = await db
+    .select()
+    .from(auditLog)
+    .where(
+      and(eq(auditLog.tenantId, tenantId), eq(auditLog.chain, chainOf(tenantId, storefrontId))),
+    )
+    .orderBy(asc(auditLog.seq));
+  const links = rows.map(hashedFields);
+  const result = await verifyChain(links);
+  return { chain: chainOf(tenantId, storefrontId), head: links.at(-1)?.hash ?? null, ...result };
+}
