@@ -3,12 +3,19 @@ import type { TenantConfigDurableObject } from '../durable-objects/tenant-config
 import type { Db } from './db/types';
 import type { ClientInfo } from './edge/channel';
 import type { Resolution } from './edge/resolve';
-import type { HotStorefrontConfig, StorefrontSnapshot, TenantRouting } from './edge/snapshot';
+import type {
+  EdgeApiKey,
+  HotStorefrontConfig,
+  StorefrontSnapshot,
+  TenantRouting,
+} from './edge/snapshot';
 import type { OperatorPrincipal } from './services/admin/operators';
 
 /** Bindings and vars of the worker (see wrangler.toml). */
 export interface Env {
   CONFIG_KV: KVNamespace;
+  /** Flag exposures on their way to Postgres (consumed by `queue()` in src/index.ts). */
+  EXPOSURES?: Queue<import('./queues/exposures').ExposureMessage>;
   /** The single writer of the published read model. */
   PUBLISHER: DurableObjectNamespace<PublisherDurableObject>;
   /** One object per tenant: config version + hot config (flags, killswitches). */
@@ -47,6 +54,8 @@ export interface AppEnv {
   Variables: {
     requestId: string;
     edge: EdgeContext;
+    /** The storefront API key that authenticated this request. */
+    apiKey: EdgeApiKey;
     operator: OperatorPrincipal & { sessionId: string };
     /** A database handle for this request (admin routes only). */
     db: Db;

@@ -2,11 +2,14 @@ import { Hono } from 'hono';
 import { createApp, newRouter } from './app';
 import type { AppEnv, Env } from './env';
 import { storefrontContext } from './middleware/storefront-context';
+import { consumeExposures } from './queues/exposures';
+import { apiKeyAdminRoutes } from './routes/admin/api-keys';
 import { auditAdminRoutes } from './routes/admin/audit';
 import { configAdminRoutes } from './routes/admin/config';
 import { sessionRoutes } from './routes/admin/sessions';
 import { catalogRoutes } from './routes/catalog';
 import { mountDocs } from './routes/docs';
+import { flagRoutes } from './routes/flags';
 import { healthRoutes } from './routes/health';
 import { internalRoutes } from './routes/internal';
 import { storefrontRoutes } from './routes/storefront';
@@ -15,6 +18,7 @@ const storefrontApi = newRouter();
 storefrontApi.use('*', storefrontContext);
 storefrontApi.route('/', storefrontRoutes);
 storefrontApi.route('/', catalogRoutes);
+storefrontApi.route('/', flagRoutes);
 
 const app = createApp();
 app.route('/', healthRoutes);
@@ -23,6 +27,7 @@ app.route('/internal', internalRoutes);
 app.route('/admin/v1', sessionRoutes);
 app.route('/admin/v1', configAdminRoutes);
 app.route('/admin/v1', auditAdminRoutes);
+app.route('/admin/v1', apiKeyAdminRoutes);
 // The same storefront API under a tenant's path prefix (`/eu/v1/catalog`). Mounted through a
 // plain Hono router so the OpenAPI document lists each operation once.
 app.route('/:sfPrefix{[a-z0-9-]{1,63}}/v1', new Hono<AppEnv>().route('/', storefrontApi));
@@ -33,4 +38,5 @@ export { TenantConfigDurableObject } from '../durable-objects/tenant-config';
 
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+  queue: (batch, env) => consumeExposures(batch as MessageBatch<never>, env),
 } satisfies ExportedHandler<Env>;

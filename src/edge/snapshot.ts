@@ -55,12 +55,29 @@ export const KillswitchViewSchema = z.object({
 });
 export type KillswitchView = z.infer<typeof KillswitchViewSchema>;
 
+/** A storefront API key as the edge sees it: only its SHA-256, never the key. */
+export const EdgeApiKeySchema = z.object({
+  id: z.string(),
+  hash: z.string(),
+  kind: z.enum(['publishable', 'secret']),
+  /** Empty = every channel. */
+  channels: z.array(ChannelSchema),
+  /** ISO time; absent = never. */
+  expiresAt: z.string().nullable(),
+  rateLimit: z.number().int().positive().nullable().default(null),
+});
+export type EdgeApiKey = z.infer<typeof EdgeApiKeySchema>;
+
 /** The fast-changing part of one storefront's config, also held by the tenant's DO. */
 export const HotStorefrontConfigSchema = z.object({
   /** Flag definitions effective in this storefront (tenant flags with storefront overrides). */
   flags: z.array(z.record(z.string(), z.unknown())),
   /** Killswitches that apply to this storefront. */
   killswitches: z.array(KillswitchViewSchema),
+  /** The tenant's targeting segments. */
+  segments: z.array(z.record(z.string(), z.unknown())).default([]),
+  /** Active (not revoked) API keys of this storefront; revocation reaches the edge in seconds. */
+  apiKeys: z.array(EdgeApiKeySchema).default([]),
 });
 export type HotStorefrontConfig = z.infer<typeof HotStorefrontConfigSchema>;
 
@@ -92,6 +109,8 @@ export const StorefrontSnapshotSchema = z.object({
   bundles: z.array(SnapshotBundleSchema),
   flags: HotStorefrontConfigSchema.shape.flags,
   killswitches: HotStorefrontConfigSchema.shape.killswitches,
+  segments: HotStorefrontConfigSchema.shape.segments,
+  apiKeys: HotStorefrontConfigSchema.shape.apiKeys,
 });
 export type StorefrontSnapshot = z.infer<typeof StorefrontSnapshotSchema>;
 

@@ -18,7 +18,9 @@ export type IdPrefix =
   | 'op'
   | 'orl'
   | 'aud'
-  | 'req';
+  | 'req'
+  | 'seg'
+  | 'exp';
 
 /**
  * A prefixed, time-sortable id: `<prefix>_` + 10 chars of millisecond time + 16 random chars

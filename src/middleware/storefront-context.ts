@@ -108,7 +108,12 @@ export const storefrontContext = createMiddleware<AppEnv>(async (c, next) => {
     signal.config && signal.config.version >= snapshot.version
       ? signal.config.storefronts[resolution.storefrontId]
       : undefined;
-  const hot = newer ?? { flags: snapshot.flags, killswitches: snapshot.killswitches };
+  const hot = newer ?? {
+    flags: snapshot.flags,
+    killswitches: snapshot.killswitches,
+    segments: snapshot.segments,
+    apiKeys: snapshot.apiKeys,
+  };
   const fresh = signal.fresh && !stale;
   const client = detectClient(req.headers, snapshot.storefront.channel);
   c.set('edge', { resolution, tenant, snapshot, hot, fresh, client });

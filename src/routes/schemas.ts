@@ -20,6 +20,8 @@ const problem = (description: string) => ({
 /** The problems every storefront route may answer with. */
 export const storefrontProblems = {
   400: problem('A header or parameter is malformed'),
+  401: problem('Missing, malformed, unknown, revoked or expired API key'),
+  403: problem('The key may not be used for this endpoint or channel'),
   404: problem('Unknown host, storefront or path prefix'),
   431: problem('A header is too large'),
   503: problem('Configuration unavailable, or a killswitch is engaged'),

@@ -3,6 +3,7 @@ import { getDb } from '../../src/db/client';
 import type { Db } from '../../src/db/types';
 import { edgeConfig } from '../../src/edge/config-store';
 import { hotConfig } from '../../src/edge/hot-config';
+import { createApiKey } from '../../src/services/admin/api-keys';
 import { durableObjectSignal, publishConfig } from '../../src/services/publish/publish';
 import { type AppliedTenant, applyTenantSpec } from '../../src/services/tenant-config/apply';
 import type { TenantSpecInput } from '../../src/services/tenant-config/spec';
@@ -24,7 +25,17 @@ export async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
   }
 }
 
+export interface StorefrontKeys {
+  publishable: string;
+  secret: string;
+}
+
+/** Each test storefront host → its publishable key; `call()` sends it unless told otherwise. */
+export const hostKeys = new Map<string, StorefrontKeys>();
+
 export interface TestTenant extends AppliedTenant {
+  /** `<storefront slug>` → its API keys */
+  keys: Record<string, StorefrontKeys>;
   slug: string;
   /** `<storefront slug>` → its own host */
   hosts: Record<string, string>;
@@ -122,8 +133,28 @@ export async function createTenant(
 ): Promise<TestTenant> {
   const applied = await withDb((db) => applyTenantSpec(db, spec));
   const hosts: Record<string, string> = {};
-  for (const sf of spec.storefronts) if (sf.hosts?.[0]) hosts[sf.slug] = sf.hosts[0];
-  return { ...applied, slug: spec.slug, hosts, sharedHost: spec.sharedHosts?.[0] ?? '' };
+  const keys: Record<string, StorefrontKeys> = {};
+  await withDb(async (db) => {
+    for (const sf of spec.storefronts) {
+      const storefrontId = applied.storefronts[sf.slug] ?? '';
+      const ctx = {
+        tenantId: applied.tenantId,
+        storefrontId,
+        actor: { type: 'system' as const, id: 'tests' },
+        requestId: null,
+        reason: 'test fixture',
+      };
+      const base = { channels: [], expiresAt: null, rateLimit: null };
+      const pk = await createApiKey(db, ctx, { kind: 'publishable', name: 'test pk', ...base });
+      const sk = await createApiKey(db, ctx, { kind: 'secret', name: 'test sk', ...base });
+      keys[sf.slug] = { publishable: pk.secret, secret: sk.secret };
+      if (sf.hosts?.[0]) {
+        hosts[sf.slug] = sf.hosts[0];
+        hostKeys.set(sf.hosts[0], keys[sf.slug] as StorefrontKeys);
+      }
+    }
+  });
+  return { ...applied, slug: spec.slug, hosts, keys, sharedHost: spec.sharedHosts?.[0] ?? '' };
 }
 
 /** Publishes Postgres to this test file's KV and drops the isolate's cache (a cold edge). */

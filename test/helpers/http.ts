@@ -1,16 +1,21 @@
 import { SELF } from 'cloudflare:test';
 import { expect } from 'vitest';
+import { hostKeys } from './factories';
 
 export interface SfRequest {
   method?: string;
   headers?: Record<string, string>;
   cf?: Record<string, unknown>;
   body?: unknown;
+  /** The API key to send; default: the host's publishable key (if a test storefront's); null: none. */
+  key?: string | null;
 }
 
 /** A request to the worker as a storefront client on `host` would send it. */
 export function call(host: string, path: string, init: SfRequest = {}): Promise<Response> {
   const headers = new Headers(init.headers);
+  const key = init.key === undefined ? hostKeys.get(host)?.publishable : init.key;
+  if (key && !headers.has('authorization')) headers.set('authorization', `Bearer ${key}`);
   let body: string | undefined;
   if (init.body !== undefined) {
     body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);

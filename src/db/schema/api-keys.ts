@@ -1,4 +1,4 @@
-import { index, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { index, integer, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import { timestamps } from './_columns';
 import { apiKeyKindEnum, channelEnum } from './enums';
 import { storefronts } from './storefronts';
@@ -23,6 +23,10 @@ export const apiKeys = pgTable(
     /** Empty means every channel. */
     channels: channelEnum('channels').array().notNull().default([]),
     expiresAt: timestamp('expires_at', { withTimezone: true }),
+    /** Requests per minute for this key; null = the storefront's default. */
+    rateLimit: integer('rate_limit'),
+    /** The key this one replaced, when it came from a rotation. */
+    rotatedFrom: text('rotated_from'),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
     lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
     ...timestamps,

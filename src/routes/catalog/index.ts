@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { newRouter } from '../../app';
 import { formatMoney } from '../../lib/money';
+import { apiKeyAuth } from '../../middleware/api-key-auth';
 import { featureGuard } from '../../middleware/storefront-context';
 import { ResolvedStorefrontSchema, StorefrontHeadersSchema, storefrontProblems } from '../schemas';
 import { storefrontView } from '../storefront';
@@ -51,7 +52,8 @@ export const catalogRoutes = newRouter().openapi(
     tags: ['Storefront'],
     summary: 'Bundles offered in the resolved storefront, with localized prices',
     description: 'Served from the published snapshot at the edge; never waits for Postgres.',
-    middleware: [featureGuard('catalog')] as const,
+    middleware: [featureGuard('catalog'), apiKeyAuth('publishable')] as const,
+    security: [{ apiKey: [] }],
     request: { headers: StorefrontHeadersSchema },
     responses: {
       200: {

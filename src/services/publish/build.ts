@@ -61,6 +61,17 @@ export function buildSnapshot(
     },
     bundles,
     flags: [...flags.values()],
+    segments: rows.segments.map((s) => ({ key: s.key, version: s.version, ...s.definition })),
+    apiKeys: rows.apiKeys
+      .filter((k) => k.storefrontId === sf.id && (!k.expiresAt || k.expiresAt > publishedAt))
+      .map((k) => ({
+        id: k.id,
+        hash: k.hash,
+        kind: k.kind,
+        channels: k.channels,
+        expiresAt: k.expiresAt ? k.expiresAt.toISOString() : null,
+        rateLimit: k.rateLimit,
+      })),
     killswitches: rows.killswitches
       .filter((k) => k.storefrontId === null || k.storefrontId === sf.id)
       .map((k) => ({

@@ -1,11 +1,13 @@
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
 import {
+  apiKeys,
   bundleEntitlements,
   bundlePrices,
   bundles,
   entitlementDefinitions,
   featureFlags,
   killswitches,
+  segments,
   storefrontRoutes,
   storefronts,
   tenants,
@@ -48,11 +50,26 @@ export async function loadTenantConfig(db: Db, tenantId: string) {
           .orderBy(asc(bundleEntitlements.position));
   const flags = await db.select().from(featureFlags).where(eq(featureFlags.tenantId, tenantId));
   const switches = await db.select().from(killswitches).where(eq(killswitches.tenantId, tenantId));
+  const segs = await db.select().from(segments).where(eq(segments.tenantId, tenantId));
+  const keys = await db
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.tenantId, tenantId), isNull(apiKeys.revokedAt)));
   const routes = await db
     .select()
     .from(storefrontRoutes)
     .where(eq(storefrontRoutes.tenantId, tenantId));
-  return { tenant, storefronts: sfs, prices, grants, flags, killswitches: switches, routes };
+  return {
+    tenant,
+    storefronts: sfs,
+    prices,
+    grants,
+    flags,
+    killswitches: switches,
+    segments: segs,
+    apiKeys: keys,
+    routes,
+  };
 }
 
 export type TenantConfigRows = NonNullable<Awaited<ReturnType<typeof loadTenantConfig>>>;

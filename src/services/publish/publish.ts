@@ -58,7 +58,12 @@ export async function publishConfig(
     };
     const writes = rows.storefronts.map((sf) => {
       const snap = buildSnapshot(rows, sf.id, now);
-      hot.storefronts[sf.id] = { flags: snap.flags, killswitches: snap.killswitches };
+      hot.storefronts[sf.id] = {
+        flags: snap.flags,
+        killswitches: snap.killswitches,
+        segments: snap.segments,
+        apiKeys: snap.apiKeys,
+      };
       return kv.put(KV_KEYS.snapshot(sf.id, rows.tenant.configVersion), JSON.stringify(snap));
     });
     await Promise.all(writes);

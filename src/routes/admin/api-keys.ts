@@ -1,0 +1,260 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { newRouter } from '../../app';
+import type { AppEnv } from '../../env';
+import { ApiError } from '../../errors';
+import { authorizeTenant, operatorAuth } from '../../middleware/operator-auth';
+import {
+  createApiKey,
+  listApiKeys,
+  revokeApiKey,
+  rotateApiKey,
+} from '../../services/admin/api-keys';
+import { findStorefront } from '../../services/admin/config-changes';
+import {
+  adminProblems,
+  IdempotencyHeaderSchema,
+  idempotent,
+  mutationProblems,
+  publishNow,
+  ReasonSchema,
+} from './support';
+
+const Params = z.object({
+  tenant: z.string().min(1).max(64),
+  storefront: z.string().min(1).max(64).openapi({ description: 'Storefront slug or id' }),
+});
+const KeyParams = Params.extend({ key: z.string().regex(/^key_[0-9A-Z]{26}$/) });
+
+const ApiKeySchema = z
+  .object({
+    id: z.string(),
+    storefrontId: z.string(),
+    kind: z.enum(['publishable', 'secret']),
+    name: z.string(),
+    prefix: z.string().openapi({ example: 'pk_live_Ab12' }),
+    channels: z.array(z.string()),
+    rateLimit: z.number().nullable(),
+    expiresAt: z.string().nullable(),
+    revokedAt: z.string().nullable(),
+    rotatedFrom: z.string().nullable(),
+    createdAt: z.string(),
+  })
+  .openapi('ApiKey');
+
+const Channel = z.enum(['web', 'mobile', 'partner', 'ott']);
+
+async function scope(
+  c: Context<AppEnv>,
+  tenantRef: string,
+  sfRef: string,
+  action: 'apikey.read' | 'apikey.write',
+) {
+  const pre = await authorizeTenant(c, tenantRef, 'storefront.read');
+  const sf = await findStorefront(c.get('db'), pre.id, sfRef);
+  const tenant = await authorizeTenant(c, tenantRef, action, { storefrontId: sf.id });
+  const ctx = (reason: string | null) => ({
+    tenantId: tenant.id,
+    storefrontId: sf.id,
+    actor: { type: 'operator' as const, id: c.get('operator').id },
+    requestId: c.get('requestId'),
+    reason,
+  });
+  return { tenant, sf, ctx };
+}
+
+export const apiKeyAdminRoutes = newRouter()
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/tenants/{tenant}/storefronts/{storefront}/api-keys',
+      tags: ['Admin'],
+      summary: 'List a storefront’s API keys (prefixes only)',
+      middleware: [operatorAuth] as const,
+      security: [{ bearer: [] }],
+      request: { params: Params },
+      responses: {
+        200: {
+          description: 'Keys',
+          content: { 'application/json': { schema: z.object({ items: z.array(ApiKeySchema) }) } },
+        },
+        ...adminProblems,
+      },
+    }),
+    async (c) => {
+      const p = c.req.valid('param');
+      const { tenant, sf } = await scope(c, p.tenant, p.storefront, 'apikey.read');
+      return c.json({ items: await listApiKeys(c.get('db'), tenant.id, sf.id) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/tenants/{tenant}/storefronts/{storefront}/api-keys',
+      tags: ['Admin'],
+      summary: 'Create an API key (the key is in this response only)',
+      middleware: [operatorAuth] as const,
+      security: [{ bearer: [] }],
+      request: {
+        params: Params,
+        headers: IdempotencyHeaderSchema,
+        body: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: z.object({
+                kind: z.enum(['publishable', 'secret']),
+                name: z.string().trim().min(1).max(120),
+                channels: z.array(Channel).max(4).default([]),
+                expiresAt: z.iso.datetime().optional(),
+                rateLimit: z
+                  .number()
+                  .int()
+                  .min(1)
+                  .max(1_000_000)
+                  .optional()
+                  .openapi({ description: 'requests per minute' }),
+                reason: ReasonSchema.optional(),
+              }),
+            },
+          },
+        },
+      },
+      responses: {
+        201: {
+          description: 'The new key; store `secret` now, it is never shown again',
+          content: {
+            'application/json': {
+              schema: z.object({
+                apiKey: ApiKeySchema,
+                secret: z.string(),
+                configVersion: z.number(),
+              }),
+            },
+          },
+        },
+        ...mutationProblems,
+      },
+    }),
+    async (c) => {
+      const p = c.req.valid('param');
+      const body = c.req.valid('json');
+      const { tenant, ctx } = await scope(c, p.tenant, p.storefront, 'apikey.write');
+      if (body.expiresAt && Date.parse(body.expiresAt) <= Date.now()) {
+        throw new ApiError('validation_failed', 'expiresAt must be in the future.', {
+          errors: [{ path: 'expiresAt', message: 'in the past' }],
+        });
+      }
+      return (await idempotent(c, tenant.id, async () => {
+        const created = await createApiKey(c.get('db'), ctx(body.reason ?? null), {
+          kind: body.kind,
+          name: body.name,
+          channels: body.channels,
+          expiresAt: body.expiresAt ? new Date(body.expiresAt) : null,
+          rateLimit: body.rateLimit ?? null,
+        });
+        await publishNow(c.env);
+        return { status: 201, body: created };
+      })) as never;
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/tenants/{tenant}/storefronts/{storefront}/api-keys/{key}/rotate',
+      tags: ['Admin'],
+      summary: 'Rotate a key: a new key now, the old one keeps working for the overlap window',
+      middleware: [operatorAuth] as const,
+      security: [{ bearer: [] }],
+      request: {
+        params: KeyParams,
+        headers: IdempotencyHeaderSchema,
+        body: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: z.object({
+                overlapSeconds: z
+                  .number()
+                  .int()
+                  .min(0)
+                  .max(30 * 86_400)
+                  .default(86_400),
+                reason: ReasonSchema,
+              }),
+            },
+          },
+        },
+      },
+      responses: {
+        201: {
+          description: 'The replacement key (shown once) and the old key with its new expiry',
+          content: {
+            'application/json': {
+              schema: z.object({
+                apiKey: ApiKeySchema,
+                secret: z.string(),
+                previous: ApiKeySchema.nullable(),
+                configVersion: z.number(),
+              }),
+            },
+          },
+        },
+        ...mutationProblems,
+      },
+    }),
+    async (c) => {
+      const p = c.req.valid('param');
+      const body = c.req.valid('json');
+      const { tenant, ctx } = await scope(c, p.tenant, p.storefront, 'apikey.write');
+      return (await idempotent(c, tenant.id, async () => {
+        const rotated = await rotateApiKey(
+          c.get('db'),
+          ctx(body.reason),
+          p.key,
+          body.overlapSeconds,
+        );
+        await publishNow(c.env);
+        return { status: 201, body: rotated };
+      })) as never;
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/tenants/{tenant}/storefronts/{storefront}/api-keys/{key}/revoke',
+      tags: ['Admin'],
+      summary: 'Revoke a key (refused at the edge within seconds)',
+      middleware: [operatorAuth] as const,
+      security: [{ bearer: [] }],
+      request: {
+        params: KeyParams,
+        headers: IdempotencyHeaderSchema,
+        body: {
+          required: true,
+          content: { 'application/json': { schema: z.object({ reason: ReasonSchema }) } },
+        },
+      },
+      responses: {
+        200: {
+          description: 'Revoked',
+          content: {
+            'application/json': {
+              schema: z.object({ apiKey: ApiKeySchema, configVersion: z.number() }),
+            },
+          },
+        },
+        ...mutationProblems,
+      },
+    }),
+    async (c) => {
+      const p = c.req.valid('param');
+      const body = c.req.valid('json');
+      const { tenant, ctx } = await scope(c, p.tenant, p.storefront, 'apikey.write');
+      return (await idempotent(c, tenant.id, async () => {
+        const revoked = await revokeApiKey(c.get('db'), ctx(body.reason), p.key);
+        await publishNow(c.env);
+        return { status: 200, body: revoked };
+      })) as never;
+    },
+  );

@@ -1,0 +1,221 @@
+import { and, desc, eq, isNull, sql } from 'drizzle-orm';
+import { apiKeys, tenants } from '../../db/schema';
+import type { Db } from '../../db/types';
+import { ApiError } from '../../errors';
+import { newId } from '../../lib/ids';
+import { generateApiKey } from '../../security/api-keys';
+import { type Actor, appendAudit } from '../audit/audit';
+
+type Channel = 'web' | 'mobile' | 'partner' | 'ott';
+
+export interface KeyChangeContext {
+  tenantId: string;
+  storefrontId: string;
+  actor: Actor;
+  requestId: string | null;
+  reason: string | null;
+}
+
+/** A key as lists and audit rows show it: never the key, never the hash. */
+export function apiKeyView(k: typeof apiKeys.$inferSelect) {
+  return {
+    id: k.id,
+    storefrontId: k.storefrontId,
+    kind: k.kind,
+    name: k.name,
+    prefix: k.prefix,
+    channels: k.channels,
+    rateLimit: k.rateLimit,
+    expiresAt: k.expiresAt?.toISOString() ?? null,
+    revokedAt: k.revokedAt?.toISOString() ?? null,
+    rotatedFrom: k.rotatedFrom,
+    createdAt: k.createdAt.toISOString(),
+  };
+}
+
+async function bump(tx: Db, tenantId: string) {
+  const [row] = await tx
+    .update(tenants)
+    .set({ configVersion: sql`${tenants.configVersion} + 1` })
+    .where(eq(tenants.id, tenantId))
+    .returning({ v: tenants.configVersion });
+  return row?.v ?? 0;
+}
+
+export interface NewKeyInput {
+  kind: 'publishable' | 'secret';
+  name: string;
+  channels: Channel[];
+  expiresAt: Date | null;
+  rateLimit: number | null;
+}
+
+async function insertKey(
+  tx: Db,
+  ctx: KeyChangeContext,
+  input: NewKeyInput,
+  rotatedFrom: string | null,
+) {
+  const generated = await generateApiKey(input.kind);
+  const [row] = await tx
+    .insert(apiKeys)
+    .values({
+      id: newId('key'),
+      tenantId: ctx.tenantId,
+      storefrontId: ctx.storefrontId,
+      kind: input.kind,
+      name: input.name,
+      prefix: generated.prefix,
+      hash: generated.hash,
+      channels: input.channels,
+      expiresAt: input.expiresAt,
+      rateLimit: input.rateLimit,
+      rotatedFrom,
+    })
+    .returning();
+  if (!row) throw new Error('api key insert returned nothing');
+  return { row, secret: generated.key };
+}
+
+/** Creates a key; the returned `secret` is the only time the key exists outside the caller. */
+export async function createApiKey(db: Db, ctx: KeyChangeContext, input: NewKeyInput) {
+  return db.transaction(async (tx) => {
+    const { row, secret } = await insertKey(tx, ctx, input, null);
+    const configVersion = await bump(tx, ctx.tenantId);
+    await appendAudit(tx, {
+      tenantId: ctx.tenantId,
+      storefrontId: ctx.storefrontId,
+      actor: ctx.actor,
+      action: 'apikey.create',
+      targetType: 'api_key',
+      targetId: row.id,
+      before: null,
+      after: apiKeyView(row),
+      reason: ctx.reason,
+      requestId: ctx.requestId,
+    });
+    return { apiKey: apiKeyView(row), secret, configVersion };
+  });
+}
+
+async function lockKey(tx: Db, ctx: KeyChangeContext, keyId: string) {
+  const [k] = await tx
+    .select()
+    .from(apiKeys)
+    .where(
+      and(
+        eq(apiKeys.id, keyId),
+        eq(apiKeys.storefrontId, ctx.storefrontId),
+        eq(apiKeys.tenantId, ctx.tenantId),
+      ),
+    )
+    .for('update');
+  if (!k) throw new ApiError('not_found', `No API key ${keyId} in this storefront.`);
+  if (k.revokedAt) throw new ApiError('conflict', 'This key is already revoked.');
+  return k;
+}
+
+/**
+ * Issues a replacement with the same settings and lets the old key live on for `overlapSeconds`
+ * (so deployed clients can switch over), after which the edge refuses it.
+ */
+export async function rotateApiKey(
+  db: Db,
+  ctx: KeyChangeContext,
+  keyId: string,
+  overlapSeconds: number,
+) {
+  return db.transaction(async (tx) => {
+    const old = await lockKey(tx, ctx, keyId);
+    const { row, secret } = await insertKey(
+      tx,
+      ctx,
+      {
+        kind: old.kind,
+        name: old.name,
+        channels: old.channels,
+        expiresAt: old.expiresAt,
+        rateLimit: old.rateLimit,
+      },
+      old.id,
+    );
+    const overlapEnd = new Date(Date.now() + overlapSeconds * 1000);
+    const newExpiry = old.expiresAt && old.expiresAt < overlapEnd ? old.expiresAt : overlapEnd;
+    const [retired] = await tx
+      .update(apiKeys)
+      .set({ expiresAt: newExpiry })
+      .where(eq(apiKeys.id, old.id))
+      .returning();
+    const configVersion = await bump(tx, ctx.tenantId);
+    await appendAudit(tx, {
+      tenantId: ctx.tenantId,
+      storefrontId: ctx.storefrontId,
+      actor: ctx.actor,
+      action: 'apikey.rotate',
+      targetType: 'api_key',
+      targetId: old.id,
+      before: apiKeyView(old),
+      after: { retired: retired ? apiKeyView(retired) : null, replacement: apiKeyView(row) },
+      reason: ctx.reason,
+      requestId: ctx.requestId,
+    });
+    return {
+      apiKey: apiKeyView(row),
+      secret,
+      previous: retired ? apiKeyView(retired) : null,
+      configVersion,
+    };
+  });
+}
+
+/** Revokes a key; the edge refuses it as soon as the hot config reaches it (about a second). */
+export async function revokeApiKey(db: Db, ctx: KeyChangeContext, keyId: string) {
+  return db.transaction(async (tx) => {
+    const old = await lockKey(tx, ctx, keyId);
+    const [row] = await tx
+      .update(apiKeys)
+      .set({ revokedAt: new Date() })
+      .where(eq(apiKeys.id, keyId))
+      .returning();
+    if (!row) throw new Error('revoke returned nothing');
+    const configVersion = await bump(tx, ctx.tenantId);
+    await appendAudit(tx, {
+      tenantId: ctx.tenantId,
+      storefrontId: ctx.storefrontId,
+      actor: ctx.actor,
+      action: 'apikey.revoke',
+      targetType: 'api_key',
+      targetId: keyId,
+      before: apiKeyView(old),
+      after: apiKeyView(row),
+      reason: ctx.reason,
+      requestId: ctx.requestId,
+    });
+    return { apiKey: apiKeyView(row), configVersion };
+  });
+}
+
+export async function listApiKeys(db: Db, tenantId: string, storefrontId: string) {
+  const rows = await db
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.storefrontId, storefrontId)))
+    .orderBy(desc(apiKeys.createdAt));
+  return rows.map(apiKeyView);
+}
+
+/** Does the storefront already have an active key of this kind? (The demo seed asks.) */
+export async function hasActiveKey(db: Db, storefrontId: string, kind: 'publishable' | 'secret') {
+  const rows = await db
+    .select({ id: apiKeys.id })
+    .from(apiKeys)
+    .where(
+      and(
+        eq(apiKeys.storefrontId, storefrontId),
+        eq(apiKeys.kind, kind),
+        isNull(apiKeys.revokedAt),
+      ),
+    )
+    .limit(1);
+  return rows.length > 0;
+}
