@@ -157,7 +157,12 @@ function flagScope(tenantId: string, storefrontId: string | null, key: string) {
 
 /** Creates or replaces a flag (tenant-wide, or a storefront override), audited. */
 export async function putFlag(db: Db, ctx: ChangeContext, input: FlagInput) {
-  const parsed = flagDefinitionSchema(input.valueType).safeParse(input.definition);
+  // A flag without its own salt gets a random one, so rollouts of different flags are independent.
+  const definition =
+    input.definition && typeof input.definition === 'object' && !('salt' in input.definition)
+      ? { ...input.definition, salt: crypto.randomUUID() }
+      : input.definition;
+  const parsed = flagDefinitionSchema(input.valueType).safeParse(definition);
   if (!parsed.success) {
     throw new ApiError('validation_failed', 'The flag definition is not valid.', {
       errors: parsed.error.issues.map((i) => ({

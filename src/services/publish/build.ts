@@ -61,7 +61,7 @@ export function buildSnapshot(
     },
     bundles,
     flags: [...flags.values()],
-    segments: rows.segments.map((s) => ({ key: s.key, version: s.version, ...s.definition })),
+    segments: rows.segments.map((s) => ({ ...s.definition, key: s.key, version: s.version })),
     apiKeys: rows.apiKeys
       .filter((k) => k.storefrontId === sf.id && (!k.expiresAt || k.expiresAt > publishedAt))
       .map((k) => ({
@@ -88,13 +88,14 @@ export function buildSnapshot(
 }
 
 function flagView(f: TenantConfigRows['flags'][number]): Record<string, unknown> {
+  // The definition first: the columns (key, type, enabled, version) always win.
   return {
+    ...f.definition,
     key: f.key,
     valueType: f.valueType,
     enabled: f.enabled,
     version: f.version,
     scope: f.storefrontId === null ? 'tenant' : 'storefront',
-    ...f.definition,
   };
 }
 
