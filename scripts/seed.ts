@@ -1,26 +1,89 @@
-/** `npm run seed`: the demo tenants, idempotently (DATABASE_URL or the embedded database). */
+/**
+ * `npm run seed`: the demo tenants, idempotently (DATABASE_URL or the embedded database), plus
+ * demo credentials: a publishable and a secret key per storefront and an operator per role.
+ * Keys exist only as hashes in Postgres, so the plaintext is kept in the git-ignored
+ * `.local/demo-credentials.json` and reused as long as the keys are still active.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { and, eq, isNull } from 'drizzle-orm';
+import { apiKeys } from '../src/db/schema';
+import type { Db } from '../src/db/types';
 import { DEMO_TENANTS } from '../src/demo/demo-tenants';
+import { sha256Hex } from '../src/lib/crypto';
+import { createApiKey } from '../src/services/admin/api-keys';
+import { upsertOperator } from '../src/services/admin/operators';
 import { applyTenantSpec } from '../src/services/tenant-config/apply';
 import { databaseFromEnv, ROOT, withDb } from './lib/database';
 
-export async function seedDemo(url: string, log: (s: string) => void = console.log): Promise<void> {
+export const CREDENTIALS_FILE = path.join(ROOT, '.local/demo-credentials.json');
+
+export interface DemoCredentials {
+  storefronts: Record<string, { tenant: string; slug: string; publishable: string; secret: string }>;
+  operators: { email: string; password: string; role: string; tenant: string }[];
+}
+
+function readCredentials(): DemoCredentials {
+  if (!existsSync(CREDENTIALS_FILE)) return { storefronts: {}, operators: [] };
+  try {
+    return JSON.parse(readFileSync(CREDENTIALS_FILE, 'utf8')) as DemoCredentials;
+  } catch {
+    return { storefronts: {}, operators: [] };
+  }
+}
+
+async function isActive(db: Db, storefrontId: string, key: string | undefined): Promise<boolean> {
+  if (!key) return false;
+  const rows = await db
+    .select({ id: apiKeys.id, expiresAt: apiKeys.expiresAt })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.hash, await sha256Hex(key)), eq(apiKeys.storefrontId, storefrontId), isNull(apiKeys.revokedAt)));
+  return rows.some((r) => !r.expiresAt || r.expiresAt > new Date());
+}
+
+/** Seeds the demo and returns its credentials; `fresh` says whether any were created now. */
+export async function seedDemo(url: string, log: (s: string) => void = console.log) {
+  const previous = readCredentials();
+  const creds: DemoCredentials = { storefronts: {}, operators: [] };
+  let fresh = false;
   await withDb(url, async (db) => {
     for (const spec of DEMO_TENANTS) {
       const applied = await applyTenantSpec(db, spec);
       log(
         `  ✓ ${spec.slug}: ${Object.keys(applied.storefronts).length} storefronts, ${Object.keys(applied.bundles).length} bundles (config v${applied.configVersion})`,
       );
+      for (const [slug, storefrontId] of Object.entries(applied.storefronts)) {
+        const old = previous.storefronts[storefrontId];
+        const ctx = { tenantId: applied.tenantId, storefrontId, actor: { type: 'system' as const, id: 'seed' }, requestId: null, reason: 'demo seed' };
+        const base = { channels: [], expiresAt: null, rateLimit: null };
+        const publishable = (await isActive(db, storefrontId, old?.publishable))
+          ? (old?.publishable ?? '')
+          : (await createApiKey(db, ctx, { kind: 'publishable', name: 'demo publishable key', ...base })).secret;
+        const secret = (await isActive(db, storefrontId, old?.secret))
+          ? (old?.secret ?? '')
+          : (await createApiKey(db, ctx, { kind: 'secret', name: 'demo secret key', ...base })).secret;
+        if (publishable !== old?.publishable || secret !== old?.secret) fresh = true;
+        creds.storefronts[storefrontId] = { tenant: spec.slug, slug, publishable, secret };
+      }
+      for (const role of ['owner', 'admin', 'operator', 'viewer'] as const) {
+        const email = `${role}@${spec.slug}.example`;
+        const password =
+          previous.operators.find((o) => o.email === email)?.password ?? `demo-${randomBytes(9).toString('base64url')}`;
+        await upsertOperator(db, { email, name: `${spec.name} ${role}`, password, grants: [{ tenantId: applied.tenantId, role }] });
+        creds.operators.push({ email, password, role, tenant: spec.slug });
+      }
     }
   });
+  mkdirSync(path.dirname(CREDENTIALS_FILE), { recursive: true });
+  writeFileSync(CREDENTIALS_FILE, `${JSON.stringify(creds, null, 2)}\n`, { mode: 0o600 });
+  return { creds, fresh };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const target = await databaseFromEnv(
-    path.join(ROOT, '.local/pgdata'),
-    Number(process.env.PGLITE_PORT ?? 54329),
-  );
+  const target = await databaseFromEnv(path.join(ROOT, '.local/pgdata'), Number(process.env.PGLITE_PORT ?? 54329));
   console.log(`▸ seeding ${target.describe}`);
-  await seedDemo(target.url);
+  const { fresh } = await seedDemo(target.url);
+  console.log(`  credentials ${fresh ? 'written to' : 'unchanged in'} ${path.relative(ROOT, CREDENTIALS_FILE)}`);
   await target.embedded?.close();
 }

@@ -50,10 +50,20 @@ await runMigrations(db.url);
 console.log(`  ✓ schema up to date ${since()}`);
 
 step('Demo data');
-await seedDemo(db.url, (s) => console.log(s));
+const { creds, fresh } = await seedDemo(db.url, (s) => console.log(s));
+if (fresh) {
+  console.log(`\n  ${bold('Demo credentials')} (also in .local/demo-credentials.json; keys are stored only as hashes):`);
+  for (const sf of Object.values(creds.storefronts)) {
+    console.log(`    ${`${sf.tenant}/${sf.slug}`.padEnd(24)} ${sf.publishable}  ${dim(sf.secret)}`);
+  }
+  for (const op of creds.operators) console.log(`    ${op.email.padEnd(28)} ${op.password}  ${dim(op.role)}`);
+} else {
+  console.log('  credentials: .local/demo-credentials.json');
+}
 
 step(`Worker (wrangler dev on port ${PORT})`);
 const publishToken = randomBytes(24).toString('base64url');
+const sessionSecret = randomBytes(32).toString('base64url');
 const wrangler: ChildProcess = spawn(
   process.execPath,
   [
@@ -147,19 +157,22 @@ for (const t of result.tenants)
   console.log(`  ✓ ${t.slug} v${t.version}: ${t.storefronts} storefront snapshots`);
 
 const u = (host: string, p: string) => `http://${host}:${PORT}${p}`;
+const keyOf = (tenant: string, slug: string) =>
+  Object.values(creds.storefronts).find((s) => s.tenant === tenant && s.slug === slug)?.publishable ?? '';
+const owner = creds.operators.find((o) => o.role === 'owner' && o.tenant === 'globalcorp');
 console.log(`
 ${bold('Azotte Edge is running')} ${since()}
 
+  Operator console ${u('127.0.0.1', '/console')}   ${dim(`sign in as ${owner?.email} / ${owner?.password}`)}
   API reference    ${u('127.0.0.1', '/docs')}
   Health           ${u('127.0.0.1', '/healthz')}
-  US catalog       ${u('us.globalcorp.localhost', '/v1/catalog')}
-  EU catalog       ${u('globalcorp.localhost', '/eu/v1/catalog')}
 
 Try:
-  curl ${u('apac.globalcorp.localhost', '/v1/catalog')}
   curl ${u('globalcorp.localhost', '/v1/storefront')} -H 'CF-IPCountry: DE'
   curl ${u('globalcorp.localhost', '/v1/storefront')} -H 'X-Storefront: apac-store'
-  curl ${u('brand-b.conglomcorp.localhost', '/v1/catalog')}
+  curl ${u('apac.globalcorp.localhost', '/v1/catalog')} -H 'Authorization: Bearer ${keyOf('globalcorp', 'apac-store')}'
+  curl ${u('us.globalcorp.localhost', '/v1/flags/evaluate')} -H 'Authorization: Bearer ${keyOf('globalcorp', 'us-store')}' \\
+       -H 'content-type: application/json' -d '{"context":{"targetingKey":"cus_42"}}'
 
-${dim('Ctrl-C stops everything; data stays in .local/ and .wrangler/ for the next start.')}
+${dim('Keys and operator passwords: .local/demo-credentials.json. Ctrl-C stops everything; data stays in .local/ and .wrangler/.')}
 `);
