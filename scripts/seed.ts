@@ -4,8 +4,9 @@
  * Keys exist only as hashes in Postgres, so the plaintext is kept in the git-ignored
  * `.local/demo-credentials.json` and reused as long as the keys are still active.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { and, eq, isNull } from 'drizzle-orm';
 import { apiKeys } from '../src/db/schema';
@@ -20,7 +21,10 @@ import { databaseFromEnv, ROOT, withDb } from './lib/database';
 export const CREDENTIALS_FILE = path.join(ROOT, '.local/demo-credentials.json');
 
 export interface DemoCredentials {
-  storefronts: Record<string, { tenant: string; slug: string; publishable: string; secret: string }>;
+  storefronts: Record<
+    string,
+    { tenant: string; slug: string; publishable: string; secret: string }
+  >;
   operators: { email: string; password: string; role: string; tenant: string }[];
 }
 
@@ -38,7 +42,13 @@ async function isActive(db: Db, storefrontId: string, key: string | undefined): 
   const rows = await db
     .select({ id: apiKeys.id, expiresAt: apiKeys.expiresAt })
     .from(apiKeys)
-    .where(and(eq(apiKeys.hash, await sha256Hex(key)), eq(apiKeys.storefrontId, storefrontId), isNull(apiKeys.revokedAt)));
+    .where(
+      and(
+        eq(apiKeys.hash, await sha256Hex(key)),
+        eq(apiKeys.storefrontId, storefrontId),
+        isNull(apiKeys.revokedAt),
+      ),
+    );
   return rows.some((r) => !r.expiresAt || r.expiresAt > new Date());
 }
 
@@ -55,22 +65,41 @@ export async function seedDemo(url: string, log: (s: string) => void = console.l
       );
       for (const [slug, storefrontId] of Object.entries(applied.storefronts)) {
         const old = previous.storefronts[storefrontId];
-        const ctx = { tenantId: applied.tenantId, storefrontId, actor: { type: 'system' as const, id: 'seed' }, requestId: null, reason: 'demo seed' };
+        const ctx = {
+          tenantId: applied.tenantId,
+          storefrontId,
+          actor: { type: 'system' as const, id: 'seed' },
+          requestId: null,
+          reason: 'demo seed',
+        };
         const base = { channels: [], expiresAt: null, rateLimit: null };
         const publishable = (await isActive(db, storefrontId, old?.publishable))
           ? (old?.publishable ?? '')
-          : (await createApiKey(db, ctx, { kind: 'publishable', name: 'demo publishable key', ...base })).secret;
+          : (
+              await createApiKey(db, ctx, {
+                kind: 'publishable',
+                name: 'demo publishable key',
+                ...base,
+              })
+            ).secret;
         const secret = (await isActive(db, storefrontId, old?.secret))
           ? (old?.secret ?? '')
-          : (await createApiKey(db, ctx, { kind: 'secret', name: 'demo secret key', ...base })).secret;
+          : (await createApiKey(db, ctx, { kind: 'secret', name: 'demo secret key', ...base }))
+              .secret;
         if (publishable !== old?.publishable || secret !== old?.secret) fresh = true;
         creds.storefronts[storefrontId] = { tenant: spec.slug, slug, publishable, secret };
       }
       for (const role of ['owner', 'admin', 'operator', 'viewer'] as const) {
         const email = `${role}@${spec.slug}.example`;
         const password =
-          previous.operators.find((o) => o.email === email)?.password ?? `demo-${randomBytes(9).toString('base64url')}`;
-        await upsertOperator(db, { email, name: `${spec.name} ${role}`, password, grants: [{ tenantId: applied.tenantId, role }] });
+          previous.operators.find((o) => o.email === email)?.password ??
+          `demo-${randomBytes(9).toString('base64url')}`;
+        await upsertOperator(db, {
+          email,
+          name: `${spec.name} ${role}`,
+          password,
+          grants: [{ tenantId: applied.tenantId, role }],
+        });
         creds.operators.push({ email, password, role, tenant: spec.slug });
       }
     }
@@ -81,9 +110,14 @@ export async function seedDemo(url: string, log: (s: string) => void = console.l
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const target = await databaseFromEnv(path.join(ROOT, '.local/pgdata'), Number(process.env.PGLITE_PORT ?? 54329));
+  const target = await databaseFromEnv(
+    path.join(ROOT, '.local/pgdata'),
+    Number(process.env.PGLITE_PORT ?? 54329),
+  );
   console.log(`▸ seeding ${target.describe}`);
   const { fresh } = await seedDemo(target.url);
-  console.log(`  credentials ${fresh ? 'written to' : 'unchanged in'} ${path.relative(ROOT, CREDENTIALS_FILE)}`);
+  console.log(
+    `  credentials ${fresh ? 'written to' : 'unchanged in'} ${path.relative(ROOT, CREDENTIALS_FILE)}`,
+  );
   await target.embedded?.close();
 }

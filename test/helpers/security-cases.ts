@@ -1,0 +1,180 @@
+/**
+ * The standard security cases, generated for every route: no credential, bad credential,
+ * expired credential, wrong storefront, wrong tenant and wrong role. Every route of the API is
+ * listed in test/routes/security.test.ts and goes through these.
+ */
+import { env } from 'cloudflare:test';
+import { expect, it } from 'vitest';
+import { consoleKeys } from '../../src/security/console-keys';
+import { newSessionId, signSessionToken } from '../../src/security/sessions';
+import { createApiKey } from '../../src/services/admin/api-keys';
+import { createTenant, publish, type TestTenant, withDb } from './factories';
+import { call, expectProblem } from './http';
+import { createOperator, type TestOperator } from './operators';
+
+export interface SecurityFixture {
+  t: TestTenant;
+  other: TestTenant;
+  /** A publishable key of t/us-store that expired a minute ago. */
+  expiredKey: string;
+  /** A publishable key of t/us-store allowed only on the ott channel. */
+  ottOnlyKey: string;
+  owner: TestOperator;
+  viewer: TestOperator;
+  /** An admin of t limited to eu-store. */
+  euOnlyAdmin: TestOperator;
+  /** The owner of the other tenant. */
+  foreignOwner: TestOperator;
+  /** A correctly signed session token of `owner` that expired an hour ago. */
+  expiredSession: string;
+}
+
+export async function securityFixture(): Promise<SecurityFixture> {
+  const t = await createTenant();
+  const other = await createTenant();
+  const sf = t.storefronts['us-store'] ?? '';
+  const ctx = {
+    tenantId: t.tenantId,
+    storefrontId: sf,
+    actor: { type: 'system' as const, id: 'tests' },
+    requestId: null,
+    reason: null,
+  };
+  const { expiredKey, ottOnlyKey } = await withDb(async (db) => ({
+    expiredKey: (
+      await createApiKey(db, ctx, {
+        kind: 'publishable',
+        name: 'expired',
+        channels: [],
+        expiresAt: new Date(Date.now() - 60_000),
+        rateLimit: null,
+      })
+    ).secret,
+    ottOnlyKey: (
+      await createApiKey(db, ctx, {
+        kind: 'publishable',
+        name: 'ott only',
+        channels: ['ott'],
+        expiresAt: null,
+        rateLimit: null,
+      })
+    ).secret,
+  }));
+  await publish();
+  const owner = await createOperator(t.tenantId, 'owner');
+  const expiredSession = await signSessionToken(await consoleKeys(env), {
+    sessionId: newSessionId(),
+    operatorId: owner.id,
+    now: Date.now() - 2 * 60 * 60 * 1000,
+  });
+  return {
+    t,
+    other,
+    expiredKey,
+    ottOnlyKey,
+    owner,
+    viewer: await createOperator(t.tenantId, 'viewer'),
+    euOnlyAdmin: await createOperator(t.tenantId, 'admin', {
+      storefrontIds: [t.storefronts['eu-store'] ?? ''],
+    }),
+    foreignOwner: await createOperator(other.tenantId, 'owner'),
+    expiredSession,
+  };
+}
+
+export interface StorefrontRoute {
+  method: string;
+  path: string;
+  body?: unknown;
+  /** The least key kind that may call it. */
+  needs: 'publishable' | 'secret';
+}
+
+/** Cases for a storefront-API route called on t's us-store host. */
+export function storefrontAuthCases(route: StorefrontRoute, f: () => SecurityFixture) {
+  const send = (key: string | null, headers: Record<string, string> = {}) =>
+    call(f().t.hosts['us-store'] ?? '', route.path, {
+      method: route.method,
+      body: route.body,
+      key,
+      headers,
+    });
+  it('no credential → 401 with WWW-Authenticate', async () => {
+    const res = await send(null);
+    await expectProblem(res, 401, 'unauthenticated');
+    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+  });
+  it('bad credential (malformed, well-formed but unknown) → 401', async () => {
+    await expectProblem(await send('pk_live_not-a-key'), 401, 'unauthenticated');
+    const forged = `pk_live_${'A'.repeat(49)}`;
+    await expectProblem(await send(forged), 401, 'unauthenticated');
+  });
+  it('expired key → 401', async () => {
+    await expectProblem(await send(f().expiredKey), 401, 'unauthenticated');
+  });
+  it('another storefront’s key → 401, no data', async () => {
+    const res = await send(f().t.keys['eu-store']?.secret ?? '');
+    const body = await expectProblem(res, 401, 'unauthenticated');
+    expect(JSON.stringify(body)).not.toMatch(/bundles|price/);
+  });
+  it('another tenant’s key → 401, no data', async () => {
+    await expectProblem(
+      await send(f().other.keys['us-store']?.secret ?? ''),
+      401,
+      'unauthenticated',
+    );
+  });
+  it('wrong role: a key not allowed here → 403', async () => {
+    if (route.needs === 'secret') {
+      await expectProblem(await send(f().t.keys['us-store']?.publishable ?? ''), 403, 'forbidden');
+    }
+    // A key restricted to the ott channel, used from the web channel.
+    await expectProblem(await send(f().ottOnlyKey), 403, 'forbidden');
+  });
+}
+
+export interface AdminRoute {
+  method: string;
+  /** The path for a tenant slug (and eu-store / us-store where a storefront is named). */
+  path: (tenant: string) => string;
+  body?: unknown;
+  write: boolean;
+  /** The route acts on one storefront (us-store), so a storefront-scoped grant matters. */
+  storefrontScoped?: boolean;
+}
+
+/** Cases for an admin-API route on tenant t. */
+export function adminAuthCases(route: AdminRoute, f: () => SecurityFixture) {
+  const send = (headers: Record<string, string>, tenant = f().t.slug) =>
+    call('admin.test', route.path(tenant), { method: route.method, body: route.body, headers });
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+  it('no credential → 401', async () => {
+    await expectProblem(await send({}), 401, 'unauthenticated');
+  });
+  it('bad credential → 401', async () => {
+    await expectProblem(await send(bearer('not.a.token')), 401, 'unauthenticated');
+    const [h, p] = f().owner.token.split('.');
+    await expectProblem(await send(bearer(`${h}.${p}.${'A'.repeat(43)}`)), 401, 'unauthenticated');
+  });
+  it('expired session → 401', async () => {
+    await expectProblem(await send(bearer(f().expiredSession)), 401, 'unauthenticated');
+  });
+  it('wrong tenant → 404, as if it did not exist', async () => {
+    await expectProblem(await send(bearer(f().foreignOwner.token)), 404, 'not_found');
+  });
+  if (route.write) {
+    it('wrong role (viewer) → 403', async () => {
+      await expectProblem(await send(bearer(f().viewer.token)), 403, 'forbidden');
+    });
+    it('cookie session without X-CSRF-Token → 403', async () => {
+      await expectProblem(await send({ cookie: f().owner.cookie }), 403, 'forbidden');
+    });
+  }
+  if (route.storefrontScoped) {
+    it('wrong storefront (grant limited to eu-store) → 403', async () => {
+      await expectProblem(await send(bearer(f().euOnlyAdmin.token)), 403, 'forbidden');
+    });
+  }
+}
+
+export { publish };

@@ -1,0 +1,155 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createTenant, publish, type TestTenant } from '../helpers/factories';
+import { call, expectProblem, json } from '../helpers/http';
+import { asOperator, createOperator, type TestOperator } from '../helpers/operators';
+
+let t: TestTenant;
+let admin: TestOperator;
+const base = () => `/admin/v1/tenants/${t.slug}/storefronts/us-store/api-keys`;
+
+async function until(check: () => Promise<boolean>, deadlineMs = 2000): Promise<void> {
+  const start = Date.now();
+  while (Date.now() - start < deadlineMs) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`not within ${deadlineMs} ms`);
+}
+
+const catalogWith = (key: string, headers: Record<string, string> = {}) =>
+  call(t.hosts['us-store'] ?? '', '/v1/catalog', { key, headers });
+
+beforeAll(async () => {
+  t = await createTenant();
+  await publish();
+  admin = await createOperator(t.tenantId, 'admin');
+});
+
+describe('storefront API keys', () => {
+  it('are shown once, listed by prefix only, and work at the edge (Bearer or X-Api-Key)', async () => {
+    const res = await asOperator(admin, 'POST', base(), {
+      kind: 'publishable',
+      name: 'tv app',
+      channels: ['web', 'ott'],
+    });
+    expect(res.status).toBe(201);
+    const created = await json<{ apiKey: { id: string; prefix: string }; secret: string }>(res);
+    expect(created.secret).toMatch(/^pk_live_[0-9A-Za-z]{49}$/);
+    expect(created.secret.startsWith(created.apiKey.prefix)).toBe(true);
+
+    const list = await asOperator(admin, 'GET', base());
+    const text = await list.text();
+    expect(text).toContain(created.apiKey.prefix);
+    expect(text).not.toContain(created.secret);
+    expect(text).not.toMatch(/"hash"/);
+
+    // A new key reaches the edge with the next hot-config poll (about a second).
+    await until(async () => (await catalogWith(created.secret)).status === 200);
+    const viaHeader = await call(t.hosts['us-store'] ?? '', '/v1/catalog', {
+      key: null,
+      headers: { 'x-api-key': created.secret },
+    });
+    expect(viaHeader.status).toBe(200);
+  });
+
+  it('rotation: the new key works within a second, the old one until the overlap ends', async () => {
+    const { apiKey, secret: oldKey } = await json<{ apiKey: { id: string }; secret: string }>(
+      await asOperator(admin, 'POST', base(), { kind: 'secret', name: 'backend' }),
+    );
+    const rotated = await asOperator(admin, 'POST', `${base()}/${apiKey.id}/rotate`, {
+      overlapSeconds: 3600,
+      reason: 'scheduled rotation',
+    });
+    expect(rotated.status).toBe(201);
+    const body = await json<{
+      secret: string;
+      previous: { expiresAt: string };
+      apiKey: { rotatedFrom: string };
+    }>(rotated);
+    expect(body.apiKey.rotatedFrom).toBe(apiKey.id);
+    expect(Date.parse(body.previous.expiresAt)).toBeGreaterThan(Date.now() + 3500_000);
+    await until(async () => (await catalogWith(body.secret)).status === 200);
+    expect((await catalogWith(oldKey)).status).toBe(200);
+
+    // With no overlap the old key stops at once.
+    const again = await json<{ secret: string; apiKey: { id: string } }>(
+      await asOperator(admin, 'POST', `${base()}/${body.apiKey.id}/rotate`, {
+        overlapSeconds: 0,
+        reason: 'leaked key',
+      }),
+    );
+    await until(async () => (await catalogWith(body.secret)).status === 401);
+    await until(async () => (await catalogWith(again.secret)).status === 200);
+  });
+
+  it('revocation is refused at the edge within 2 s', async () => {
+    const { apiKey, secret } = await json<{ apiKey: { id: string }; secret: string }>(
+      await asOperator(admin, 'POST', base(), { kind: 'publishable', name: 'to revoke' }),
+    );
+    await until(async () => (await catalogWith(secret)).status === 200);
+    const res = await asOperator(admin, 'POST', `${base()}/${apiKey.id}/revoke`, {
+      reason: 'compromised',
+    });
+    expect(res.status).toBe(200);
+    await until(async () => (await catalogWith(secret)).status === 401);
+    const again = await asOperator(admin, 'POST', `${base()}/${apiKey.id}/revoke`, {
+      reason: 'compromised',
+    });
+    await expectProblem(again, 409, 'conflict');
+  });
+
+  it('the audit trail of the storefront records create / rotate / revoke, never the key', async () => {
+    const trail = await (
+      await asOperator(
+        admin,
+        'GET',
+        `/admin/v1/tenants/${t.slug}/audit?storefront=us-store&limit=200`,
+      )
+    ).text();
+    for (const action of ['apikey.create', 'apikey.rotate', 'apikey.revoke'])
+      expect(trail).toContain(action);
+    expect(trail).not.toMatch(/[ps]k_live_[0-9A-Za-z]{49}/);
+    const verify = await json<{ ok: boolean; length: number }>(
+      await asOperator(
+        admin,
+        'GET',
+        `/admin/v1/tenants/${t.slug}/audit/verify?storefront=us-store`,
+      ),
+    );
+    expect(verify.ok).toBe(true);
+    // Another storefront's trail is separate.
+    const eu = await json<{ items: unknown[] }>(
+      await asOperator(admin, 'GET', `/admin/v1/tenants/${t.slug}/audit?storefront=eu-store`),
+    );
+    expect(JSON.stringify(eu.items)).not.toContain('tv app');
+  });
+
+  it('rejects bad input', async () => {
+    await expectProblem(
+      await asOperator(admin, 'POST', base(), { kind: 'root', name: 'x' }),
+      400,
+      'validation_failed',
+    );
+    await expectProblem(
+      await asOperator(admin, 'POST', base(), {
+        kind: 'secret',
+        name: 'x',
+        expiresAt: '2001-01-01T00:00:00Z',
+      }),
+      400,
+      'validation_failed',
+    );
+    await expectProblem(
+      await asOperator(admin, 'POST', `${base()}/not-an-id/revoke`, { reason: 'xyz' }),
+      400,
+      'validation_failed',
+    );
+    await expectProblem(
+      await asOperator(admin, 'POST', `${base()}/key_01AAAAAAAAAAAAAAAAAAAAAAAA/revoke`, {
+        reason: 'xyz',
+      }),
+      404,
+      'not_found',
+    );
+  });
+});
