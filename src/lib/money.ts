@@ -111,18 +111,33 @@ export function minorUnitExponent(currency: string): number {
   return EXPONENTS[currency] ?? 2;
 }
 
+const formatters = new Map<string, Intl.NumberFormat>();
+
+/** `Intl.NumberFormat` per locale and currency: building one costs far more than using it. */
+function numberFormat(locale: string, currency: string): Intl.NumberFormat {
+  const key = `${locale}|${currency}`;
+  let fmt = formatters.get(key);
+  if (!fmt) {
+    const exp = minorUnitExponent(currency);
+    fmt = new Intl.NumberFormat(locale, {
+      style: 'currency',
+      currency,
+      minimumFractionDigits: exp,
+      maximumFractionDigits: exp,
+    });
+    if (formatters.size > 256) formatters.clear();
+    formatters.set(key, fmt);
+  }
+  return fmt;
+}
+
 /**
  * Formats integer minor units for display, e.g. `(2900, 'USD', 'en-US')` → `$29.00`,
  * `(3200, 'JPY', 'ja-JP')` → `￥3,200`. Never used for arithmetic.
  */
 export function formatMoney(amount: number, currency: string, locale: string): string {
   const exp = minorUnitExponent(currency);
-  const fmt = new Intl.NumberFormat(locale, {
-    style: 'currency',
-    currency,
-    minimumFractionDigits: exp,
-    maximumFractionDigits: exp,
-  });
+  const fmt = numberFormat(locale, currency);
   // A decimal string, not a float division, so no amount ever rounds (Intl formats strings exactly).
   const digits = Math.abs(amount)
     .toString()

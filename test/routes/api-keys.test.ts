@@ -64,7 +64,7 @@ describe('storefront API keys', () => {
     const body = await json<{
       secret: string;
       previous: { expiresAt: string };
-      apiKey: { rotatedFrom: string };
+      apiKey: { id: string; rotatedFrom: string };
     }>(rotated);
     expect(body.apiKey.rotatedFrom).toBe(apiKey.id);
     expect(Date.parse(body.previous.expiresAt)).toBeGreaterThan(Date.now() + 3500_000);

@@ -221,3 +221,49 @@ describe('applying a spec is idempotent', () => {
     expect(second.configVersion).toBe(first.configVersion + 1);
   });
 });
+
+describe('channel shaping', () => {
+  it('OTT clients get the compact shape of the same data; web gets the full one', async () => {
+    const host = t.hosts['us-store'] ?? '';
+    const full = await json<Catalog & { branding: unknown }>(await call(host, '/v1/catalog'));
+    const tv = await call(host, '/v1/catalog', {
+      headers: { 'user-agent': 'Roku/DVP-12.5 (12.5.0.4174)' },
+    });
+    expect(tv.headers.get('x-response-shape')).toBe('compact');
+    expect(tv.headers.get('vary')).toContain('User-Agent');
+    const compact = await json<{
+      sf: { cur: string };
+      b: { s: string; n: string; p: { a: number; c: string; f: string }; e: { k: string }[] }[];
+    }>(tv);
+    expect(compact.sf.cur).toBe('USD');
+    expect(compact.b.map((b) => [b.s, b.p.a, b.p.c, b.p.f, b.e.map((e) => e.k)])).toEqual(
+      full.bundles.map((b) => [
+        b.slug,
+        b.price.amount,
+        b.price.currency,
+        b.price.formatted,
+        b.entitlements.map((e) => e.key),
+      ]),
+    );
+    expect(JSON.stringify(compact)).not.toContain('description');
+    expect(JSON.stringify(compact).length).toBeLessThan(JSON.stringify(full).length / 1.5);
+  });
+
+  it('X-Client-Channel and X-Response-Shape choose explicitly; a bad channel is a 400', async () => {
+    const host = t.hosts['us-store'] ?? '';
+    expect(
+      (await call(host, '/v1/catalog', { headers: { 'x-client-channel': 'ott' } })).headers.get(
+        'x-response-shape',
+      ),
+    ).toBe('compact');
+    const forcedFull = await call(host, '/v1/catalog', {
+      headers: { 'x-client-channel': 'ott', 'x-response-shape': 'full' },
+    });
+    expect(forcedFull.headers.get('x-response-shape')).toBe('full');
+    await expectProblem(
+      await call(host, '/v1/catalog', { headers: { 'x-client-channel': 'fax' } }),
+      400,
+      'malformed_header',
+    );
+  });
+});

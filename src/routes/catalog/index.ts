@@ -1,5 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { newRouter } from '../../app';
+import { type FullCatalog, shapeCatalog } from '../../edge/shape';
+import type { EdgeContext } from '../../env';
 import { formatMoney } from '../../lib/money';
 import { apiKeyAuth } from '../../middleware/api-key-auth';
 import { featureGuard } from '../../middleware/storefront-context';
@@ -32,6 +34,12 @@ const EntitlementSchema = z
 const CatalogSchema = z
   .object({
     storefront: ResolvedStorefrontSchema,
+    branding: z.object({
+      displayName: z.string().optional(),
+      primaryColor: z.string().optional(),
+      logoUrl: z.string().optional(),
+      tagline: z.string().optional(),
+    }),
     bundles: z.array(
       z.object({
         id: z.string(),
@@ -44,6 +52,29 @@ const CatalogSchema = z
     ),
   })
   .openapi('Catalog');
+
+const CompactCatalogSchema = z
+  .object({
+    sf: z.object({ id: z.string(), cur: z.string(), loc: z.string() }),
+    b: z.array(
+      z.object({
+        id: z.string(),
+        s: z.string(),
+        n: z.string(),
+        p: z.object({
+          a: z.number().int(),
+          c: z.string(),
+          i: z.string(),
+          ic: z.number().int(),
+          f: z.string(),
+        }),
+        e: z.array(
+          z.object({ k: z.string(), t: z.string(), v: z.record(z.string(), z.unknown()) }),
+        ),
+      }),
+    ),
+  })
+  .openapi('CompactCatalog');
 
 export const catalogRoutes = newRouter().openapi(
   createRoute({
@@ -65,20 +96,43 @@ export const catalogRoutes = newRouter().openapi(
   }),
   (c) => {
     const edge = c.get('edge');
-    const locale = edge.snapshot.storefront.locale;
-    return c.json(
-      {
-        storefront: storefrontView(edge),
-        bundles: edge.snapshot.bundles.map((b) => ({
-          id: b.id,
-          slug: b.slug,
-          name: b.name,
-          description: b.description,
-          price: { ...b.price, formatted: formatMoney(b.price.amount, b.price.currency, locale) },
-          entitlements: b.entitlements,
-        })),
-      },
-      200,
-    );
+    const { shape } = edge.client;
+    c.header('vary', 'User-Agent, X-Client-Channel, X-Response-Shape');
+    c.header('x-response-shape', shape);
+    // The rendered body depends only on the snapshot, the shape and how the storefront was
+    // resolved, so it is built once per isolate and snapshot, not per request.
+    const cacheKey = `${shape}:${edge.resolution.resolvedBy}`;
+    let perSnapshot = rendered.get(edge.snapshot);
+    if (!perSnapshot) {
+      perSnapshot = new Map();
+      rendered.set(edge.snapshot, perSnapshot);
+    }
+    let body = perSnapshot.get(cacheKey);
+    if (body === undefined) {
+      body = JSON.stringify(shapeCatalog(fullCatalog(edge), shape));
+      perSnapshot.set(cacheKey, body);
+    }
+    return c.body(body, 200, { 'content-type': 'application/json' }) as never;
   },
 );
+
+const rendered = new WeakMap<EdgeContext['snapshot'], Map<string, string>>();
+
+function fullCatalog(edge: EdgeContext): FullCatalog {
+  const { snapshot } = edge;
+  return {
+    storefront: storefrontView(edge),
+    branding: snapshot.storefront.branding as FullCatalog['branding'],
+    bundles: snapshot.bundles.map((b) => ({
+      id: b.id,
+      slug: b.slug,
+      name: b.name,
+      description: b.description,
+      price: {
+        ...b.price,
+        formatted: formatMoney(b.price.amount, b.price.currency, snapshot.storefront.locale),
+      },
+      entitlements: b.entitlements,
+    })),
+  };
+}
