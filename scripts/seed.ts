@@ -11,9 +11,16 @@ import path from 'node:path';
 import { and, eq, isNull } from 'drizzle-orm';
 import { apiKeys } from '../src/db/schema';
 import type { Db } from '../src/db/types';
-import { DEMO_TENANTS } from '../src/demo/demo-tenants';
+import { DEMO_EDGE_CONFIG, DEMO_TENANTS } from '../src/demo/demo-tenants';
 import { sha256Hex } from '../src/lib/crypto';
 import { createApiKey } from '../src/services/admin/api-keys';
+import {
+  findStorefront,
+  listFlags,
+  listKillswitches,
+  putFlag,
+  setKillswitch,
+} from '../src/services/admin/config-changes';
 import { upsertOperator } from '../src/services/admin/operators';
 import { applyTenantSpec } from '../src/services/tenant-config/apply';
 import { databaseFromEnv, ROOT, withDb } from './lib/database';
@@ -50,6 +57,51 @@ async function isActive(db: Db, storefrontId: string, key: string | undefined): 
       ),
     );
   return rows.some((r) => !r.expiresAt || r.expiresAt > new Date());
+}
+
+/** The demo flags and killswitches, created once (later changes are the operators'). */
+async function seedEdgeConfig(db: Db, tenantId: string, slug: string) {
+  const config = DEMO_EDGE_CONFIG[slug];
+  if (!config) return;
+  const ctx = {
+    tenantId,
+    actor: { type: 'system' as const, id: 'seed' },
+    requestId: null,
+    reason: 'demo seed',
+  };
+  const flags = await listFlags(db, tenantId);
+  for (const f of config.flags) {
+    const storefrontId = f.storefront
+      ? (await findStorefront(db, tenantId, f.storefront)).id
+      : null;
+    if (flags.some((x) => x.key === f.key && x.storefrontId === storefrontId)) continue;
+    await putFlag(db, ctx, {
+      key: f.key,
+      storefrontId,
+      valueType: f.valueType,
+      enabled: true,
+      definition: f.definition,
+    });
+  }
+  const switches = await listKillswitches(db, tenantId);
+  for (const k of config.killswitches) {
+    const storefrontId = k.storefront
+      ? (await findStorefront(db, tenantId, k.storefront)).id
+      : null;
+    if (
+      switches.some(
+        (x) => x.scope === k.scope && x.target === k.target && x.storefrontId === storefrontId,
+      )
+    )
+      continue;
+    await setKillswitch(db, ctx, {
+      scope: k.scope,
+      target: k.target,
+      storefrontId,
+      engaged: false,
+      failMode: k.failMode,
+    });
+  }
 }
 
 /** Seeds the demo and returns its credentials; `fresh` says whether any were created now. */
@@ -89,6 +141,7 @@ export async function seedDemo(url: string, log: (s: string) => void = console.l
         if (publishable !== old?.publishable || secret !== old?.secret) fresh = true;
         creds.storefronts[storefrontId] = { tenant: spec.slug, slug, publishable, secret };
       }
+      await seedEdgeConfig(db, applied.tenantId, spec.slug);
       for (const role of ['owner', 'admin', 'operator', 'viewer'] as const) {
         const email = `${role}@${spec.slug}.example`;
         const password =

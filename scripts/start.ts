@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { databaseFromEnv, ROOT, runMigrations } from './lib/database';
 import { freePort } from './lib/ports';
@@ -35,6 +36,26 @@ async function stop(code: number): Promise<never> {
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
+/**
+ * A secret that must survive restarts (data encrypted under it lives in Postgres), kept in
+ * `.local/secrets.json` (git-ignored, mode 0600) and created on first use.
+ */
+function persistentSecret(name: string): string {
+  const file = path.join(ROOT, '.local/secrets.json');
+  let secrets: Record<string, unknown> = {};
+  try {
+    secrets = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch {}
+  const existing = secrets[name];
+  if (typeof existing === 'string' && existing.length >= 32) return existing;
+  const created = randomBytes(32).toString('base64url');
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify({ ...secrets, [name]: created }, null, 2)}\n`, {
+    mode: 0o600,
+  });
+  return created;
+}
+
 step('Postgres');
 const pgPort = await freePort(Number(process.env.PGLITE_PORT ?? 54329));
 const db = await databaseFromEnv(path.join(ROOT, '.local/pgdata'), pgPort);
@@ -52,17 +73,21 @@ console.log(`  ✓ schema up to date ${since()}`);
 step('Demo data');
 const { creds, fresh } = await seedDemo(db.url, (s) => console.log(s));
 if (fresh) {
-  console.log(`\n  ${bold('Demo credentials')} (also in .local/demo-credentials.json; keys are stored only as hashes):`);
+  console.log(
+    `\n  ${bold('Demo credentials')} (also in .local/demo-credentials.json; keys are stored only as hashes):`,
+  );
   for (const sf of Object.values(creds.storefronts)) {
     console.log(`    ${`${sf.tenant}/${sf.slug}`.padEnd(24)} ${sf.publishable}  ${dim(sf.secret)}`);
   }
-  for (const op of creds.operators) console.log(`    ${op.email.padEnd(28)} ${op.password}  ${dim(op.role)}`);
+  for (const op of creds.operators)
+    console.log(`    ${op.email.padEnd(28)} ${op.password}  ${dim(op.role)}`);
 } else {
   console.log('  credentials: .local/demo-credentials.json');
 }
 
 step(`Worker (wrangler dev on port ${PORT})`);
 const publishToken = randomBytes(24).toString('base64url');
+const signingKeySecret = persistentSecret('SIGNING_KEY_SECRET');
 const sessionSecret = randomBytes(32).toString('base64url');
 const wrangler: ChildProcess = spawn(
   process.execPath,
@@ -82,6 +107,8 @@ const wrangler: ChildProcess = spawn(
     `NEON_LOCAL_WS_PROXY:${proxy.url}`,
     '--var',
     `PUBLISH_TOKEN:${publishToken}`,
+    '--var',
+    `SIGNING_KEY_SECRET:${signingKeySecret}`,
   ],
   {
     cwd: ROOT,
@@ -158,7 +185,8 @@ for (const t of result.tenants)
 
 const u = (host: string, p: string) => `http://${host}:${PORT}${p}`;
 const keyOf = (tenant: string, slug: string) =>
-  Object.values(creds.storefronts).find((s) => s.tenant === tenant && s.slug === slug)?.publishable ?? '';
+  Object.values(creds.storefronts).find((s) => s.tenant === tenant && s.slug === slug)
+    ?.publishable ?? '';
 const owner = creds.operators.find((o) => o.role === 'owner' && o.tenant === 'globalcorp');
 console.log(`
 ${bold('Azotte Edge is running')} ${since()}

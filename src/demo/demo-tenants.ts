@@ -61,6 +61,18 @@ export const GLOBALCORP: TenantSpecInput = {
       paymentProviders: [{ provider: 'localpay', priority: 0, weight: 100 }],
       branding: { displayName: 'GlobalCorp APAC', primaryColor: '#c2410c' },
     },
+    {
+      slug: 'tv-store',
+      name: 'GlobalCorp TV',
+      channel: 'ott',
+      currency: 'USD',
+      region: 'US',
+      locale: 'en-US',
+      hosts: ['tv.globalcorp.localhost'],
+      pathPrefixes: ['/tv'],
+      paymentProviders: [{ provider: 'stripe', priority: 0, weight: 100 }],
+      branding: { displayName: 'GlobalCorp TV', primaryColor: '#7c3aed' },
+    },
   ],
   bundles: [
     {
@@ -77,6 +89,7 @@ export const GLOBALCORP: TenantSpecInput = {
         { storefront: 'us-store', amount: 2900, interval: 'month' },
         { storefront: 'eu-store', amount: 2500, interval: 'month' },
         { storefront: 'apac-store', amount: 3200, interval: 'month' },
+        { storefront: 'tv-store', amount: 2900, interval: 'month' },
       ],
     },
     {
@@ -178,3 +191,95 @@ export const CONGLOMCORP: TenantSpecInput = {
 };
 
 export const DEMO_TENANTS = [GLOBALCORP, CONGLOMCORP];
+
+/** Demo flags and killswitches (created once; operators change them from the console). */
+export const DEMO_EDGE_CONFIG: Record<
+  string,
+  {
+    flags: {
+      key: string;
+      storefront?: string;
+      valueType: 'boolean' | 'string' | 'number' | 'json';
+      definition: Record<string, unknown>;
+    }[];
+    killswitches: {
+      scope: 'tenant' | 'storefront' | 'channel' | 'feature' | 'provider';
+      target: string;
+      storefront?: string;
+      failMode: 'closed' | 'open';
+    }[];
+  }
+> = {
+  globalcorp: {
+    flags: [
+      {
+        key: 'new-checkout',
+        valueType: 'boolean',
+        definition: {
+          description: 'The redesigned checkout: everyone in Japan, 20 % elsewhere',
+          variations: [false, true],
+          offVariation: 0,
+          rules: [
+            {
+              id: 'japan',
+              clauses: [{ attribute: 'country', operator: 'in', values: ['JP'] }],
+              variation: 1,
+            },
+          ],
+          fallthrough: {
+            rollout: {
+              variations: [
+                { variation: 0, weight: 80_000 },
+                { variation: 1, weight: 20_000 },
+              ],
+            },
+          },
+          salt: 'new-checkout-2026',
+        },
+      },
+      {
+        key: 'tv-home-layout',
+        valueType: 'string',
+        definition: {
+          description: 'Home screen layout for TV apps; Roku gets the light grid',
+          variations: ['grid', 'rails', 'light-grid'],
+          offVariation: 0,
+          rules: [
+            {
+              clauses: [{ attribute: 'platform', operator: 'in', values: ['roku'] }],
+              variation: 2,
+            },
+          ],
+          fallthrough: { variation: 1 },
+        },
+      },
+      {
+        key: 'hero-copy',
+        storefront: 'eu-store',
+        valueType: 'string',
+        definition: {
+          description: 'A/B test of the EU landing headline',
+          variations: ['Save more with Pro', 'Start your Pro trial today'],
+          variationNames: ['control', 'treatment'],
+          offVariation: 0,
+          fallthrough: {
+            rollout: {
+              variations: [
+                { variation: 0, weight: 50_000 },
+                { variation: 1, weight: 50_000 },
+              ],
+            },
+          },
+          experiment: true,
+          salt: 'hero-copy-eu-1',
+        },
+      },
+    ],
+    killswitches: [
+      { scope: 'feature', target: 'checkout', failMode: 'closed' },
+      { scope: 'feature', target: 'signup', failMode: 'open' },
+      { scope: 'channel', target: 'ott', failMode: 'open' },
+      { scope: 'provider', target: 'stripe', failMode: 'open' },
+    ],
+  },
+};
