@@ -12,7 +12,7 @@ export interface ClientInfo {
 
 const TV_FAMILIES: [RegExp, string][] = [
   [/\bRoku\b/i, 'roku'],
-  [/\bAppleTV\b|\btvOS\b/i, 'appletv'],
+  [/AppleTV|\btvOS\b/i, 'appletv'],
   [/\bAFT[A-Z0-9]+\b|\bFire ?TV\b/i, 'firetv'],
   [/\bTizen\b|\bSMART-TV\b/i, 'tizen'],
   [/\bWeb0S\b|\bwebOS\b|\bNetCast\b/i, 'webos'],

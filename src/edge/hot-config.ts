@@ -13,6 +13,8 @@ export interface HotConfigOptions {
   /** After this long without a successful check, the config counts as not fresh. */
   staleAfterMs: number;
   now: () => number;
+  /** The per-location cache tier (the Cache API); none in unit tests of the isolate logic. */
+  cache?: () => Cache | undefined;
 }
 
 interface Entry {
@@ -88,7 +90,7 @@ export class HotConfigStore {
     tenantId: string,
     knownVersion: number,
   ): Promise<HotConfig | undefined> {
-    const cache = typeof caches === 'undefined' ? undefined : caches.default;
+    const cache = this.options.cache ? this.options.cache() : caches.default;
     const key = new Request(CACHE_ORIGIN + encodeURIComponent(tenantId));
     const hit = await cache?.match(key);
     if (hit) {

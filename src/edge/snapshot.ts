@@ -68,6 +68,21 @@ export const EdgeApiKeySchema = z.object({
 });
 export type EdgeApiKey = z.infer<typeof EdgeApiKeySchema>;
 
+/**
+ * One public key of the tenant's customer-token JWKS. Only these members survive parsing, so a
+ * private member (`d`, …) written by mistake never reaches a verifier or the JWKS endpoint.
+ */
+export const PublicJwkSchema = z.object({
+  kty: z.enum(['OKP', 'EC']),
+  crv: z.enum(['Ed25519', 'P-256']),
+  x: z.string(),
+  y: z.string().optional(),
+  kid: z.string(),
+  alg: z.enum(['EdDSA', 'ES256']),
+  use: z.literal('sig'),
+});
+export type PublicJwk = z.infer<typeof PublicJwkSchema>;
+
 /** The fast-changing part of one storefront's config, also held by the tenant's DO. */
 export const HotStorefrontConfigSchema = z.object({
   /** Flag definitions effective in this storefront (tenant flags with storefront overrides). */
@@ -111,6 +126,8 @@ export const StorefrontSnapshotSchema = z.object({
   killswitches: HotStorefrontConfigSchema.shape.killswitches,
   segments: HotStorefrontConfigSchema.shape.segments,
   apiKeys: HotStorefrontConfigSchema.shape.apiKeys,
+  /** The tenant's customer-token keys: active ones and retired ones still in their overlap. */
+  jwks: z.array(PublicJwkSchema).default([]),
 });
 export type StorefrontSnapshot = z.infer<typeof StorefrontSnapshotSchema>;
 

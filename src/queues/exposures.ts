@@ -18,7 +18,30 @@ export interface ExposureMessage {
   occurredAt: string;
 }
 
-/** Queue consumer: writes a batch of exposures to Postgres in one insert. */
+const MAX_ATTEMPTS = 5;
+
+function row(m: ExposureMessage) {
+  return {
+    id: newId('exp'),
+    tenantId: m.tenantId,
+    storefrontId: m.storefrontId,
+    flagKey: m.flagKey,
+    flagVersion: m.flagVersion ?? null,
+    variationIndex: m.variationIndex ?? null,
+    variant: m.variant ?? null,
+    reason: m.reason,
+    inExperiment: m.inExperiment,
+    targetingKey: m.targetingKey ?? null,
+    channel: m.channel ?? null,
+    occurredAt: new Date(m.occurredAt),
+  };
+}
+
+/**
+ * Queue consumer: writes a batch of exposures to Postgres in one insert. If the batch is
+ * refused, each message is tried alone so one bad message cannot hold back the others; a
+ * message that keeps failing is dropped (and logged) after MAX_ATTEMPTS deliveries.
+ */
 export async function consumeExposures(
   batch: MessageBatch<ExposureMessage>,
   env: Env,
@@ -26,28 +49,33 @@ export async function consumeExposures(
   if (batch.messages.length === 0) return;
   const { db, close } = getDb(env);
   try {
-    await db.insert(flagExposures).values(
-      batch.messages.map((m) => ({
-        id: newId('exp'),
-        tenantId: m.body.tenantId,
-        storefrontId: m.body.storefrontId,
-        flagKey: m.body.flagKey,
-        flagVersion: m.body.flagVersion ?? null,
-        variationIndex: m.body.variationIndex ?? null,
-        variant: m.body.variant ?? null,
-        reason: m.body.reason,
-        inExperiment: m.body.inExperiment,
-        targetingKey: m.body.targetingKey ?? null,
-        channel: m.body.channel ?? null,
-        occurredAt: new Date(m.body.occurredAt),
-      })),
-    );
-    batch.ackAll();
-  } catch (err) {
-    console.error(
-      JSON.stringify({ level: 'error', msg: 'exposure batch failed', error: String(err) }),
-    );
-    batch.retryAll({ delaySeconds: 5 });
+    try {
+      await db.insert(flagExposures).values(batch.messages.map((m) => row(m.body)));
+      batch.ackAll();
+      return;
+    } catch {
+      // fall through to one-by-one
+    }
+    for (const m of batch.messages) {
+      try {
+        await db.insert(flagExposures).values(row(m.body));
+        m.ack();
+      } catch (err) {
+        if (m.attempts >= MAX_ATTEMPTS) {
+          console.error(
+            JSON.stringify({
+              level: 'error',
+              msg: 'exposure dropped',
+              id: m.id,
+              error: String(err),
+            }),
+          );
+          m.ack();
+        } else {
+          m.retry({ delaySeconds: 5 * m.attempts });
+        }
+      }
+    }
   } finally {
     await close();
   }

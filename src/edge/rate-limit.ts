@@ -1,0 +1,452 @@
+import type {
+  CheckResult,
+  LeaseGrant,
+  LeaseReturn,
+  RateLimiterDurableObject,
+} from '../../durable-objects/rate-limiter';
+
+/** `limit` units in any window of `windowMs`. */
+export interface RateLimitPolicy {
+  limit: number;
+  windowMs: number;
+}
+
+export interface RateLimitResult {
+  allowed: boolean;
+  limit: number;
+  /**
+   * Units the subject can still spend now, as this isolate knows it: the object's last answer
+   * plus what this isolate holds. Other isolates' unspent leases are not in it.
+   */
+  remaining: number;
+  /** Seconds until held units start to free up. */
+  resetSeconds: number;
+  /** When refused: whole seconds until a unit could be had (at least 1). Otherwise 0. */
+  retryAfterSeconds: number;
+}
+
+export interface RateLimitTicket extends RateLimitResult {
+  /**
+   * Gives the unit back when the request does not go ahead after all (another limit refused
+   * it). Only while its lease is still held here; otherwise the unit simply stays spent.
+   */
+  refund(): void;
+}
+
+/** The counter behind the client: the subject's Durable Object in production. */
+export interface RateLimitBackend {
+  check(subject: string, limit: number, windowMs: number): Promise<CheckResult>;
+  lease(
+    subject: string,
+    limit: number,
+    windowMs: number,
+    wanted: number,
+    returns: LeaseReturn[],
+  ): Promise<LeaseGrant>;
+  release(subject: string, returns: LeaseReturn[]): Promise<unknown>;
+}
+
+interface Waiter {
+  waitUntil(p: Promise<unknown>): void;
+}
+
+export interface LeaseClientOptions {
+  now: () => number;
+  /** A timer that can be cut short (`cancel` resolves `done` at once). */
+  timer: (ms: number) => { done: Promise<void>; cancel: () => void };
+  /**
+   * A lease is spent from until this long before its ttl runs out (measured from before the
+   * lease was asked for), then handed back, so the return reaches the object while the lease
+   * is still open there and clock drift cannot stretch a lease past the object's expiry.
+   */
+  marginMs: number;
+  /** The most units an isolate asks for at once (the object also caps it to a share). */
+  maxBlock: number;
+  /** Demand is counted over periods this long (about a lease's lifetime). */
+  demandPeriodMs: number;
+  /** A refusal is answered locally for at most this long (bounds the object's load in a flood). */
+  denyCacheMs: number;
+  /** After the object failed to answer, requests pass without it for this long (fail open). */
+  failOpenMs: number;
+  /** Idle subjects are forgotten above this many. */
+  maxSubjects: number;
+}
+
+interface Lease {
+  id: string;
+  granted: number;
+  left: number;
+  /** Local time the lease stops being spendable. */
+  deadline: number;
+  open: boolean;
+  /** Ends the wait for the deadline early once the lease is closed. */
+  cancelTimer?: () => void;
+}
+
+interface Subject {
+  key: string;
+  backend: RateLimitBackend;
+  policy: RateLimitPolicy;
+  leases: Lease[];
+  /** Closed leases not yet reported to the object. */
+  returns: LeaseReturn[];
+  /** The one lease request in flight for this subject. */
+  inflight?: Promise<void>;
+  lastGranted: number;
+  /** Refusals are answered locally until then. */
+  deniedUntil: number;
+  /** When the object said a unit frees up. */
+  retryAt: number;
+  failOpenUntil: number;
+  /** The object's last `remaining`, and when it said the oldest held unit frees up. */
+  remainingAtObject: number;
+  resetAt: number;
+  periodStart: number;
+  hits: number;
+  lastHits: number;
+}
+
+/** Attempts to get a unit through leases before falling back to one exact `check`. */
+const LEASE_ATTEMPTS = 4;
+
+/**
+ * The edge side of the exact rate limiter: per isolate, per subject, a small block of units
+ * leased from the subject's Durable Object and spent locally.
+ *
+ * - The block asked for is the isolate's demand over a lease's lifetime (takes counted per
+ *   `demandPeriodMs`), so an idle isolate does not sit on units; the object grants at most a
+ *   quarter of what remains, down to one unit near exhaustion. An isolate seeing one request
+ *   at a time takes exact single units (`check`) and holds nothing.
+ * - When a lease runs low the next one is fetched in the background (with the spent lease's
+ *   return in the same call), so a busy subject never waits for the object.
+ * - Unused units go back when a lease ends: when it is exhausted, or at its deadline by a timer
+ *   kept alive with `waitUntil`.
+ *
+ * Nothing is over-granted: every unit spent was granted by the object and is spent before the
+ * lease's deadline, which is earlier than the object's own expiry of it (see
+ * src/security/sliding-window.ts for why the object's accounting is exact).
+ */
+export class LeaseClient {
+  private readonly subjects = new Map<string, Subject>();
+
+  constructor(private readonly o: LeaseClientOptions) {}
+
+  /** Takes one unit for `key` under `policy`. */
+  async take(
+    backend: RateLimitBackend,
+    key: string,
+    policy: RateLimitPolicy,
+    waiter: Waiter,
+  ): Promise<RateLimitTicket> {
+    const s = this.subject(backend, key, policy);
+    let now = this.o.now();
+    this.countHit(s, now);
+    for (let attempt = 0; ; attempt++) {
+      this.expire(s, now);
+      const lease = this.spend(s, now);
+      if (lease) {
+        this.afterSpend(s, now, waiter);
+        return this.allowed(s, now, lease);
+      }
+      if (now < s.deniedUntil || now < s.failOpenUntil) {
+        this.flushReturns(s, waiter);
+        return now < s.deniedUntil ? this.refused(s, now) : this.allowed(s, now);
+      }
+      if (s.inflight && attempt < LEASE_ATTEMPTS) {
+        await s.inflight;
+      } else {
+        const wanted = this.wanted(s, now);
+        // One request at a time, or other takes of this isolate keep draining the leases.
+        if (wanted <= 1 || attempt >= LEASE_ATTEMPTS) {
+          this.flushReturns(s, waiter);
+          return this.checkOnce(s, now);
+        }
+        await this.renew(s, wanted, waiter);
+      }
+      now = this.o.now();
+    }
+  }
+
+  /** Forget everything (tests: a cold isolate). Open leases run out at the objects. */
+  reset(): void {
+    this.subjects.clear();
+  }
+
+  private subject(backend: RateLimitBackend, key: string, policy: RateLimitPolicy): Subject {
+    let s = this.subjects.get(key);
+    if (!s) {
+      if (this.subjects.size >= this.o.maxSubjects) this.evictIdle();
+      s = {
+        key,
+        backend,
+        policy,
+        leases: [],
+        returns: [],
+        lastGranted: 0,
+        deniedUntil: 0,
+        retryAt: 0,
+        failOpenUntil: 0,
+        remainingAtObject: policy.limit,
+        resetAt: 0,
+        periodStart: this.o.now(),
+        hits: 0,
+        lastHits: 0,
+      };
+      this.subjects.set(key, s);
+    }
+    if (s.policy.limit !== policy.limit || s.policy.windowMs !== policy.windowMs) {
+      // Units already leased stay held at the object, which applies the new policy to them.
+      s.policy = policy;
+      s.deniedUntil = 0;
+    }
+    s.backend = backend;
+    return s;
+  }
+
+  private evictIdle(): void {
+    const now = this.o.now();
+    for (const [key, s] of this.subjects) {
+      if (this.subjects.size < this.o.maxSubjects) return;
+      if (this.idle(s, now)) this.subjects.delete(key);
+    }
+  }
+
+  private idle(s: Subject, now: number): boolean {
+    return s.leases.length === 0 && !s.inflight && s.returns.length === 0 && now >= s.deniedUntil;
+  }
+
+  private countHit(s: Subject, now: number): void {
+    this.rollPeriod(s, now);
+    s.hits++;
+  }
+
+  private rollPeriod(s: Subject, now: number): void {
+    const elapsed = now - s.periodStart;
+    if (elapsed < this.o.demandPeriodMs) return;
+    s.lastHits = elapsed < 2 * this.o.demandPeriodMs ? s.hits : 0;
+    s.hits = 0;
+    s.periodStart = now;
+  }
+
+  /** Units to ask for: the takes seen over about one lease lifetime. */
+  private wanted(s: Subject, now: number): number {
+    this.rollPeriod(s, now);
+    const demand = Math.max(s.hits, s.lastHits);
+    return Math.max(1, Math.min(demand, this.o.maxBlock, s.policy.limit));
+  }
+
+  private localLeft(s: Subject): number {
+    let left = 0;
+    for (const l of s.leases) left += l.left;
+    return left;
+  }
+
+  /** Closes leases past their deadline; their unused units wait in `returns`. */
+  private expire(s: Subject, now: number): void {
+    for (const lease of [...s.leases]) if (now >= lease.deadline) this.close(s, lease);
+  }
+
+  private close(s: Subject, lease: Lease): void {
+    if (!lease.open) return;
+    lease.open = false;
+    lease.cancelTimer?.();
+    s.leases = s.leases.filter((l) => l !== lease);
+    s.returns.push({ leaseId: lease.id, unused: lease.left });
+  }
+
+  private spend(s: Subject, now: number): Lease | undefined {
+    for (const lease of s.leases) {
+      if (lease.left <= 0 || now >= lease.deadline) continue;
+      lease.left--;
+      if (lease.left === 0) this.close(s, lease);
+      return lease;
+    }
+    return undefined;
+  }
+
+  /** Fetches the next lease in the background when this one runs low; else returns units. */
+  private afterSpend(s: Subject, now: number, waiter: Waiter): void {
+    if (s.inflight) return; // its completion flushes the returns
+    const wanted = this.wanted(s, now);
+    const lowWater = Math.floor(s.lastGranted / 4);
+    if (
+      wanted >= 2 &&
+      this.localLeft(s) <= lowWater &&
+      now >= s.deniedUntil &&
+      now >= s.failOpenUntil
+    ) {
+      waiter.waitUntil(this.renew(s, wanted, waiter));
+    } else {
+      this.flushReturns(s, waiter);
+    }
+  }
+
+  /** Asks the object for a lease (handing back closed ones in the same call). Never rejects. */
+  private renew(s: Subject, wanted: number, waiter: Waiter): Promise<void> {
+    const returns = s.returns.splice(0);
+    const sentAt = this.o.now();
+    const run = s.backend
+      .lease(s.key, s.policy.limit, s.policy.windowMs, wanted, returns)
+      .then(
+        (g) => {
+          this.observe(s, sentAt, g.remaining, g.resetMs);
+          if (g.granted > 0 && g.leaseId !== null) {
+            s.lastGranted = g.granted;
+            const lease: Lease = {
+              id: g.leaseId,
+              granted: g.granted,
+              left: g.granted,
+              deadline: sentAt + g.ttlMs - this.o.marginMs,
+              open: true,
+            };
+            s.leases.push(lease);
+            this.scheduleExpiry(s, lease, waiter);
+          } else {
+            this.deny(s, sentAt, g.retryAfterSeconds);
+          }
+        },
+        (err: unknown) => this.failOpen(s, err),
+      )
+      .finally(() => {
+        if (s.inflight === run) s.inflight = undefined;
+        this.flushReturns(s, waiter);
+      });
+    s.inflight = run;
+    return run;
+  }
+
+  private scheduleExpiry(s: Subject, lease: Lease, waiter: Waiter): void {
+    const timer = this.o.timer(Math.max(0, lease.deadline - this.o.now()));
+    lease.cancelTimer = timer.cancel;
+    waiter.waitUntil(
+      timer.done.then(() => {
+        const now = this.o.now();
+        if (lease.open && now >= lease.deadline) this.close(s, lease);
+        const sent = this.flushReturns(s, waiter);
+        if (this.idle(s, now) && this.subjects.get(s.key) === s) this.subjects.delete(s.key);
+        return sent;
+      }),
+    );
+  }
+
+  /** Reports closed leases to the object in the background (unless a call is on its way). */
+  private flushReturns(s: Subject, waiter: Waiter): Promise<unknown> | undefined {
+    if (s.inflight || s.returns.length === 0) return undefined;
+    const returns = s.returns.splice(0);
+    const sent = s.backend.release(s.key, returns).catch((err: unknown) => {
+      // The units count as spent until the lease expires at the object: safe, just stricter.
+      logError(s.key, 'release', err);
+    });
+    waiter.waitUntil(sent);
+    return sent;
+  }
+
+  /** One exact unit, no lease (an isolate that sees one request at a time). */
+  private async checkOnce(s: Subject, now: number): Promise<RateLimitTicket> {
+    try {
+      const d = await s.backend.check(s.key, s.policy.limit, s.policy.windowMs);
+      this.observe(s, now, d.remaining, d.resetMs);
+      if (d.allowed) return this.allowed(s, this.o.now());
+      this.deny(s, now, d.retryAfterSeconds);
+      return this.refused(s, this.o.now());
+    } catch (err) {
+      this.failOpen(s, err);
+      return this.allowed(s, now);
+    }
+  }
+
+  private observe(s: Subject, at: number, remaining: number, resetMs: number): void {
+    s.remainingAtObject = remaining;
+    s.resetAt = at + resetMs;
+  }
+
+  private deny(s: Subject, at: number, retryAfterSeconds: number): void {
+    const retryMs = Math.max(1, retryAfterSeconds) * 1000;
+    s.retryAt = at + retryMs;
+    s.deniedUntil = at + Math.min(retryMs, this.o.denyCacheMs);
+  }
+
+  private failOpen(s: Subject, err: unknown): void {
+    logError(s.key, 'lease', err);
+    s.failOpenUntil = this.o.now() + this.o.failOpenMs;
+  }
+
+  private allowed(s: Subject, now: number, lease?: Lease): RateLimitTicket {
+    return {
+      allowed: true,
+      limit: s.policy.limit,
+      remaining: Math.max(0, s.remainingAtObject) + this.localLeft(s),
+      resetSeconds: Math.ceil(Math.max(0, s.resetAt - now) / 1000),
+      retryAfterSeconds: 0,
+      refund: () => {
+        if (!lease) return;
+        if (lease.open && this.o.now() < lease.deadline) {
+          lease.left++;
+          return;
+        }
+        const pending = s.returns.find((r) => r.leaseId === lease.id);
+        if (pending) pending.unused++;
+      },
+    };
+  }
+
+  private refused(s: Subject, now: number): RateLimitTicket {
+    const retryAfterSeconds = Math.max(1, Math.ceil((s.retryAt - now) / 1000));
+    return {
+      allowed: false,
+      limit: s.policy.limit,
+      remaining: 0,
+      resetSeconds: Math.max(retryAfterSeconds, Math.ceil(Math.max(0, s.resetAt - now) / 1000)),
+      retryAfterSeconds,
+      refund: () => {},
+    };
+  }
+}
+
+function logError(subject: string, op: string, err: unknown): void {
+  console.error(
+    JSON.stringify({ level: 'error', component: 'rate-limit', op, subject, error: String(err) }),
+  );
+}
+
+const backends = new WeakMap<object, RateLimitBackend>();
+
+/** The counter as the subjects' Durable Objects (one object per subject name). */
+export function durableObjectBackend(
+  ns: DurableObjectNamespace<RateLimiterDurableObject>,
+): RateLimitBackend {
+  let backend = backends.get(ns);
+  if (!backend) {
+    const stub = (subject: string) => ns.get(ns.idFromName(subject));
+    backend = {
+      check: (subject, limit, windowMs) => stub(subject).check(limit, windowMs),
+      lease: (subject, limit, windowMs, wanted, returns) =>
+        stub(subject).lease(limit, windowMs, wanted, returns),
+      release: (subject, returns) => stub(subject).release(returns),
+    };
+    backends.set(ns, backend);
+  }
+  return backend;
+}
+
+/** This isolate's lease client. */
+export const rateLimiter = new LeaseClient({
+  now: () => Date.now(),
+  timer: (ms) => {
+    let cancel = () => {};
+    const done = new Promise<void>((resolve) => {
+      const id = setTimeout(resolve, ms);
+      cancel = () => {
+        clearTimeout(id);
+        resolve();
+      };
+    });
+    return { done, cancel };
+  },
+  marginMs: 500,
+  maxBlock: 1_000,
+  demandPeriodMs: 5_000,
+  denyCacheMs: 1_000,
+  failOpenMs: 1_000,
+  maxSubjects: 10_000,
+});

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import type { TenantConfigDurableObject } from '../../durable-objects/tenant-config';
+import { HotConfigStore } from '../../src/edge/hot-config';
+import type { HotConfig } from '../../src/edge/snapshot';
+
+function fakeNamespace(state: { config?: HotConfig; down: boolean; reads: number }) {
+  return {
+    idFromName: (n: string) => n,
+    get: () => ({
+      read: async () => {
+        state.reads += 1;
+        if (state.down) throw new Error('unreachable');
+        return state.config
+          ? { version: state.config.version, config: state.config }
+          : { version: -1 };
+      },
+    }),
+  } as unknown as DurableObjectNamespace<TenantConfigDurableObject>;
+}
+
+const hot = (version: number): HotConfig => ({ version, publishedAt: 'x', storefronts: {} });
+
+describe('HotConfigStore', () => {
+  it('waits once on a cold tenant, then polls in the background at most every pollMs', async () => {
+    let now = 1000;
+    const state = { config: hot(3), down: false, reads: 0 };
+    const store = new HotConfigStore({
+      pollMs: 250,
+      locationTtlSeconds: 1,
+      staleAfterMs: 10_000,
+      now: () => now,
+      cache: () => undefined,
+    });
+    const waits: Promise<unknown>[] = [];
+    const ctx = { waitUntil: (p: Promise<unknown>) => waits.push(p) };
+    const ns = fakeNamespace(state);
+    expect((await store.get(ns, 'ten_a', ctx)).config?.version).toBe(3);
+    state.config = hot(4);
+    for (let i = 0; i < 10; i++) await store.get(ns, 'ten_a', ctx);
+    expect(waits.length).toBe(0); // within pollMs: no extra work per request
+    now += 300;
+    expect((await store.get(ns, 'ten_a', ctx)).config?.version).toBe(3); // served at once…
+    await Promise.all(waits);
+    expect((await store.get(ns, 'ten_a', ctx)).config?.version).toBe(4); // …refreshed behind it
+  });
+
+  it('keeps the last config when the object is unreachable, and stops counting it fresh', async () => {
+    let now = 0;
+    const state = { config: hot(7), down: false, reads: 0 };
+    const store = new HotConfigStore({
+      pollMs: 100,
+      locationTtlSeconds: 1,
+      staleAfterMs: 1000,
+      now: () => now,
+      cache: () => undefined,
+    });
+    const ctx = { waitUntil: (p: Promise<unknown>) => p };
+    const ns = fakeNamespace(state);
+    expect(await store.get(ns, 'ten_b', ctx)).toMatchObject({
+      fresh: true,
+      config: { version: 7 },
+    });
+    state.down = true;
+    now = 500;
+    await store.get(ns, 'ten_b', ctx);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(await store.get(ns, 'ten_b', ctx)).toMatchObject({
+      fresh: true,
+      config: { version: 7 },
+    });
+    now = 1600;
+    await store.get(ns, 'ten_b', ctx);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(await store.get(ns, 'ten_b', ctx)).toMatchObject({
+      fresh: false,
+      config: { version: 7 },
+    });
+    state.down = false;
+    now = 1800;
+    await store.get(ns, 'ten_b', ctx);
+    await new Promise((r) => setTimeout(r, 0));
+    expect((await store.get(ns, 'ten_b', ctx)).fresh).toBe(true);
+  });
+
+  it('never goes back to an older version', async () => {
+    let now = 0;
+    const state = { config: hot(9), down: false, reads: 0 };
+    const store = new HotConfigStore({
+      pollMs: 10,
+      locationTtlSeconds: 1,
+      staleAfterMs: 1000,
+      now: () => now,
+      cache: () => undefined,
+    });
+    const ns = fakeNamespace(state);
+    const ctx = { waitUntil: (p: Promise<unknown>) => p };
+    await store.get(ns, 'ten_c', ctx);
+    state.config = hot(8);
+    now = 100;
+    await store.get(ns, 'ten_c', ctx);
+    await new Promise((r) => setTimeout(r, 0));
+    expect((await store.get(ns, 'ten_c', ctx)).config?.version).toBe(9);
+  });
+});
