@@ -15,7 +15,8 @@ describe('TenantConfigDurableObject', () => {
     expect(await stub.read()).toEqual({ version: -1 });
     expect(await stub.publish(hot(5))).toEqual({ version: 5, applied: true });
     expect(await stub.publish(hot(3))).toEqual({ version: 5, applied: false });
-    expect((await stub.read(4)).config?.version).toBe(5);
+    const newer: { version: number; config?: HotConfig } = await stub.read(4);
+    expect(newer.config?.version).toBe(5);
     expect(await stub.read(5)).toEqual({ version: 5 }); // nothing newer: no payload
     await runInDurableObject(stub, async (_obj: TenantConfigDurableObject, state) => {
       expect((await state.storage.get<HotConfig>('hot'))?.version).toBe(5);

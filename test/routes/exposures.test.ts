@@ -65,7 +65,7 @@ describe('flag exposures queue', () => {
     const result = await getQueueResult(batch, ctx);
     expect(result.retryBatch.retry).toBe(false);
     expect(result.explicitAcks.sort()).toEqual(['bad-old', 'good']);
-    expect(result.retryMessages.map((m) => m.msgId)).toEqual(['bad']);
+    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(['bad']);
     const rows = await withDb((db) =>
       db.select().from(flagExposures).where(eq(flagExposures.flagKey, 'poison-test')),
     );
