@@ -164,9 +164,10 @@ async function signIn(page: Page, email: string): Promise<void> {
 }
 
 /** Answers the reason dialog and confirms with the button named `confirm`. */
-async function giveReason(page: Page, reason: string, confirm: string): Promise<void> {
+async function giveReason(page: Page, reason: string, confirm: string, shot?: string) {
   const dialog = page.getByRole('dialog');
   await dialog.getByLabel(/Reason/).fill(reason);
+  if (shot) await page.screenshot({ path: path.join(shots, shot) });
   await dialog.getByRole('button', { name: confirm, exact: true }).click();
   await dialog.waitFor({ state: 'hidden' });
 }
@@ -274,6 +275,7 @@ describe.skipIf(!hasChromium)('operator console (Chromium)', () => {
       expect(await page.locator('#alert').textContent()).toContain(
         'one of web, mobile, partner, ott',
       );
+      await page.screenshot({ path: path.join(shots, 'console-problem.png') });
 
       // Engage feature/catalog for every storefront.
       await page.locator('#ks-scope').selectOption('feature');
@@ -297,7 +299,7 @@ describe.skipIf(!hasChromium)('operator console (Chromium)', () => {
 
       // Release it.
       await row.getByRole('button', { name: 'Release…' }).click();
-      await giveReason(page, 'INC-42 resolved', 'Release');
+      await giveReason(page, 'INC-42 resolved', 'Release', 'console-reason.png');
       await row.getByText('Released', { exact: true }).waitFor();
       const releasedMs = await within(2000, async () => (await catalogStatus()) === 200);
       console.log(`[browser] flip-to-effect: engage ${engagedMs} ms, release ${releasedMs} ms`);

@@ -1,0 +1,667 @@
+/**
+ * `npm run bench`: throughput of the edge hot path against a bare Hono worker and against
+ * LaunchDarkly's Cloudflare SDK, in one run, on direct workerd sockets (see
+ * ../shared/BENCH-NOTES.md for why it is done this way).
+ *
+ *   npm run bench                      10 s per target after a 2 s warm-up
+ *   npm run bench -- --quick           3 s per target (smoke test)
+ *   npm run bench -- --json            also one JSON object on the last line
+ *   npm run bench -- --help            every option
+ *
+ * Targets, measured one after another (never concurrently: two cores):
+ *   baseline      bare Hono app, one JSON route (scripts/bench/baseline)
+ *   catalog       GET  /v1/catalog on our worker
+ *   flags         POST /v1/flags/evaluate on our worker (skipped while the route answers 404)
+ *   launchdarkly  the same flag through LaunchDarkly's SDK (scripts/bench/launchdarkly)
+ * Our worker is the `wrangler deploy --dry-run` bundle of src/ with wrangler.toml's bindings;
+ * its config is published by the real publisher from fixture rows (scripts/bench/fixture.ts).
+ *
+ * Besides req/s, every run reports workerd's CPU time per request: a ratio of those holds up
+ * when other processes share the machine, which a ratio of req/s does not.
+ * To see where a target's time goes: `npx tsx scripts/bench/profile.ts catalog|flags`.
+ *
+ * Exits non-zero only when the bench cannot run or a target answers errors under load (then it
+ * measured error handling); missed targets are reported, not failed.
+ */
+import { rmSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { type Bundle, buildChildren, buildWorker, ROOT } from './bench/build';
+import { projectWorker, publishBenchConfig } from './bench/edge';
+import {
+  BENCH_FLAG_KEY,
+  FLAGS_REQUEST_BODY,
+  LD_KV_KEY,
+  LD_KV_VALUE,
+  LD_SDK_KEY,
+} from './bench/fixture';
+import { measureKillswitchFlip } from './bench/killswitch';
+import {
+  foreignCpu,
+  type HttpResult,
+  pinProcesses,
+  type RunningWorker,
+  request,
+  sampleCpu,
+  serverCpuSeconds,
+  startWorker,
+  workerdPids,
+} from './bench/runtime';
+import { currentLoad, type LoadRequest, type LoadResult, runLoad, wrkVersion } from './bench/wrk';
+
+/** Pass marks, as ratios of req/s. */
+const TARGETS = { catalogVsBaseline: 0.85, flagsVsLaunchDarkly: 5 } as const;
+
+const TARGET_NAMES = ['baseline', 'catalog', 'flags', 'launchdarkly'] as const;
+type TargetName = (typeof TARGET_NAMES)[number];
+
+// --- options ----------------------------------------------------------------------------------
+
+const HELP = `npm run bench -- [options]
+
+  --duration <s>      seconds measured per target (default 10; 3 with --quick)
+  --warmup <s>        seconds of warm-up load per target, not measured (default 2; 1 with --quick)
+  --connections <n>   wrk connections (default 32)
+  --threads <n>       wrk threads (default 1: the server needs the other core)
+  --repeat <n>        measure every target n times, interleaved, and report medians (default 1)
+  --only <names>      comma-separated subset of: ${TARGET_NAMES.join(', ')}
+  --edge-bundle <dir> use this already built bundle of our worker (e.g. a variant built with
+                      wrangler deploy --dry-run --outdir <dir>) instead of building src/
+  --quick             short runs for smoke testing
+  --no-pin            do not pin workerd and wrk to different CPUs with taskset
+  --json              print one JSON object with the results on the last line
+  -h, --help          this text`;
+
+function parseOptions() {
+  return parseArgs({
+    options: {
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      connections: { type: 'string', default: '32' },
+      threads: { type: 'string', default: '1' },
+      repeat: { type: 'string', default: '1' },
+      only: { type: 'string' },
+      'edge-bundle': { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      'no-pin': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  }).values;
+}
+let args: ReturnType<typeof parseOptions>;
+try {
+  args = parseOptions();
+} catch (err) {
+  console.error(`${err instanceof Error ? err.message : String(err)}\n\n${HELP}`);
+  process.exit(2);
+}
+if (args.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+
+function positive(name: string, raw: string | undefined, fallback: number, min = 1): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min) {
+    console.error(`--${name} must be a number ≥ ${min} (got "${raw}")\n\n${HELP}`);
+    process.exit(2);
+  }
+  return n;
+}
+const opts = {
+  seconds: Math.round(positive('duration', args.duration, args.quick ? 3 : 10)),
+  warmup: Math.round(positive('warmup', args.warmup, args.quick ? 1 : 2, 0)),
+  connections: Math.round(positive('connections', args.connections, 32)),
+  threads: Math.round(positive('threads', args.threads, 1)),
+  repeat: Math.round(positive('repeat', args.repeat, 1)),
+};
+const selected = new Set<TargetName>(
+  args.only
+    ? args.only.split(',').map((s) => {
+        const name = s.trim() as TargetName;
+        if (!TARGET_NAMES.includes(name)) {
+          console.error(`--only: unknown target "${s}" (one of ${TARGET_NAMES.join(', ')})`);
+          process.exit(2);
+        }
+        return name;
+      })
+    : TARGET_NAMES,
+);
+
+// --- output -----------------------------------------------------------------------------------
+
+const tty = process.stdout.isTTY;
+const bold = (s: string) => (tty ? `\x1b[1m${s}\x1b[0m` : s);
+const dim = (s: string) => (tty ? `\x1b[2m${s}\x1b[0m` : s);
+const t0 = Date.now();
+const since = () => dim(`(${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+const log = (line: string) => console.log(line);
+const step = (s: string) => log(`${bold('▸')} ${s}`);
+const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
+const fmtMs = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
+
+// --- cleanup ----------------------------------------------------------------------------------
+
+const workers: RunningWorker[] = [];
+let tmpdir: string | undefined;
+let stopping: Promise<never> | undefined;
+
+async function cleanup(): Promise<void> {
+  currentLoad?.kill('SIGKILL');
+  for (const child of buildChildren) child.kill('SIGTERM');
+  await Promise.allSettled(workers.map((w) => w.mf.dispose()));
+  workers.length = 0;
+  if (tmpdir) await rm(tmpdir, { recursive: true, force: true }).catch(() => {});
+}
+
+/** Stops everything once, then exits; later callers (e.g. the run that Ctrl-C broke) wait. */
+function stop(code: number, message?: string): Promise<never> {
+  stopping ??= (async () => {
+    if (message) console.error(message);
+    await cleanup();
+    process.exit(code);
+  })();
+  return stopping;
+}
+process.on('SIGINT', () => void stop(130, '\ninterrupted: stopping workers'));
+process.on('SIGTERM', () => void stop(143));
+// Miniflare's own exit hook may end the process on a signal before `stop` is done (it kills
+// workerd itself); whatever happens, wrk and the temp dir go with us.
+process.on('exit', () => {
+  currentLoad?.kill('SIGKILL');
+  if (tmpdir) rmSync(tmpdir, { recursive: true, force: true });
+});
+
+// The whole run is bounded: builds, start-up, every load run with slack, then a hard stop.
+const loadSeconds = (opts.warmup + opts.seconds * opts.repeat + 15) * selected.size;
+const watchdog = setTimeout(
+  () => void stop(1, `bench: gave up after ${180 + loadSeconds} s (something hung)`),
+  (180 + loadSeconds) * 1000,
+);
+watchdog.unref();
+
+// --- targets ----------------------------------------------------------------------------------
+
+interface Target {
+  name: TargetName;
+  label: string;
+  worker: RunningWorker;
+  request: LoadRequest;
+  /** A problem with the verification response, or undefined when it is sane. */
+  check(res: HttpResult): string | undefined;
+  skipped?: string;
+  /** Set when a run answered errors: its numbers measure error handling, not the route. */
+  invalid?: string;
+  results: Measured[];
+}
+
+interface Measured extends LoadResult {
+  /**
+   * workerd CPU time per request, in µs. The server is one JS thread, so this is what its
+   * throughput would be bounded by on a quiet core, and it barely moves when other processes
+   * compete for the CPUs (req/s does).
+   */
+  cpuUsPerReq: number;
+  /** CPUs' worth of other processes' work during the run (0.3 = 30 % of a core). */
+  otherCpu: number;
+  /** Hypervisor steal during the run, in CPUs. */
+  stealCpu: number;
+}
+
+/** A run with more errors than this share of its requests does not count. */
+const MAX_ERROR_SHARE = 0.01;
+
+/** Other work on the machine above this (in CPUs) makes a run's number unreliable. */
+const BUSY_CPU = 0.25;
+
+function json(body: string): Record<string, unknown> | undefined {
+  try {
+    const v = JSON.parse(body);
+    return v && typeof v === 'object' ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const excerpt = (s: string, n = 160) =>
+  (s.length > n ? `${s.slice(0, n)}…` : s).replace(/\s+/g, ' ');
+
+/** Our worker's bundle: built from src/ into the temp dir, or an existing one (`--edge-bundle`). */
+async function edgeBundleFrom(dir: string | undefined): Promise<Bundle> {
+  if (!dir) return buildWorker(path.join(tmpdir as string, 'edge'));
+  const abs = path.resolve(dir);
+  const js = (await readdir(abs)).filter((f) => f.endsWith('.js'));
+  if (js.length !== 1 || !js[0])
+    throw new Error(`--edge-bundle: expected one .js module in ${abs}`);
+  return { dir: abs, scriptPath: path.join(abs, js[0]) };
+}
+
+/** Runs the bench; false when a target answered errors under load (no valid measurement). */
+async function main(): Promise<boolean> {
+  const wrk = wrkVersion();
+  if (!wrk) {
+    await stop(
+      1,
+      'bench: wrk is not installed. Install it, then run the bench again:\n' +
+        '  Debian/Ubuntu: sudo apt-get install -y wrk\n' +
+        '  macOS:         brew install wrk',
+    );
+  }
+  const cpus = os.availableParallelism?.() ?? os.cpus().length;
+  log(
+    bold('Azotte Edge bench') +
+      dim(
+        ` — ${wrk}, -t${opts.threads} -c${opts.connections}, ${opts.seconds} s per target` +
+          ` after ${opts.warmup} s warm-up${opts.repeat > 1 ? `, ${opts.repeat} rounds (medians)` : ''}, ${cpus} CPUs`,
+      ),
+  );
+
+  tmpdir = await mkdtemp(path.join(os.tmpdir(), 'azotte-bench-'));
+  const need = {
+    edge: selected.has('catalog') || selected.has('flags'),
+    baseline: selected.has('baseline'),
+    ld: selected.has('launchdarkly'),
+  };
+
+  step('Building workers (wrangler deploy --dry-run)');
+  const out = (n: string) => path.join(tmpdir as string, n);
+  const [edgeBundle, baselineBundle, ldBundle, project] = await Promise.all([
+    need.edge ? edgeBundleFrom(args['edge-bundle']) : undefined,
+    need.baseline
+      ? buildWorker(out('baseline'), path.join(ROOT, 'scripts/bench/baseline/wrangler.toml'))
+      : undefined,
+    need.ld
+      ? buildWorker(
+          out('launchdarkly'),
+          path.join(ROOT, 'scripts/bench/launchdarkly/wrangler.toml'),
+        )
+      : undefined,
+    need.edge ? projectWorker() : undefined,
+  ]);
+  log(`  ✓ built ${since()}`);
+
+  step('Starting workers on direct workerd sockets (Miniflare unsafeDirectSockets, 127.0.0.1)');
+  const targets: Target[] = [];
+  let edgeHeaders: Record<string, string> = {};
+  if (baselineBundle) {
+    const worker = await startWorker({
+      name: 'bench-baseline',
+      bundle: baselineBundle,
+      compatibilityDate: '2026-04-20',
+      compatibilityFlags: ['nodejs_compat'],
+    });
+    workers.push(worker);
+    targets.push({
+      name: 'baseline',
+      label: 'baseline: bare Hono, GET /v1/hello',
+      worker,
+      request: { url: worker.url, path: '/v1/hello', method: 'GET' },
+      check: (res) => (json(res.body)?.ok === true ? undefined : 'expected {"ok": true, …}'),
+      results: [],
+    });
+  }
+  if (edgeBundle && project) {
+    const worker = await startWorker({
+      name: 'azotte-edge',
+      bundle: edgeBundle,
+      compatibilityDate: project.compatibilityDate,
+      compatibilityFlags: project.compatibilityFlags,
+      options: project.options,
+    });
+    workers.push(worker);
+    const published = await publishBenchConfig(worker.mf);
+    const headers = published.headers;
+    edgeHeaders = headers;
+    log(`  ${published.summary}`);
+    if (selected.has('catalog')) {
+      targets.push({
+        name: 'catalog',
+        label: 'catalog: GET /v1/catalog',
+        worker,
+        request: { url: worker.url, path: '/v1/catalog', method: 'GET', headers },
+        check: (res) => {
+          const body = json(res.body);
+          const bundles = body?.bundles;
+          const sf = body?.storefront as { slug?: string } | undefined;
+          if (!Array.isArray(bundles) || bundles.length !== 2) return 'expected 2 bundles';
+          if (sf?.slug !== 'us-store') return 'expected the us-store storefront';
+          return undefined;
+        },
+        results: [],
+      });
+    }
+    if (selected.has('flags')) {
+      targets.push({
+        name: 'flags',
+        label: 'flags: POST /v1/flags/evaluate',
+        worker,
+        request: {
+          url: worker.url,
+          path: '/v1/flags/evaluate',
+          method: 'POST',
+          headers,
+          body: JSON.stringify(FLAGS_REQUEST_BODY),
+        },
+        check: (res) => {
+          if (!json(res.body) || !res.body.includes(`"${BENCH_FLAG_KEY}"`))
+            return `expected a JSON answer naming "${BENCH_FLAG_KEY}"`;
+          // An evaluation that failed (unknown flag, unreadable definition) is not the hot path.
+          if (/"reason"\s*:\s*"ERROR"/.test(res.body))
+            return 'the flag evaluated with reason ERROR';
+          return undefined;
+        },
+        results: [],
+      });
+    }
+  }
+  if (ldBundle) {
+    const worker = await startWorker({
+      name: 'bench-launchdarkly',
+      bundle: ldBundle,
+      compatibilityDate: '2026-04-20',
+      compatibilityFlags: ['nodejs_compat'],
+      options: { kvNamespaces: { LD_KV: 'bench-ld-kv' }, bindings: { LD_SDK_KEY } },
+    });
+    workers.push(worker);
+    await (await worker.mf.getKVNamespace('LD_KV')).put(LD_KV_KEY, LD_KV_VALUE);
+    targets.push({
+      name: 'launchdarkly',
+      label: 'launchdarkly: SDK 2.2.3, same flag',
+      worker,
+      request: {
+        url: worker.url,
+        path: '/v1/flags/evaluate',
+        method: 'POST',
+        body: JSON.stringify(FLAGS_REQUEST_BODY),
+      },
+      check: (res) => {
+        const flags = json(res.body)?.flags as Record<string, unknown> | undefined;
+        return typeof flags?.[BENCH_FLAG_KEY] === 'boolean'
+          ? undefined
+          : `expected {"flags": {"${BENCH_FLAG_KEY}": true|false}}`;
+      },
+      results: [],
+    });
+  }
+  log(`  ✓ ${workers.map((w) => `${w.name} on ${w.url.host}`).join(', ')} ${since()}`);
+
+  step('Verifying every target answers 200 with a sane body');
+  for (const t of targets) {
+    const { request: r } = t;
+    const res = await request(r.url, r.path, r);
+    const host = r.headers?.host;
+    const what = `${r.method} ${r.path}${host ? ` (Host: ${host})` : ''} → ${res.status}`;
+    const problem = res.status === 200 ? t.check(res) : `status ${res.status}`;
+    if (!problem) {
+      log(`  ✓ ${t.name}: ${what} ${dim(excerpt(res.body, 100))}`);
+      continue;
+    }
+    if (t.name === 'flags') {
+      // The route is being built; a missing or unfinished route is not a reason to stop.
+      t.skipped =
+        res.status === 404
+          ? 'route answers 404 (not there yet)'
+          : `${problem}: ${excerpt(res.body)}`;
+      log(`  – flags: ${what}: SKIPPED, ${t.skipped}`);
+      continue;
+    }
+    throw new Error(`${t.name}: ${what}: ${problem}\n  body: ${excerpt(res.body, 400)}`);
+  }
+
+  const pinning = pinProcesses(cpus, !args['no-pin']);
+  log(`  ${pinning.description}`);
+
+  const load = {
+    connections: opts.connections,
+    threads: opts.threads,
+    prefix: pinning.loadPrefix,
+    tmpdir,
+  };
+  const active = targets.filter((t) => !t.skipped);
+  const pids = workerdPids();
+  for (let round = 1; round <= opts.repeat; round++) {
+    if (opts.repeat > 1) step(`Round ${round} of ${opts.repeat}`);
+    for (const t of active) {
+      if (stopping) await stopping;
+      const warm = round === 1 && opts.warmup > 0;
+      process.stdout.write(
+        `${bold('▸')} ${t.name.padEnd(12)} ${warm ? `warm-up ${opts.warmup} s, ` : ''}measuring ${opts.seconds} s… `,
+      );
+      if (warm) await runLoad(t.request, { ...load, seconds: opts.warmup });
+      if (stopping) await stopping; // Ctrl-C: wrk exits early too; start nothing new
+      const before = sampleCpu(pids);
+      const loaded = await runLoad(t.request, { ...load, seconds: opts.seconds });
+      if (stopping) await stopping;
+      const after = sampleCpu(pids);
+      const { other, steal } = foreignCpu(before, after);
+      const cpuUsPerReq = (serverCpuSeconds(before, after) * 1e6) / Math.max(1, loaded.requests);
+      const r: Measured = { ...loaded, cpuUsPerReq, otherCpu: other, stealCpu: steal };
+      t.results.push(r);
+      const bad = r.non2xx + r.socketErrors;
+      const busy = other + steal > BUSY_CPU;
+      log(
+        `${fmtInt(r.rps)} req/s, p50 ${fmtMs(r.p50_ms)} ms, p99 ${fmtMs(r.p99_ms)} ms, ` +
+          `${fmtInt(r.cpuUsPerReq)} µs CPU/req ${since()}` +
+          (bad ? `  ⚠ ${r.non2xx} non-2xx, ${r.socketErrors} socket errors` : '') +
+          (busy
+            ? `  ⚠ busy machine: other processes used ${Math.round(other * 100)} % of a CPU` +
+              (steal > 0.05 ? `, steal ${Math.round(steal * 100)} %` : '')
+            : ''),
+      );
+      if (bad > r.requests * MAX_ERROR_SHARE && !t.invalid) {
+        const { request: q } = t;
+        const sample = await request(q.url, q.path, q).catch((e: unknown) => ({
+          status: 0,
+          body: String(e),
+        }));
+        t.invalid = `${Math.round((100 * bad) / Math.max(1, r.requests))} % errors under load`;
+        log(
+          `  ✗ ${t.name}: ${t.invalid}; one request now: ${sample.status} ${excerpt(sample.body)}`,
+        );
+      }
+    }
+  }
+
+  let killswitchP99: number | null = null;
+  const edge = workers.find((w) => w.name === 'azotte-edge');
+  if (edge) {
+    killswitchP99 = await measureKillswitchFlip({
+      mf: edge.mf,
+      url: edge.url,
+      headers: edgeHeaders,
+      seconds: opts.seconds,
+      log,
+    });
+  }
+
+  return report(targets, killswitchP99);
+}
+
+// --- report -----------------------------------------------------------------------------------
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+
+interface Summary {
+  name: TargetName;
+  rps: number | null;
+  p50_ms: number | null;
+  p99_ms: number | null;
+  cpu_us_per_req: number | null;
+  skipped?: string;
+  invalid?: string;
+  errors: number;
+}
+
+function summarize(t: Target): Summary {
+  if (t.skipped || t.results.length === 0) {
+    return {
+      name: t.name,
+      rps: null,
+      p50_ms: null,
+      p99_ms: null,
+      cpu_us_per_req: null,
+      skipped: t.skipped,
+      errors: 0,
+    };
+  }
+  return {
+    name: t.name,
+    rps: Math.round(median(t.results.map((r) => r.rps))),
+    p50_ms: median(t.results.map((r) => r.p50_ms)),
+    p99_ms: median(t.results.map((r) => r.p99_ms)),
+    cpu_us_per_req: Math.round(median(t.results.map((r) => r.cpuUsPerReq))),
+    errors: t.results.reduce((n, r) => n + r.non2xx + r.socketErrors, 0),
+    ...(t.invalid ? { invalid: t.invalid } : {}),
+  };
+}
+
+/** Prints the table and ratios (and the JSON line); false when a run was not valid. */
+function report(targets: Target[], killswitchP99: number | null): boolean {
+  const runs = targets.map(summarize);
+  const rps = (n: TargetName) => {
+    const r = runs.find((x) => x.name === n);
+    return r && !r.invalid ? r.rps : null;
+  };
+  const ratio = (a: number | null, b: number | null) =>
+    a !== null && b !== null && b > 0 ? Math.round((a / b) * 1000) / 1000 : null;
+  const baseline = rps('baseline');
+  /**
+   * How many times `a`'s throughput is `b`'s: the median over rounds of the ratio within each
+   * round (neighbouring runs drift together). `by: 'cpu'` uses workerd CPU per request instead
+   * (b's over a's), which holds up when other processes compete for the CPUs.
+   */
+  const roundRatio = (a: TargetName, b: TargetName, by: 'rps' | 'cpu' = 'rps') => {
+    const valid = (n: TargetName) =>
+      targets.find((t) => t.name === n && !t.skipped && !t.invalid)?.results ?? [];
+    const ra = valid(a);
+    const rb = valid(b);
+    const n = Math.min(ra.length, rb.length);
+    if (n === 0) return null;
+    const per = Array.from({ length: n }, (_, i) => {
+      const x = ra[i] as Measured;
+      const y = rb[i] as Measured;
+      return by === 'rps' ? x.rps / (y.rps || 1) : y.cpuUsPerReq / (x.cpuUsPerReq || 1);
+    });
+    return Math.round(median(per) * 1000) / 1000;
+  };
+  const ratios = {
+    catalog_vs_baseline: roundRatio('catalog', 'baseline'),
+    flags_vs_launchdarkly: roundRatio('flags', 'launchdarkly'),
+  };
+  const ratiosByCpu = {
+    catalog_vs_baseline: roundRatio('catalog', 'baseline', 'cpu'),
+    flags_vs_launchdarkly: roundRatio('flags', 'launchdarkly', 'cpu'),
+  };
+
+  const labels = new Map(targets.map((t) => [t.name, t.label]));
+  const rows = runs.map((r) => [
+    labels.get(r.name) ?? r.name,
+    r.rps === null ? 'skipped' : r.invalid ? `${fmtInt(r.rps)} ✗` : fmtInt(r.rps),
+    r.p50_ms === null ? '–' : fmtMs(r.p50_ms),
+    r.p99_ms === null ? '–' : fmtMs(r.p99_ms),
+    ratio(r.rps, baseline) === null ? '–' : `${(ratio(r.rps, baseline) as number).toFixed(2)}×`,
+    r.cpu_us_per_req === null ? '–' : fmtInt(r.cpu_us_per_req),
+  ]);
+  const head = ['target', 'req/s', 'p50 ms', 'p99 ms', 'vs baseline', 'CPU µs/req'];
+  const widths = head.map((h, i) =>
+    Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+      .join('  ');
+  log('');
+  log(bold(line(head)));
+  log(dim(widths.map((w) => '─'.repeat(w)).join('  ')));
+  for (const row of rows) log(line(row));
+  log('');
+
+  const verdict = (
+    what: keyof typeof ratios,
+    mark: number,
+    why: string | undefined = undefined,
+  ) => {
+    const value = ratios[what];
+    if (value === null) return `  ${what}: not measured${why ? ` (${why})` : ''}`;
+    const ok = value >= mark;
+    const cpu = ratiosByCpu[what];
+    return (
+      `  ${what}: ${value.toFixed(2)}× (target ≥ ${mark}×) ${ok ? '✓ pass' : '✗ MISSED'}` +
+      dim(cpu === null ? '' : `   by workerd CPU per request: ${cpu.toFixed(2)}×`)
+    );
+  };
+  log(bold('Ratios of req/s (compare these; p99 is mostly workerd stalls)'));
+  log(verdict('catalog_vs_baseline', TARGETS.catalogVsBaseline));
+  const flagsSkip = runs.find((r) => r.name === 'flags')?.skipped;
+  log(verdict('flags_vs_launchdarkly', TARGETS.flagsVsLaunchDarkly, flagsSkip));
+  log(
+    `  killswitch_p99_ms: ${killswitchP99 === null ? 'not measured yet' : `${fmtMs(killswitchP99)} ms`}`,
+  );
+  const busiest = Math.max(
+    0,
+    ...targets.flatMap((t) => t.results.map((r) => r.otherCpu + r.stealCpu)),
+  );
+  if (busiest > BUSY_CPU) {
+    log(
+      `  ⚠ other processes used up to ${Math.round(busiest * 100)} % of a CPU during the runs: req/s` +
+        ' are low and their ratios noisy; the CPU-per-request ratios hold up better' +
+        (opts.repeat === 1 ? ', and --repeat 3 gives medians of interleaved rounds' : ''),
+    );
+  }
+  const errored = runs.filter((r) => r.errors > 0);
+  if (errored.length) {
+    log(`  ⚠ errors under load in: ${errored.map((r) => `${r.name} (${r.errors})`).join(', ')}`);
+  }
+  const invalid = runs.filter((r) => r.invalid);
+  for (const r of invalid) {
+    log(`  ✗ ${r.name}: not a valid measurement (${r.invalid}); left out of the ratios`);
+  }
+  log(dim(`  total ${((Date.now() - t0) / 1000).toFixed(1)} s`));
+
+  if (args.json) {
+    console.log(
+      JSON.stringify({
+        runs: runs.map(({ name, rps, p50_ms, p99_ms, cpu_us_per_req, skipped, invalid }) => ({
+          name,
+          rps,
+          p50_ms,
+          p99_ms,
+          cpu_us_per_req,
+          ...(skipped ? { skipped } : {}),
+          ...(invalid ? { invalid } : {}),
+        })),
+        ratios,
+        ratios_by_cpu: ratiosByCpu,
+        targets: {
+          catalog_vs_baseline: TARGETS.catalogVsBaseline,
+          flags_vs_launchdarkly: TARGETS.flagsVsLaunchDarkly,
+        },
+        killswitch_p99_ms: killswitchP99,
+      }),
+    );
+  }
+  return invalid.length === 0;
+}
+
+try {
+  const valid = await main();
+  await cleanup();
+  // The JSON line, when asked for, stays the last line of stdout: this goes to stderr.
+  if (!valid) console.error('bench: a target answered errors under load, so it was not measured');
+  process.exit(valid ? 0 : 1);
+} catch (err) {
+  if (stopping) await stopping; // interrupted: that error is only the broken run
+  await stop(
+    1,
+    `bench failed: ${err instanceof Error ? (process.env.BENCH_DEBUG ? err.stack : err.message) : String(err)}`,
+  );
+}

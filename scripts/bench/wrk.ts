@@ -1,0 +1,134 @@
+/** Drives `wrk` (one load thread, few connections: the server has one core of two). */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+export interface LoadRequest {
+  url: URL;
+  path: string;
+  method: 'GET' | 'POST';
+  /** Request headers (`host` included, which wrk otherwise takes from the URL). */
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export interface LoadOptions {
+  seconds: number;
+  connections: number;
+  threads: number;
+  /** Command prefix, e.g. `taskset -c 0`. */
+  prefix: string[];
+  /** Where the Lua script goes. */
+  tmpdir: string;
+}
+
+export interface LoadResult {
+  requests: number;
+  rps: number;
+  p50_ms: number;
+  p90_ms: number;
+  p99_ms: number;
+  max_ms: number;
+  /** Responses that were not 2xx/3xx. */
+  non2xx: number;
+  /** connect + read + write errors and timeouts */
+  socketErrors: number;
+}
+
+/** The running wrk, so that Ctrl-C can stop it. */
+export let currentLoad: ChildProcess | undefined;
+
+/** `wrk`'s version line, or undefined when it is not installed. */
+export function wrkVersion(): string | undefined {
+  const r = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
+  if (r.error) return undefined;
+  const first = `${r.stdout}${r.stderr}`.split('\n')[0] ?? '';
+  return first.match(/^wrk\s+\S+/)?.[0] ?? 'wrk';
+}
+
+const MARK = 'BENCH_RESULT ';
+
+function luaLong(s: string): string {
+  let eq = '=';
+  while (s.includes(`]${eq}]`)) eq += '=';
+  return `[${eq}[${s}]${eq}]`;
+}
+
+/** A Lua script that sets the request and prints the summary as one JSON line. */
+function luaScript(req: LoadRequest): string {
+  const lines = [`wrk.method = "${req.method}"`];
+  for (const [name, value] of Object.entries(req.headers ?? {})) {
+    // wrk's own Host entry is keyed "Host"; a "host" key would send a second Host header.
+    const key = name.toLowerCase() === 'host' ? 'Host' : name;
+    lines.push(`wrk.headers[ ${luaLong(key)} ] = ${luaLong(value)}`);
+  }
+  if (req.body !== undefined) {
+    lines.push(`wrk.body = ${luaLong(req.body)}`);
+    lines.push('wrk.headers["Content-Type"] = "application/json"');
+  }
+  lines.push(
+    'done = function(summary, latency, requests)',
+    '  local e = summary.errors',
+    `  io.write(string.format('${MARK}{"requests":%d,"duration_us":%d,"status":%d,"socket":%d,` +
+      `"p50":%.0f,"p90":%.0f,"p99":%.0f,"max":%.0f}\\n',`,
+    '    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,',
+    '    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))',
+    'end',
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+let scriptSeq = 0;
+
+/** One wrk run against `req` for `opts.seconds`. */
+export async function runLoad(req: LoadRequest, opts: LoadOptions): Promise<LoadResult> {
+  const script = path.join(opts.tmpdir, `load-${++scriptSeq}.lua`);
+  await writeFile(script, luaScript(req));
+  const target = new URL(req.path, req.url).toString();
+  const args = [
+    ...opts.prefix,
+    'wrk',
+    `-t${opts.threads}`,
+    `-c${opts.connections}`,
+    `-d${opts.seconds}s`,
+    '--timeout',
+    '5s',
+    '--latency',
+    '-s',
+    script,
+    target,
+  ];
+  const [cmd, ...rest] = args as [string, ...string[]];
+  const child = spawn(cmd, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
+  currentLoad = child;
+  let out = '';
+  child.stdout?.on('data', (d) => {
+    out += d;
+  });
+  child.stderr?.on('data', (d) => {
+    out += d;
+  });
+  // wrk stops itself after -d; this only guards against a hang.
+  const guard = setTimeout(() => child.kill('SIGKILL'), (opts.seconds + 20) * 1000);
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  clearTimeout(guard);
+  currentLoad = undefined;
+  const line = out.split('\n').find((l) => l.startsWith(MARK));
+  // wrk reports Lua errors on stderr and carries on; a run with a broken script is no run.
+  if (code !== 0 || !line || out.includes(`${script}:`)) {
+    throw new Error(`wrk failed (exit ${code}) on ${target}:\n${out.trim()}`);
+  }
+  const r = JSON.parse(line.slice(MARK.length)) as Record<string, number>;
+  const us = (k: string) => Math.round((r[k] ?? 0) / 10) / 100;
+  const requests = r.requests ?? 0;
+  return {
+    requests,
+    rps: requests / ((r.duration_us ?? 1) / 1e6),
+    p50_ms: us('p50'),
+    p90_ms: us('p90'),
+    p99_ms: us('p99'),
+    max_ms: us('max'),
+    non2xx: r.status ?? 0,
+    socketErrors: r.socket ?? 0,
+  };
+}
