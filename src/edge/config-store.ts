@@ -41,22 +41,33 @@ function parseConfig<T>(
  */
 export class EdgeConfigStore {
   private routing?: { table: RoutingTable; fetchedAt: number };
-  private refreshing?: Promise<void>;
+  /** A background refresh is under way (a flag, not its promise: see routingTable). */
+  private refreshing = false;
   private readonly snapshots = new Map<string, StorefrontSnapshot>();
   /** storefront id → last good snapshot, whatever its version */
   private readonly lastGood = new Map<string, StorefrontSnapshot>();
 
   constructor(private readonly options: ConfigStoreOptions) {}
 
+  /**
+   * The routing table from memory, refreshed in the background when older than
+   * `revalidateMs`. A request never awaits another request's KV read: Workers forbid using one
+   * request's I/O from another, so a cold isolate's concurrent first requests each read KV.
+   */
   async routingTable(kv: KVNamespace, ctx: Waiter): Promise<RoutingTable> {
     const cached = this.routing;
     if (cached) {
       if (this.options.now() - cached.fetchedAt > this.options.revalidateMs && !this.refreshing) {
-        ctx.waitUntil(this.refreshOnce(kv));
+        this.refreshing = true;
+        ctx.waitUntil(
+          this.refreshRouting(kv).finally(() => {
+            this.refreshing = false;
+          }),
+        );
       }
       return cached.table;
     }
-    await this.refreshOnce(kv);
+    await this.refreshRouting(kv);
     if (!this.routing) {
       throw new ApiError(
         'config_unavailable',
@@ -65,16 +76,6 @@ export class EdgeConfigStore {
       );
     }
     return this.routing.table;
-  }
-
-  /** One refresh at a time per isolate; concurrent callers share it. */
-  private refreshOnce(kv: KVNamespace): Promise<void> {
-    if (!this.refreshing) {
-      this.refreshing = this.refreshRouting(kv).finally(() => {
-        this.refreshing = undefined;
-      });
-    }
-    return this.refreshing;
   }
 
   /** Reads the routing table from KV; keeps the last good copy on any failure. */
@@ -130,7 +131,7 @@ export class EdgeConfigStore {
   /** Forget everything (tests: a cold isolate). */
   reset(): void {
     this.routing = undefined;
-    this.refreshing = undefined;
+    this.refreshing = false;
     this.snapshots.clear();
     this.lastGood.clear();
   }

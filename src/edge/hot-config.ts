@@ -21,7 +21,9 @@ interface Entry {
   config?: HotConfig;
   checkedAt: number;
   lastOkAt: number;
-  refreshing?: Promise<void>;
+  /** A background check is under way. A flag, never a shared promise: a request must not
+   * await I/O that another request started (Workers forbid it). */
+  refreshing: boolean;
 }
 
 const CACHE_ORIGIN = 'https://tenant-config.azotte.internal/';
@@ -52,8 +54,11 @@ export class HotConfigStore {
     const now = this.options.now();
     let entry = this.entries.get(tenantId);
     if (!entry) {
-      entry = { checkedAt: 0, lastOkAt: 0 };
+      entry = { checkedAt: 0, lastOkAt: 0, refreshing: false };
       this.entries.set(tenantId, entry);
+    }
+    if (entry.lastOkAt === 0 && entry.checkedAt === 0) {
+      // Never checked: wait for our own check (concurrent first requests each make one).
       await this.refresh(ns, tenantId, entry);
     } else if (now - entry.checkedAt >= this.options.pollMs && !entry.refreshing) {
       ctx.waitUntil(this.refresh(ns, tenantId, entry));
@@ -64,25 +69,22 @@ export class HotConfigStore {
     };
   }
 
-  private refresh(
+  private async refresh(
     ns: DurableObjectNamespace<TenantConfigDurableObject>,
     tenantId: string,
     entry: Entry,
-  ) {
+  ): Promise<void> {
     entry.checkedAt = this.options.now();
-    entry.refreshing ??= this.load(ns, tenantId, entry.config?.version ?? -1)
-      .then((config) => {
-        if (config && (!entry.config || config.version >= entry.config.version))
-          entry.config = config;
-        entry.lastOkAt = this.options.now();
-      })
-      .catch(() => {
-        // DO or cache unreachable: keep the last known config; freshness decays on its own.
-      })
-      .finally(() => {
-        entry.refreshing = undefined;
-      });
-    return entry.refreshing;
+    entry.refreshing = true;
+    try {
+      const config = await this.load(ns, tenantId, entry.config?.version ?? -1);
+      if (config && (!entry.config || config.version >= entry.config.version)) entry.config = config;
+      entry.lastOkAt = this.options.now();
+    } catch {
+      // DO or cache unreachable: keep the last known config; freshness decays on its own.
+    } finally {
+      entry.refreshing = false;
+    }
   }
 
   private async load(
