@@ -1,0 +1,217 @@
+/**
+ * The edge request pipeline as plain functions: resolve the storefront and load its config,
+ * refuse what a killswitch blocks, authenticate the storefront API key. The Hono middlewares
+ * (src/middleware/) and the direct dispatch of the hottest routes (src/edge/fast-path.ts) both
+ * call these, so there is one code path whatever the entry. Nothing here touches Postgres.
+ */
+import type { EdgeContext, Env } from '../env';
+import { ApiError } from '../errors';
+import { sha256Hex } from '../lib/crypto';
+import { parseApiKey } from '../security/api-keys';
+import { settings } from '../settings';
+import { detectClient, isChannelHeaderValid } from './channel';
+import { edgeConfig } from './config-store';
+import { requestGeo } from './geo';
+import { hotConfig } from './hot-config';
+import { blockingKillswitch } from './killswitch';
+import { resolveStorefront } from './resolve';
+import type { EdgeApiKey, KillswitchView } from './snapshot';
+
+const MAX_HOST = 253;
+const MAX_STOREFRONT_HEADER = 64;
+const STOREFRONT_REF_RE = /^(?:[a-z0-9][a-z0-9-]{0,62}|sf_[0-9A-Z]{26})$/;
+
+export function killswitchProblem(ks: KillswitchView): ApiError {
+  const what =
+    ks.scope === 'tenant' || ks.scope === 'storefront'
+      ? 'This storefront'
+      : `The ${ks.target} ${ks.scope}`;
+  return new ApiError(
+    'killswitch_engaged',
+    `${what} is temporarily switched off by the operator. Retry after ${ks.retryAfterSeconds} s.`,
+    {
+      headers: { 'retry-after': String(ks.retryAfterSeconds) },
+      extensions: { killswitch: { scope: ks.scope, target: ks.target || undefined } },
+    },
+  );
+}
+
+/**
+ * Resolves the storefront of a request, loads its snapshot (in-isolate cache, KV when cold)
+ * and the tenant's hot config, and refuses the request if a tenant, storefront or channel
+ * killswitch is on. `prefix` is the path segment the request came in under, if any.
+ */
+export async function resolveEdge(
+  req: Request,
+  env: Env,
+  ctx: ExecutionContext,
+  prefix?: string,
+): Promise<EdgeContext> {
+  const headers = req.headers;
+  if ((headers.get('host')?.length ?? 0) > MAX_HOST + 6) {
+    throw new ApiError(
+      'header_too_large',
+      `The Host header may be at most ${MAX_HOST} characters.`,
+    );
+  }
+  const url = new URL(req.url);
+  const host = url.hostname.endsWith('.') ? url.hostname.slice(0, -1) : url.hostname;
+
+  const sfHeader = headers.get('x-storefront');
+  let storefrontHeader: string | undefined;
+  if (sfHeader !== null) {
+    if (sfHeader.length > MAX_STOREFRONT_HEADER) {
+      throw new ApiError(
+        'header_too_large',
+        `X-Storefront may be at most ${MAX_STOREFRONT_HEADER} characters.`,
+      );
+    }
+    storefrontHeader = sfHeader.trim();
+    if (!STOREFRONT_REF_RE.test(storefrontHeader)) {
+      throw new ApiError(
+        'malformed_header',
+        'X-Storefront must be a storefront slug (lower-case letters, digits, dashes) or id (sf_…).',
+        { errors: [{ path: 'headers.x-storefront', message: 'not a storefront slug or id' }] },
+      );
+    }
+  }
+  if (!isChannelHeaderValid(headers.get('x-client-channel'))) {
+    throw new ApiError(
+      'malformed_header',
+      'X-Client-Channel must be one of web, mobile, partner, ott.',
+      { errors: [{ path: 'headers.x-client-channel', message: 'unknown channel' }] },
+    );
+  }
+  const geo = requestGeo(req, settings(env).devGeoHeaders);
+
+  const table = await edgeConfig.routingTable(env.CONFIG_KV, ctx);
+  const resolution = resolveStorefront(table, {
+    host,
+    path: url.pathname,
+    storefrontHeader,
+    country: geo.country,
+    continent: geo.continent,
+  });
+  if (!resolution.ok) {
+    if (resolution.reason === 'storefront_not_found') {
+      throw new ApiError(
+        'storefront_not_found',
+        `No storefront "${storefrontHeader}" is served on ${host}.`,
+      );
+    }
+    throw new ApiError('unknown_host', `No storefront is configured for the host "${host}".`);
+  }
+  // A request that came in under a path prefix must have been resolved by it.
+  if (prefix !== undefined && resolution.pathPrefix !== `/${prefix}`) {
+    throw new ApiError('not_found', `No storefront is served under /${prefix} on ${host}.`);
+  }
+  const tenant = table.tenants[resolution.tenantId];
+  if (!tenant) throw new ApiError('unknown_host', `No storefront is configured for "${host}".`);
+  const [{ snapshot, stale }, signal] = await Promise.all([
+    edgeConfig.snapshot(env.CONFIG_KV, resolution.storefrontId, tenant.version),
+    hotConfig.get(env.TENANT_CONFIG, resolution.tenantId, ctx),
+  ]);
+  const newer =
+    signal.config && signal.config.version >= snapshot.version
+      ? signal.config.storefronts[resolution.storefrontId]
+      : undefined;
+  const hot = newer ?? {
+    flags: snapshot.flags,
+    killswitches: snapshot.killswitches,
+    segments: snapshot.segments,
+    apiKeys: snapshot.apiKeys,
+  };
+  const fresh = signal.fresh && !stale;
+  const client = detectClient(headers, snapshot.storefront.channel);
+  const edge: EdgeContext = { resolution, tenant, snapshot, hot, fresh, client };
+  const blocked = blockingKillswitch(
+    hot.killswitches,
+    { storefrontId: resolution.storefrontId, channel: client.channel },
+    fresh,
+  );
+  if (blocked) throw killswitchProblem(blocked);
+  return edge;
+}
+
+/** Refuses the request when a killswitch for `feature` (catalog, flags, checkout…) is on. */
+export function assertFeature(edge: EdgeContext, feature: string): void {
+  const blocked = blockingKillswitch(
+    edge.hot.killswitches,
+    { storefrontId: edge.resolution.storefrontId, channel: edge.client.channel, feature },
+    edge.fresh,
+  );
+  if (blocked?.scope === 'feature') throw killswitchProblem(blocked);
+}
+
+const unauthenticated = (detail: string) =>
+  new ApiError('unauthenticated', detail, {
+    headers: { 'www-authenticate': 'Bearer realm="azotte-storefront"' },
+  });
+
+/**
+ * SHA-256 of recently presented keys, so a busy key is hashed once per isolate, not once per
+ * request. Bounded; entries are keys that were already in this isolate's memory anyway.
+ */
+const keyHashes = new Map<string, string>();
+
+async function hashOf(key: string): Promise<string> {
+  let hash = keyHashes.get(key);
+  if (hash === undefined) {
+    hash = await sha256Hex(key);
+    if (keyHashes.size >= 1024) keyHashes.clear();
+    keyHashes.set(key, hash);
+  }
+  return hash;
+}
+
+/** The key from `Authorization: Bearer <key>` or `X-Api-Key`. */
+function presentedKey(headers: Headers): string | undefined {
+  const auth = headers.get('authorization');
+  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
+  return headers.get('x-api-key')?.trim() ?? undefined;
+}
+
+/**
+ * Storefront API key check, in Unkey's order: well-formed → exists (among this storefront's
+ * active keys, so another storefront's or tenant's key simply does not exist here) → not
+ * expired → allowed kind → allowed channel. The rate limit comes after, in the caller.
+ */
+export async function authenticateKey(
+  edge: EdgeContext,
+  headers: Headers,
+  allowed: 'publishable' | 'secret',
+): Promise<EdgeApiKey> {
+  const raw = presentedKey(headers);
+  if (!raw) {
+    throw unauthenticated(
+      'This endpoint needs the storefront’s API key: `Authorization: Bearer pk_live_…` (or `X-Api-Key`).',
+    );
+  }
+  const parsed = parseApiKey(raw);
+  if (!parsed.ok) {
+    throw unauthenticated(`The API key is malformed (${parsed.reason.replace('_', ' ')}).`);
+  }
+  const hash = await hashOf(parsed.key);
+  const key = edge.hot.apiKeys.find((k) => k.hash === hash);
+  if (!key) {
+    throw unauthenticated(
+      'The API key is not valid for this storefront (unknown, revoked or another storefront’s).',
+    );
+  }
+  if (key.expiresAt && Date.parse(key.expiresAt) <= Date.now()) {
+    throw unauthenticated('The API key has expired. Rotate it in the console.');
+  }
+  if (allowed === 'secret' && key.kind !== 'secret') {
+    throw new ApiError(
+      'forbidden',
+      'This endpoint needs a secret key (sk_live_…); publishable keys cannot call it.',
+    );
+  }
+  if (key.channels.length > 0 && !key.channels.includes(edge.client.channel)) {
+    throw new ApiError(
+      'forbidden',
+      `This API key is not allowed on the ${edge.client.channel} channel.`,
+    );
+  }
+  return key;
+}
