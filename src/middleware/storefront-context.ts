@@ -2,8 +2,6 @@ import { createMiddleware } from 'hono/factory';
 import { assertFeature, resolveEdge } from '../edge/pipeline';
 import type { AppEnv } from '../env';
 
-export { killswitchProblem } from '../edge/pipeline';
-
 /**
  * Resolves the storefront of a storefront-API request and loads its config (see
  * `resolveEdge`); refuses it when a tenant, storefront or channel killswitch is on.
