@@ -1,12 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { newRouter } from '../../app';
-import { type FullCatalog, shapeCatalog } from '../../edge/shape';
-import type { EdgeContext } from '../../env';
-import { formatMoney } from '../../lib/money';
+import { CATALOG_VARY, catalogBody } from '../../edge/catalog-body';
 import { apiKeyAuth } from '../../middleware/api-key-auth';
 import { featureGuard } from '../../middleware/storefront-context';
 import { ResolvedStorefrontSchema, StorefrontHeadersSchema, storefrontProblems } from '../schemas';
-import { storefrontView } from '../storefront';
 
 const PriceSchema = z
   .object({
@@ -96,43 +93,8 @@ export const catalogRoutes = newRouter().openapi(
   }),
   (c) => {
     const edge = c.get('edge');
-    const { shape } = edge.client;
-    c.header('vary', 'User-Agent, X-Client-Channel, X-Response-Shape');
-    c.header('x-response-shape', shape);
-    // The rendered body depends only on the snapshot, the shape and how the storefront was
-    // resolved, so it is built once per isolate and snapshot, not per request.
-    const cacheKey = `${shape}:${edge.resolution.resolvedBy}`;
-    let perSnapshot = rendered.get(edge.snapshot);
-    if (!perSnapshot) {
-      perSnapshot = new Map();
-      rendered.set(edge.snapshot, perSnapshot);
-    }
-    let body = perSnapshot.get(cacheKey);
-    if (body === undefined) {
-      body = JSON.stringify(shapeCatalog(fullCatalog(edge), shape));
-      perSnapshot.set(cacheKey, body);
-    }
-    return c.body(body, 200, { 'content-type': 'application/json' }) as never;
+    c.header('vary', CATALOG_VARY);
+    c.header('x-response-shape', edge.client.shape);
+    return c.body(catalogBody(edge), 200, { 'content-type': 'application/json' }) as never;
   },
 );
-
-const rendered = new WeakMap<EdgeContext['snapshot'], Map<string, string>>();
-
-function fullCatalog(edge: EdgeContext): FullCatalog {
-  const { snapshot } = edge;
-  return {
-    storefront: storefrontView(edge),
-    branding: snapshot.storefront.branding as FullCatalog['branding'],
-    bundles: snapshot.bundles.map((b) => ({
-      id: b.id,
-      slug: b.slug,
-      name: b.name,
-      description: b.description,
-      price: {
-        ...b.price,
-        formatted: formatMoney(b.price.amount, b.price.currency, snapshot.storefront.locale),
-      },
-      entitlements: b.entitlements,
-    })),
-  };
-}

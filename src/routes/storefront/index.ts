@@ -1,26 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { newRouter } from '../../app';
-import type { EdgeContext } from '../../env';
+import { storefrontView } from '../../edge/storefront-view';
 import { ResolvedStorefrontSchema, StorefrontHeadersSchema, storefrontProblems } from '../schemas';
-
-/** The resolved storefront as the API shows it. */
-export function storefrontView(edge: EdgeContext) {
-  const { snapshot, resolution } = edge;
-  const sf = snapshot.storefront;
-  return {
-    id: sf.id,
-    slug: sf.slug,
-    name: sf.name,
-    tenantId: snapshot.tenant.id,
-    tenant: snapshot.tenant.slug,
-    channel: sf.channel,
-    currency: sf.currency,
-    region: sf.region,
-    locale: sf.locale,
-    resolvedBy: resolution.resolvedBy,
-    configVersion: snapshot.version,
-  };
-}
 
 export const storefrontRoutes = newRouter().openapi(
   createRoute({
