@@ -1,7 +1,9 @@
 import type { PublisherDurableObject } from '../durable-objects/publisher';
+import type { RateLimiterDurableObject } from '../durable-objects/rate-limiter';
 import type { TenantConfigDurableObject } from '../durable-objects/tenant-config';
 import type { Db } from './db/types';
 import type { ClientInfo } from './edge/channel';
+import type { Geo } from './edge/geo';
 import type { Resolution } from './edge/resolve';
 import type {
   EdgeApiKey,
@@ -20,6 +22,14 @@ export interface Env {
   PUBLISHER: DurableObjectNamespace<PublisherDurableObject>;
   /** One object per tenant: config version + hot config (flags, killswitches). */
   TENANT_CONFIG: DurableObjectNamespace<TenantConfigDurableObject>;
+  /** One object per rate-limited subject (API key, client IP, customer): exact sliding windows. */
+  RATE_LIMITER: DurableObjectNamespace<RateLimiterDurableObject>;
+  /** Requests per minute per API key without a limit of its own (default 600). */
+  RATE_LIMIT_KEY_PER_MINUTE?: string;
+  /** Requests per minute per client IP and storefront (default 1200). */
+  RATE_LIMIT_IP_PER_MINUTE?: string;
+  /** Requests per minute per signed-in customer and storefront (default 300). */
+  RATE_LIMIT_CUSTOMER_PER_MINUTE?: string;
   /** `development` | `test` | `production` */
   ENVIRONMENT?: string;
   /** `"true"` lets `CF-IPCountry` / `CF-IPContinent` stand in for `request.cf` (never in production). */
@@ -32,6 +42,11 @@ export interface Env {
   SESSION_SECRET?: string;
   /** Bearer token for `POST /internal/publish` (a secret; `npm start` generates one). */
   PUBLISH_TOKEN?: string;
+  /**
+   * At least 32 bytes; encrypts the tenants' customer-token signing keys at rest (a secret;
+   * `npm start` keeps one in `.local/secrets.json`). Changing it makes stored keys unreadable.
+   */
+  SIGNING_KEY_SECRET?: string;
 }
 
 /** What the storefront middleware resolved for this request. */
@@ -47,6 +62,17 @@ export interface EdgeContext {
    */
   fresh: boolean;
   client: ClientInfo;
+  /** The request's geography (request.cf, or the development stand-in headers). */
+  geo: Geo;
+}
+
+/** A verified customer token, as routes see it. */
+export interface CustomerPrincipal {
+  customerId: string;
+  storefrontId: string;
+  tenantId: string;
+  /** ISO time the token expires. */
+  expiresAt: string;
 }
 
 export interface AppEnv {
@@ -57,7 +83,9 @@ export interface AppEnv {
     /** The storefront API key that authenticated this request. */
     apiKey: EdgeApiKey;
     operator: OperatorPrincipal & { sessionId: string };
-    /** A database handle for this request (admin routes only). */
+    /** The customer whose token authenticated this request (verified at the edge). */
+    customer: CustomerPrincipal;
+    /** A database handle for this request (admin routes and the customer-writing routes). */
     db: Db;
   };
 }

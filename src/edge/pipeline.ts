@@ -123,7 +123,7 @@ export async function resolveEdge(
   };
   const fresh = signal.fresh && !stale;
   const client = detectClient(headers, snapshot.storefront.channel);
-  const edge: EdgeContext = { resolution, tenant, snapshot, hot, fresh, client };
+  const edge: EdgeContext = { resolution, tenant, snapshot, hot, fresh, client, geo };
   const blocked = blockingKillswitch(
     hot.killswitches,
     { storefrontId: resolution.storefrontId, channel: client.channel },

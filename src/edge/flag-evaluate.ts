@@ -1,0 +1,116 @@
+import { z } from '@hono/zod-openapi';
+import type { EdgeContext, Env } from '../env';
+import type { EvaluationContext, EvaluationResult } from '../flags';
+import type { ExposureMessage } from '../queues/exposures';
+import { evaluatorFor } from './flag-evaluator';
+
+const Scalar = z.union([z.string().max(256), z.number(), z.boolean()]);
+
+export const EvaluateRequestSchema = z
+  .object({
+    context: z
+      .record(
+        z
+          .string()
+          .regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'attribute names: letters, digits, _ . -'),
+        Scalar,
+      )
+      .refine((c) => Object.keys(c).length <= 50, 'at most 50 attributes')
+      .default({})
+      .openapi({
+        description:
+          'Evaluation context. `targetingKey` (the customer id) is the bucketing key. `storefront`, `channel` and `country` are filled in from the request when absent.',
+        example: { targetingKey: 'cus_123', platform: 'ios', appVersion: '5.2.0' },
+      }),
+    flags: z
+      .array(z.string().max(128))
+      .max(100)
+      .optional()
+      .openapi({ description: 'Keys to evaluate; omit for every flag of the storefront' }),
+    defaults: z.record(z.string(), z.json()).optional().openapi({
+      description:
+        'Per-flag default values, returned (with reason ERROR) when a flag cannot be evaluated',
+    }),
+    record: z.boolean().default(false).openapi({
+      description:
+        'Record every evaluation as an exposure (experiment exposures are always recorded)',
+    }),
+  })
+  .openapi('FlagEvaluationRequest');
+
+export type EvaluateRequest = z.infer<typeof EvaluateRequestSchema>;
+
+function view(r: EvaluationResult) {
+  return {
+    value: r.value,
+    variant: r.variant,
+    reason: r.reason,
+    errorCode: r.errorCode,
+    errorMessage: r.errorMessage,
+    inExperiment: r.inExperiment,
+    flagVersion: r.flagVersion,
+  };
+}
+
+/**
+ * Evaluates the requested flags for the request's storefront and context, and queues the
+ * exposures to record (experiments always; everything with `record: true`). Never throws.
+ */
+export function evaluateFlags(
+  edge: EdgeContext,
+  body: EvaluateRequest,
+  env: Env,
+  ctx: ExecutionContext,
+) {
+  const ev = evaluatorFor(edge.hot);
+  const context: EvaluationContext = {
+    storefront: edge.snapshot.storefront.slug,
+    channel: edge.client.channel,
+    ...(edge.client.family ? { platform: edge.client.family } : {}),
+    ...(edge.geo.country ? { country: edge.geo.country } : {}),
+    ...body.context,
+  };
+  const keys = body.flags ?? ev.keys();
+  const out: Record<string, ReturnType<typeof view>> = {};
+  const exposures: ExposureMessage[] = [];
+  const now = new Date().toISOString();
+  for (const key of keys) {
+    const fallback = body.defaults?.[key];
+    // A default fixes the expected type (a mismatch is TYPE_MISMATCH); without one, any type.
+    const r =
+      fallback === undefined
+        ? ev.evaluateUntyped(key, context)
+        : ev.evaluate(key, context, fallback);
+    out[key] = view(r);
+    if (r.inExperiment || body.record) {
+      exposures.push({
+        tenantId: edge.resolution.tenantId,
+        storefrontId: edge.resolution.storefrontId,
+        flagKey: key,
+        flagVersion: r.flagVersion,
+        variationIndex: r.variationIndex,
+        variant: r.variant,
+        reason: r.reason,
+        inExperiment: r.inExperiment,
+        targetingKey: typeof context.targetingKey === 'string' ? context.targetingKey : undefined,
+        channel: edge.client.channel,
+        occurredAt: now,
+      });
+    }
+  }
+  const queue = env.EXPOSURES;
+  if (exposures.length > 0 && queue) {
+    ctx.waitUntil(
+      queue.sendBatch(exposures.map((body) => ({ body }))).catch((err: unknown) => {
+        console.error(
+          JSON.stringify({ level: 'warn', msg: 'exposures not queued', error: String(err) }),
+        );
+      }),
+    );
+  }
+  return {
+    storefront: edge.snapshot.storefront.id,
+    configVersion: edge.snapshot.version,
+    flags: out,
+  };
+}
