@@ -3,6 +3,23 @@ import type { Env } from './env';
 export interface Settings {
   environment: 'development' | 'test' | 'production';
   devGeoHeaders: boolean;
+  /** Default limits of the storefront API per minute (see src/middleware/rate-limit.ts). */
+  rateLimits: RateLimitDefaults;
+}
+
+export interface RateLimitDefaults {
+  /** Per API key that has no `rateLimit` of its own. */
+  keyPerMinute: number;
+  /** Per client IP and storefront. */
+  ipPerMinute: number;
+  /** Per signed-in customer and storefront. */
+  customerPerMinute: number;
+}
+
+/** A positive integer from a var, else the default. */
+function perMinute(value: string | undefined, fallback: number): number {
+  const n = value === undefined ? Number.NaN : Number(value);
+  return Number.isSafeInteger(n) && n > 0 ? n : fallback;
 }
 
 const cache = new WeakMap<object, Settings>();
@@ -19,6 +36,11 @@ export function settings(env: Env): Settings {
       environment,
       // Never honoured in production, whatever the var says.
       devGeoHeaders: environment !== 'production' && env.DEV_GEO_HEADERS === 'true',
+      rateLimits: {
+        keyPerMinute: perMinute(env.RATE_LIMIT_KEY_PER_MINUTE, 600),
+        ipPerMinute: perMinute(env.RATE_LIMIT_IP_PER_MINUTE, 1200),
+        customerPerMinute: perMinute(env.RATE_LIMIT_CUSTOMER_PER_MINUTE, 300),
+      },
     };
     cache.set(env, s);
   }

@@ -52,18 +52,30 @@ interface Waiter {
 
 export interface LeaseClientOptions {
   now: () => number;
-  /** A timer that can be cut short (`cancel` resolves `done` at once). */
-  timer: (ms: number) => { done: Promise<void>; cancel: () => void };
+  /**
+   * Resolves after `ms`. Not cancellable on purpose: the wait belongs to the request that took
+   * the lease (its `waitUntil`), and a promise of one request must not be settled by another.
+   */
+  sleep: (ms: number) => Promise<void>;
   /**
    * A lease is spent from until this long before its ttl runs out (measured from before the
    * lease was asked for), then handed back, so the return reaches the object while the lease
    * is still open there and clock drift cannot stretch a lease past the object's expiry.
    */
   marginMs: number;
+  /** A lease nobody spends from for this long is handed back before its deadline. */
+  idleReturnMs: number;
+  /** How often the request that took a lease looks whether it has ended. */
+  pollMs: number;
   /** The most units an isolate asks for at once (the object also caps it to a share). */
   maxBlock: number;
   /** Demand is counted over periods this long (about a lease's lifetime). */
   demandPeriodMs: number;
+  /**
+   * How long a request that found no units waits for a lease call of another request of this
+   * isolate to come back before asking the object itself.
+   */
+  leaseWaitMs: number;
   /** A refusal is answered locally for at most this long (bounds the object's load in a flood). */
   denyCacheMs: number;
   /** After the object failed to answer, requests pass without it for this long (fail open). */
@@ -78,9 +90,8 @@ interface Lease {
   left: number;
   /** Local time the lease stops being spendable. */
   deadline: number;
+  lastSpentAt: number;
   open: boolean;
-  /** Ends the wait for the deadline early once the lease is closed. */
-  cancelTimer?: () => void;
 }
 
 interface Subject {
@@ -90,8 +101,11 @@ interface Subject {
   leases: Lease[];
   /** Closed leases not yet reported to the object. */
   returns: LeaseReturn[];
-  /** The one lease request in flight for this subject. */
-  inflight?: Promise<void>;
+  /**
+   * A lease request of this isolate is under way. A flag, never a shared promise: a request
+   * must not await I/O that another request started (Workers forbid it), so others poll.
+   */
+  leasing: boolean;
   lastGranted: number;
   /** Refusals are answered locally until then. */
   deniedUntil: number;
@@ -119,8 +133,8 @@ const LEASE_ATTEMPTS = 4;
  *   at a time takes exact single units (`check`) and holds nothing.
  * - When a lease runs low the next one is fetched in the background (with the spent lease's
  *   return in the same call), so a busy subject never waits for the object.
- * - Unused units go back when a lease ends: when it is exhausted, or at its deadline by a timer
- *   kept alive with `waitUntil`.
+ * - Unused units go back when a lease ends: when it is exhausted, when nobody has spent from it
+ *   for a second, or at its deadline (watched from the taking request's `waitUntil`).
  *
  * Nothing is over-granted: every unit spent was granted by the object and is spent before the
  * lease's deadline, which is earlier than the object's own expiry of it (see
@@ -140,6 +154,7 @@ export class LeaseClient {
   ): Promise<RateLimitTicket> {
     const s = this.subject(backend, key, policy);
     let now = this.o.now();
+    const waitUntil = now + this.o.leaseWaitMs;
     this.countHit(s, now);
     for (let attempt = 0; ; attempt++) {
       this.expire(s, now);
@@ -152,12 +167,13 @@ export class LeaseClient {
         this.flushReturns(s, waiter);
         return now < s.deniedUntil ? this.refused(s, now) : this.allowed(s, now);
       }
-      if (s.inflight && attempt < LEASE_ATTEMPTS) {
-        await s.inflight;
+      if (s.leasing && attempt < LEASE_ATTEMPTS && now < waitUntil) {
+        await this.waitForLease(s, waitUntil);
       } else {
         const wanted = this.wanted(s, now);
-        // One request at a time, or other takes of this isolate keep draining the leases.
-        if (wanted <= 1 || attempt >= LEASE_ATTEMPTS) {
+        // One request at a time, a lease call that does not come back, or other takes of
+        // this isolate keep draining the leases: one exact unit of our own.
+        if (wanted <= 1 || s.leasing || attempt >= LEASE_ATTEMPTS) {
           this.flushReturns(s, waiter);
           return this.checkOnce(s, now);
         }
@@ -182,6 +198,7 @@ export class LeaseClient {
         policy,
         leases: [],
         returns: [],
+        leasing: false,
         lastGranted: 0,
         deniedUntil: 0,
         retryAt: 0,
@@ -212,7 +229,7 @@ export class LeaseClient {
   }
 
   private idle(s: Subject, now: number): boolean {
-    return s.leases.length === 0 && !s.inflight && s.returns.length === 0 && now >= s.deniedUntil;
+    return s.leases.length === 0 && !s.leasing && s.returns.length === 0 && now >= s.deniedUntil;
   }
 
   private countHit(s: Subject, now: number): void {
@@ -249,7 +266,6 @@ export class LeaseClient {
   private close(s: Subject, lease: Lease): void {
     if (!lease.open) return;
     lease.open = false;
-    lease.cancelTimer?.();
     s.leases = s.leases.filter((l) => l !== lease);
     s.returns.push({ leaseId: lease.id, unused: lease.left });
   }
@@ -258,6 +274,7 @@ export class LeaseClient {
     for (const lease of s.leases) {
       if (lease.left <= 0 || now >= lease.deadline) continue;
       lease.left--;
+      lease.lastSpentAt = now;
       if (lease.left === 0) this.close(s, lease);
       return lease;
     }
@@ -266,7 +283,7 @@ export class LeaseClient {
 
   /** Fetches the next lease in the background when this one runs low; else returns units. */
   private afterSpend(s: Subject, now: number, waiter: Waiter): void {
-    if (s.inflight) return; // its completion flushes the returns
+    if (s.leasing) return; // its completion flushes the returns
     const wanted = this.wanted(s, now);
     const lowWater = Math.floor(s.lastGranted / 4);
     if (
@@ -282,56 +299,70 @@ export class LeaseClient {
   }
 
   /** Asks the object for a lease (handing back closed ones in the same call). Never rejects. */
-  private renew(s: Subject, wanted: number, waiter: Waiter): Promise<void> {
+  private async renew(s: Subject, wanted: number, waiter: Waiter): Promise<void> {
     const returns = s.returns.splice(0);
     const sentAt = this.o.now();
-    const run = s.backend
-      .lease(s.key, s.policy.limit, s.policy.windowMs, wanted, returns)
-      .then(
-        (g) => {
-          this.observe(s, sentAt, g.remaining, g.resetMs);
-          if (g.granted > 0 && g.leaseId !== null) {
-            s.lastGranted = g.granted;
-            const lease: Lease = {
-              id: g.leaseId,
-              granted: g.granted,
-              left: g.granted,
-              deadline: sentAt + g.ttlMs - this.o.marginMs,
-              open: true,
-            };
-            s.leases.push(lease);
-            this.scheduleExpiry(s, lease, waiter);
-          } else {
-            this.deny(s, sentAt, g.retryAfterSeconds);
-          }
-        },
-        (err: unknown) => this.failOpen(s, err),
-      )
-      .finally(() => {
-        if (s.inflight === run) s.inflight = undefined;
-        this.flushReturns(s, waiter);
-      });
-    s.inflight = run;
-    return run;
+    s.leasing = true;
+    try {
+      const g = await s.backend.lease(s.key, s.policy.limit, s.policy.windowMs, wanted, returns);
+      this.observe(s, sentAt, g.remaining, g.resetMs);
+      if (g.granted > 0 && g.leaseId !== null) {
+        s.lastGranted = g.granted;
+        const lease: Lease = {
+          id: g.leaseId,
+          granted: g.granted,
+          left: g.granted,
+          deadline: sentAt + g.ttlMs - this.o.marginMs,
+          lastSpentAt: sentAt,
+          open: true,
+        };
+        s.leases.push(lease);
+        this.scheduleExpiry(s, lease, waiter);
+      } else {
+        this.deny(s, sentAt, g.retryAfterSeconds);
+      }
+    } catch (err) {
+      this.failOpen(s, err);
+    } finally {
+      s.leasing = false;
+      this.flushReturns(s, waiter);
+    }
+  }
+
+  /** Waits (on this request's own timers) until the isolate's lease call is back. */
+  private async waitForLease(s: Subject, until: number): Promise<void> {
+    for (let i = 0; s.leasing && this.o.now() < until; i++) {
+      await this.o.sleep(Math.min(2 ** i, 16));
+    }
   }
 
   private scheduleExpiry(s: Subject, lease: Lease, waiter: Waiter): void {
-    const timer = this.o.timer(Math.max(0, lease.deadline - this.o.now()));
-    lease.cancelTimer = timer.cancel;
-    waiter.waitUntil(
-      timer.done.then(() => {
-        const now = this.o.now();
-        if (lease.open && now >= lease.deadline) this.close(s, lease);
-        const sent = this.flushReturns(s, waiter);
-        if (this.idle(s, now) && this.subjects.get(s.key) === s) this.subjects.delete(s.key);
-        return sent;
-      }),
-    );
+    waiter.waitUntil(this.watch(s, lease, waiter));
+  }
+
+  /**
+   * Ends the lease at its deadline, or earlier once nobody has spent from it for
+   * `idleReturnMs`, and hands back what is left. Runs in the `waitUntil` of the request that
+   * took the lease, on that request's own timers, polling shared state only (any request of
+   * the isolate may close the lease meanwhile), so it finishes soon after the lease does.
+   */
+  private async watch(s: Subject, lease: Lease, waiter: Waiter): Promise<void> {
+    while (lease.open) {
+      const now = this.o.now();
+      const end = Math.min(lease.deadline, lease.lastSpentAt + this.o.idleReturnMs);
+      if (now >= end) {
+        this.close(s, lease);
+        break;
+      }
+      await this.o.sleep(Math.min(end - now, this.o.pollMs));
+    }
+    await this.flushReturns(s, waiter);
+    if (this.idle(s, this.o.now()) && this.subjects.get(s.key) === s) this.subjects.delete(s.key);
   }
 
   /** Reports closed leases to the object in the background (unless a call is on its way). */
   private flushReturns(s: Subject, waiter: Waiter): Promise<unknown> | undefined {
-    if (s.inflight || s.returns.length === 0) return undefined;
+    if (s.leasing || s.returns.length === 0) return undefined;
     const returns = s.returns.splice(0);
     const sent = s.backend.release(s.key, returns).catch((err: unknown) => {
       // The units count as spent until the lease expires at the object: safe, just stricter.
@@ -432,20 +463,13 @@ export function durableObjectBackend(
 /** This isolate's lease client. */
 export const rateLimiter = new LeaseClient({
   now: () => Date.now(),
-  timer: (ms) => {
-    let cancel = () => {};
-    const done = new Promise<void>((resolve) => {
-      const id = setTimeout(resolve, ms);
-      cancel = () => {
-        clearTimeout(id);
-        resolve();
-      };
-    });
-    return { done, cancel };
-  },
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   marginMs: 500,
+  idleReturnMs: 1_000,
+  pollMs: 250,
   maxBlock: 1_000,
   demandPeriodMs: 5_000,
+  leaseWaitMs: 1_000,
   denyCacheMs: 1_000,
   failOpenMs: 1_000,
   maxSubjects: 10_000,

@@ -3,6 +3,7 @@ import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { sha256Hex } from '../lib/crypto';
 import { parseApiKey } from '../security/api-keys';
+import { apiKeyLimits, appendRateLimitHeaders, enforceRateLimits } from './rate-limit';
 
 const unauthenticated = (detail: string) =>
   new ApiError('unauthenticated', detail, {
@@ -19,7 +20,8 @@ function presentedKey(headers: Headers): string | undefined {
 /**
  * Storefront API key check, in Unkey's order: well-formed → exists (among this storefront's
  * active keys, so another storefront's or tenant's key simply does not exist here) → not
- * expired → allowed kind → allowed channel. Runs after `storefrontContext`; no Postgres.
+ * expired → allowed kind → allowed channel → rate limit (per key and per client IP, see
+ * ./rate-limit.ts). Runs after `storefrontContext`; no Postgres.
  */
 export function apiKeyAuth(allowed: 'publishable' | 'secret') {
   return createMiddleware<AppEnv>(async (c, next) => {
@@ -55,6 +57,9 @@ export function apiKeyAuth(allowed: 'publishable' | 'secret') {
       );
     }
     c.set('apiKey', key);
+    // Last: only a key that may make this call counts against its limits (and its IP's).
+    const rateLimit = await enforceRateLimits(c, apiKeyLimits(c, key));
     await next();
+    appendRateLimitHeaders(c, rateLimit);
   });
 }

@@ -23,6 +23,7 @@ export const storefrontProblems = {
   401: problem('Missing, malformed, unknown, revoked or expired API key'),
   403: problem('The key may not be used for this endpoint or channel'),
   404: problem('Unknown host, storefront or path prefix'),
+  429: problem('A rate limit (per key, client address or customer) is reached; see Retry-After'),
   431: problem('A header is too large'),
   503: problem('Configuration unavailable, or a killswitch is engaged'),
 } as const;

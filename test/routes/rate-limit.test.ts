@@ -233,18 +233,10 @@ class Simulation {
     });
   }
 
-  timer = (ms: number) => {
-    const entry = { at: this.now + ms, fire: () => {} };
-    const done = new Promise<void>((resolve) => {
-      entry.fire = resolve;
+  sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      this.timers.push({ at: this.now + ms, fire: resolve });
     });
-    this.timers.push(entry);
-    const cancel = () => {
-      this.timers = this.timers.filter((x) => x !== entry);
-      entry.fire();
-    };
-    return { done, cancel };
-  };
 
   deliver(pick: number): void {
     const [call] = this.pending.splice(pick % this.pending.length, 1);
@@ -269,7 +261,7 @@ async function settle(): Promise<void> {
 }
 
 type Op =
-  | { kind: 'take'; isolate: number }
+  | { kind: 'take'; isolate: number; count: number }
   | { kind: 'deliver'; pick: number }
   | { kind: 'advance'; ms: number }
   | { kind: 'refund'; pick: number };
@@ -279,7 +271,11 @@ describe('LeaseClient (property)', () => {
     const op: fc.Arbitrary<Op> = fc.oneof(
       {
         weight: 5,
-        arbitrary: fc.record({ kind: fc.constant('take' as const), isolate: fc.nat(3) }),
+        arbitrary: fc.record({
+          kind: fc.constant('take' as const),
+          isolate: fc.nat(3),
+          count: fc.integer({ min: 1, max: 4 }),
+        }),
       },
       {
         weight: 4,
@@ -289,7 +285,7 @@ describe('LeaseClient (property)', () => {
         weight: 2,
         arbitrary: fc.record({
           kind: fc.constant('advance' as const),
-          ms: fc.integer({ min: 1, max: 400 }),
+          ms: fc.integer({ min: 1, max: 250 }),
         }),
       },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('refund' as const), pick: fc.nat() }) },
@@ -297,8 +293,10 @@ describe('LeaseClient (property)', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 12 }),
-        fc.array(op, { maxLength: 150 }),
-        async (limit, ops) => {
+        // Idle returns early, late, or never (only deadlines end leases).
+        fc.constantFrom(60, 150, 100_000),
+        fc.array(op, { minLength: 20, maxLength: 250, size: 'max' }),
+        async (limit, idleReturnMs, ops) => {
           const sim = new Simulation();
           const waiter = { waitUntil: (p: Promise<unknown>) => void p.catch(() => {}) };
           const isolates = Array.from(
@@ -306,10 +304,13 @@ describe('LeaseClient (property)', () => {
             () =>
               new LeaseClient({
                 now: () => sim.now,
-                timer: sim.timer,
+                sleep: sim.sleep,
                 marginMs: 50,
+                idleReturnMs,
+                pollMs: 40,
                 maxBlock: 8,
                 demandPeriodMs: LEASE_TTL_MS,
+                leaseWaitMs: 100,
                 denyCacheMs: 100,
                 failOpenMs: 100,
                 maxSubjects: 100,
@@ -328,7 +329,7 @@ describe('LeaseClient (property)', () => {
               });
           };
           for (const o of ops) {
-            if (o.kind === 'take') take(o.isolate);
+            if (o.kind === 'take') for (let n = 0; n < o.count; n++) take(o.isolate);
             else if (o.kind === 'deliver' && sim.pending.length > 0) sim.deliver(o.pick);
             else if (o.kind === 'advance') sim.advance(o.ms);
             else if (o.kind === 'refund' && spent.length > 0) {
@@ -384,10 +385,13 @@ describe('LeaseClient (property)', () => {
     };
     const client = new LeaseClient({
       now: () => sim.now,
-      timer: sim.timer,
+      sleep: sim.sleep,
       marginMs: 50,
+      idleReturnMs: 120,
+      pollMs: 40,
       maxBlock: 1_000,
       demandPeriodMs: LEASE_TTL_MS,
+      leaseWaitMs: 100,
       denyCacheMs: 100,
       failOpenMs: 100,
       maxSubjects: 100,
@@ -397,14 +401,20 @@ describe('LeaseClient (property)', () => {
     let allowed = 0;
     // 2,000 requests, 20 per simulated millisecond; the counter answers at once.
     for (let ms = 0; ms < 100; ms++) {
+      let done = 0;
       const batch = Array.from({ length: 20 }, () =>
-        client.take(counted, 'key:busy', policy, waiter),
+        client.take(counted, 'key:busy', policy, waiter).then((ticket) => {
+          done++;
+          if (ticket.allowed) allowed++;
+        }),
       );
-      for (let i = 0; i < 10 && sim.pending.length > 0; i++) {
+      for (let i = 0; i < 100 && done < batch.length; i++) {
         while (sim.pending.length > 0) sim.deliver(0);
         await settle();
+        if (done < batch.length) sim.advance(1); // requests waiting for the lease poll
+        await settle();
       }
-      for (const ticket of await Promise.all(batch)) if (ticket.allowed) allowed++;
+      await Promise.all(batch);
       sim.advance(1);
     }
     expect(allowed).toBe(2_000);
