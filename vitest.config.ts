@@ -13,6 +13,7 @@ export default defineConfig({
           NEON_LOCAL_WS_PROXY: inject('wsProxy'),
           PUBLISH_TOKEN: 'test-publish-token',
           SESSION_SECRET: 'test-session-secret-0123456789abcdef0123456789',
+          SIGNING_KEY_SECRET: 'test-signing-key-secret-0123456789abcdef012345',
         },
       },
     })),

@@ -88,7 +88,8 @@ if (fresh) {
 step(`Worker (wrangler dev on port ${PORT})`);
 const publishToken = randomBytes(24).toString('base64url');
 const signingKeySecret = persistentSecret('SIGNING_KEY_SECRET');
-const sessionSecret = randomBytes(32).toString('base64url');
+// Persisted so console sessions survive a restart.
+const sessionSecret = persistentSecret('SESSION_SECRET');
 const wrangler: ChildProcess = spawn(
   process.execPath,
   [
@@ -109,6 +110,8 @@ const wrangler: ChildProcess = spawn(
     `PUBLISH_TOKEN:${publishToken}`,
     '--var',
     `SIGNING_KEY_SECRET:${signingKeySecret}`,
+    '--var',
+    `SESSION_SECRET:${sessionSecret}`,
   ],
   {
     cwd: ROOT,

@@ -1,23 +1,27 @@
 import type { Hook } from '@hono/zod-openapi';
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from './env';
 import { ApiError, fieldErrors, problemResponse } from './errors';
 import { newId } from './lib/ids';
 
+/** The 400 for input that failed a zod schema, with path-qualified field errors. */
+export function validationError(
+  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
+): ApiError {
+  const errors = fieldErrors(issues);
+  return new ApiError(
+    'validation_failed',
+    `${errors.length} field${errors.length === 1 ? '' : 's'} failed validation: ${errors
+      .map((e) => `${e.path}: ${e.message}`)
+      .join('; ')}`,
+    { errors },
+  );
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: the hook is shared by every route's schemas
 const validationHook: Hook<any, AppEnv, any, any> = (result) => {
-  if (!result.success) {
-    const errors = fieldErrors(result.error.issues);
-    throw new ApiError(
-      'validation_failed',
-      `${errors.length} field${errors.length === 1 ? '' : 's'} failed validation: ${errors
-        .map((e) => `${e.path}: ${e.message}`)
-        .join('; ')}`,
-      { errors },
-    );
-  }
+  if (!result.success) throw validationError(result.error.issues);
 };
 
 /** A router for one resource, sharing the validation hook. */
@@ -25,9 +29,16 @@ export function newRouter() {
   return new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 }
 
-export function toProblem(err: unknown, c: Context<AppEnv>): Response {
-  const requestId = c.get('requestId');
-  const instance = new URL(c.req.url).pathname;
+const REQUEST_ID_RE = /^[A-Za-z0-9._-]{8,64}$/;
+
+/** The caller's `X-Request-Id` when it is well-formed, else a new one. */
+export function requestIdFrom(headers: Headers): string {
+  const incoming = headers.get('x-request-id');
+  return incoming && REQUEST_ID_RE.test(incoming) ? incoming : newId('req');
+}
+
+/** Any error as an RFC 9457 response; a 5xx never carries the internal message. */
+export function problemFromError(err: unknown, requestId: string, instance: string): Response {
   if (err instanceof ApiError) {
     return problemResponse(
       err.code,
@@ -38,10 +49,12 @@ export function toProblem(err: unknown, c: Context<AppEnv>): Response {
   }
   if (err instanceof HTTPException && err.status < 500) {
     // e.g. a malformed JSON body caught by Hono's validator
-    return problemResponse('validation_failed', err.message || 'The request could not be read.', {
-      instance,
-      requestId,
-    });
+    return problemResponse(
+      'validation_failed',
+      err.message || 'The request could not be read.',
+      { instance, requestId },
+      { 'x-request-id': requestId },
+    );
   }
   console.error(JSON.stringify({ level: 'error', requestId, error: String(err) }));
   return problemResponse(
@@ -56,13 +69,11 @@ export function toProblem(err: unknown, c: Context<AppEnv>): Response {
 export function createApp() {
   const app = newRouter();
   app.use('*', async (c, next) => {
-    const incoming = c.req.header('x-request-id');
-    const requestId = incoming && /^[A-Za-z0-9._-]{8,64}$/.test(incoming) ? incoming : newId('req');
-    c.set('requestId', requestId);
+    c.set('requestId', requestIdFrom(c.req.raw.headers));
     await next();
-    c.header('x-request-id', requestId);
+    c.header('x-request-id', c.get('requestId'));
   });
-  app.onError((err, c) => toProblem(err, c));
+  app.onError((err, c) => problemFromError(err, c.get('requestId'), new URL(c.req.url).pathname));
   app.notFound((c) =>
     problemResponse(
       'not_found',

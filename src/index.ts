@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { createApp, newRouter } from './app';
+import { fastPath } from './edge/fast-path';
 import type { AppEnv, Env } from './env';
 import { storefrontContext } from './middleware/storefront-context';
 import { consumeExposures } from './queues/exposures';
@@ -7,9 +8,13 @@ import { apiKeyAdminRoutes } from './routes/admin/api-keys';
 import { auditAdminRoutes } from './routes/admin/audit';
 import { configAdminRoutes } from './routes/admin/config';
 import { sessionRoutes } from './routes/admin/sessions';
-import { catalogRoutes } from './routes/catalog';
+import { signingKeyAdminRoutes } from './routes/admin/signing-keys';
+import { storefrontAdminRoutes } from './routes/admin/storefronts';
+import { catalogRoute } from './routes/catalog';
+import { consoleRoutes } from './routes/console';
+import { customerRoutes } from './routes/customers';
 import { mountDocs } from './routes/docs';
-import { flagRoutes } from './routes/flags';
+import { flagEvaluateRoute } from './routes/flags';
 import { healthRoutes } from './routes/health';
 import { internalRoutes } from './routes/internal';
 import { storefrontRoutes } from './routes/storefront';
@@ -17,8 +22,7 @@ import { storefrontRoutes } from './routes/storefront';
 const storefrontApi = newRouter();
 storefrontApi.use('*', storefrontContext);
 storefrontApi.route('/', storefrontRoutes);
-storefrontApi.route('/', catalogRoutes);
-storefrontApi.route('/', flagRoutes);
+storefrontApi.route('/', customerRoutes);
 
 const app = createApp();
 app.route('/', healthRoutes);
@@ -28,15 +32,24 @@ app.route('/admin/v1', sessionRoutes);
 app.route('/admin/v1', configAdminRoutes);
 app.route('/admin/v1', auditAdminRoutes);
 app.route('/admin/v1', apiKeyAdminRoutes);
+app.route('/admin/v1', storefrontAdminRoutes);
+app.route('/', consoleRoutes);
+app.route('/admin/v1', signingKeyAdminRoutes);
 // The same storefront API under a tenant's path prefix (`/eu/v1/catalog`). Mounted through a
 // plain Hono router so the OpenAPI document lists each operation once.
 app.route('/:sfPrefix{[a-z0-9-]{1,63}}/v1', new Hono<AppEnv>().route('/', storefrontApi));
+// Served by the direct dispatch below; registered so the OpenAPI document describes them.
+for (const route of [catalogRoute, flagEvaluateRoute]) {
+  app.openAPIRegistry.registerPath({ ...route, path: `/v1${route.path}` });
+}
 mountDocs(app);
 
 export { PublisherDurableObject } from '../durable-objects/publisher';
+export { RateLimiterDurableObject } from '../durable-objects/rate-limiter';
 export { TenantConfigDurableObject } from '../durable-objects/tenant-config';
 
 export default {
-  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+  fetch: async (request, env, ctx) =>
+    (await fastPath(request, env, ctx)) ?? app.fetch(request, env, ctx),
   queue: (batch, env) => consumeExposures(batch as MessageBatch<never>, env),
 } satisfies ExportedHandler<Env>;

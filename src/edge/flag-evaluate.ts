@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { EdgeContext, Env } from '../env';
-import type { EvaluationContext, EvaluationResult } from '../flags';
+import type { EvaluationContext, EvaluationResult, JsonValue } from '../flags';
 import type { ExposureMessage } from '../queues/exposures';
 import { evaluatorFor } from './flag-evaluator';
 
@@ -27,7 +27,7 @@ export const EvaluateRequestSchema = z
       .max(100)
       .optional()
       .openapi({ description: 'Keys to evaluate; omit for every flag of the storefront' }),
-    defaults: z.record(z.string(), z.json()).optional().openapi({
+    defaults: z.record(z.string(), z.unknown()).optional().openapi({
       description:
         'Per-flag default values, returned (with reason ERROR) when a flag cannot be evaluated',
     }),
@@ -80,7 +80,7 @@ export function evaluateFlags(
     const r =
       fallback === undefined
         ? ev.evaluateUntyped(key, context)
-        : ev.evaluate(key, context, fallback);
+        : ev.evaluate(key, context, fallback as JsonValue); // parsed from a JSON body
     out[key] = view(r);
     if (r.inExperiment || body.record) {
       exposures.push({

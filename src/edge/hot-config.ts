@@ -78,7 +78,8 @@ export class HotConfigStore {
     entry.refreshing = true;
     try {
       const config = await this.load(ns, tenantId, entry.config?.version ?? -1);
-      if (config && (!entry.config || config.version >= entry.config.version)) entry.config = config;
+      if (config && (!entry.config || config.version >= entry.config.version))
+        entry.config = config;
       entry.lastOkAt = this.options.now();
     } catch {
       // DO or cache unreachable: keep the last known config; freshness decays on its own.

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { durableObjectBackend, type RateLimitTicket, rateLimiter } from '../edge/rate-limit';
 import type { EdgeApiKey } from '../edge/snapshot';
-import type { AppEnv } from '../env';
+import type { AppEnv, EdgeContext, Env } from '../env';
 import { ApiError } from '../errors';
 import { rateLimitHeaders } from '../security/sliding-window';
 import { settings } from '../settings';
@@ -44,8 +44,18 @@ export function clientIpSubject(headers: Headers): string {
 
 /** The storefront API's limits for a request authenticated with `key`: per key and per IP. */
 export function apiKeyLimits(c: Context<AppEnv>, key: EdgeApiKey): RateLimitCheck[] {
-  const defaults = settings(c.env).rateLimits;
-  const storefrontId = c.get('edge').resolution.storefrontId;
+  return apiKeyLimitsFor(c.env, c.get('edge'), key, c.req.raw.headers);
+}
+
+/** {@link apiKeyLimits} without a Hono context (the direct dispatch in src/edge/fast-path.ts). */
+export function apiKeyLimitsFor(
+  env: Env,
+  edge: EdgeContext,
+  key: EdgeApiKey,
+  headers: Headers,
+): RateLimitCheck[] {
+  const defaults = settings(env).rateLimits;
+  const storefrontId = edge.resolution.storefrontId;
   return [
     {
       policy: 'key',
@@ -55,7 +65,7 @@ export function apiKeyLimits(c: Context<AppEnv>, key: EdgeApiKey): RateLimitChec
     },
     {
       policy: 'ip',
-      subject: `ip:${storefrontId}:${clientIpSubject(c.req.raw.headers)}`,
+      subject: `ip:${storefrontId}:${clientIpSubject(headers)}`,
       limit: defaults.ipPerMinute,
       windowMs: MINUTE_MS,
     },
@@ -115,13 +125,22 @@ const WHOSE = { key: 'this API key', ip: 'this client address', customer: 'this 
  * them refuses, giving the units of the others back; otherwise returns the `RateLimit` headers
  * for the response (see {@link appendRateLimitHeaders}).
  */
-export async function enforceRateLimits(
+export function enforceRateLimits(
   c: Context<AppEnv>,
   checks: readonly RateLimitCheck[],
 ): Promise<Record<string, string>> {
-  const backend = durableObjectBackend(c.env.RATE_LIMITER);
+  return enforceRateLimitsFor(c.env, c.executionCtx, checks);
+}
+
+/** {@link enforceRateLimits} without a Hono context. */
+export async function enforceRateLimitsFor(
+  env: Env,
+  ctx: ExecutionContext,
+  checks: readonly RateLimitCheck[],
+): Promise<Record<string, string>> {
+  const backend = durableObjectBackend(env.RATE_LIMITER);
   const tickets = await Promise.all(
-    checks.map((check) => rateLimiter.take(backend, check.subject, check, c.executionCtx)),
+    checks.map((check) => rateLimiter.take(backend, check.subject, check, ctx)),
   );
   const headers = headersFor(checks, tickets);
   const refused = checks.find((_, i) => tickets[i]?.allowed === false);

@@ -13,6 +13,7 @@ export * from './operators';
 export * from './payment-attempts';
 export * from './payments';
 export * from './segments';
+export * from './signing-keys';
 export * from './storefront-routes';
 export * from './storefronts';
 export * from './subscription-events';

@@ -48,11 +48,14 @@ export const mutationProblems = {
 /**
  * Runs a mutation at most once per `Idempotency-Key` (per operator and tenant); a replay gets
  * the first response with `Idempotent-Replayed: true`. Without the header it just runs.
+ * `principal` is the caller the key belongs to: the signed-in operator unless given (the
+ * storefront API passes its API key's id). Needs `c.var.db`.
  */
 export async function idempotent(
   c: Context<AppEnv>,
   tenantId: string,
   run: () => Promise<{ status: 200 | 201; body: unknown }>,
+  principal?: string,
 ): Promise<Response> {
   const key = c.req.header('idempotency-key');
   if (key === undefined) {
@@ -72,7 +75,7 @@ export async function idempotent(
   const body = c.req.method === 'GET' ? '' : await c.req.text();
   const claim = await claimIdempotencyKey(c.get('db'), {
     tenantId,
-    principal: c.get('operator').id,
+    principal: principal ?? c.get('operator').id,
     key,
     method: c.req.method,
     path: new URL(c.req.url).pathname,

@@ -1,8 +1,4 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { newRouter } from '../../app';
-import { CATALOG_VARY, catalogBody } from '../../edge/catalog-body';
-import { apiKeyAuth } from '../../middleware/api-key-auth';
-import { featureGuard } from '../../middleware/storefront-context';
 import { ResolvedStorefrontSchema, StorefrontHeadersSchema, storefrontProblems } from '../schemas';
 
 const PriceSchema = z
@@ -73,28 +69,21 @@ const CompactCatalogSchema = z
   })
   .openapi('CompactCatalog');
 
-export const catalogRoutes = newRouter().openapi(
-  createRoute({
-    method: 'get',
-    path: '/catalog',
-    tags: ['Storefront'],
-    summary: 'Bundles offered in the resolved storefront, with localized prices',
-    description: 'Served from the published snapshot at the edge; never waits for Postgres.',
-    middleware: [featureGuard('catalog'), apiKeyAuth('publishable')] as const,
-    security: [{ apiKey: [] }],
-    request: { headers: StorefrontHeadersSchema },
-    responses: {
-      200: {
-        description: 'The catalog',
-        content: { 'application/json': { schema: CatalogSchema } },
-      },
-      ...storefrontProblems,
+/** `GET /v1/catalog`, served by src/edge/fast-path.ts; described here for the OpenAPI document. */
+export const catalogRoute = createRoute({
+  method: 'get',
+  path: '/catalog',
+  tags: ['Storefront'],
+  summary: 'Bundles offered in the resolved storefront, with localized prices',
+  description: 'Served from the published snapshot at the edge; never waits for Postgres.',
+  security: [{ apiKey: [] }],
+  request: { headers: StorefrontHeadersSchema },
+  responses: {
+    200: {
+      description:
+        'The catalog. Web, mobile and partner clients get the full shape; OTT / Smart TV clients (`X-Client-Channel: ott`, a TV user agent, or an OTT storefront) get the compact one (`X-Response-Shape: compact`); `X-Response-Shape: full | compact` in the request overrides.',
+      content: { 'application/json': { schema: z.union([CatalogSchema, CompactCatalogSchema]) } },
     },
-  }),
-  (c) => {
-    const edge = c.get('edge');
-    c.header('vary', CATALOG_VARY);
-    c.header('x-response-shape', edge.client.shape);
-    return c.body(catalogBody(edge), 200, { 'content-type': 'application/json' }) as never;
+    ...storefrontProblems,
   },
-);
+});

@@ -1,13 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { newRouter } from '../../app';
-import { EvaluateRequestSchema, evaluateFlags } from '../../edge/flag-evaluate';
-import { apiKeyAuth } from '../../middleware/api-key-auth';
-import { featureGuard } from '../../middleware/storefront-context';
+import { EvaluateRequestSchema } from '../../edge/flag-evaluate';
 import { StorefrontHeadersSchema, storefrontProblems } from '../schemas';
 
 const ResultSchema = z
   .object({
-    value: z.json(),
+    value: z
+      .unknown()
+      .openapi({ description: 'The variation served (boolean, string, number or JSON)' }),
     variant: z.string().optional(),
     reason: z.enum(['STATIC', 'TARGETING_MATCH', 'SPLIT', 'DEFAULT', 'DISABLED', 'ERROR']),
     errorCode: z
@@ -27,27 +26,24 @@ const EvaluateResponseSchema = z
   })
   .openapi('FlagEvaluationResponse');
 
-export const flagRoutes = newRouter().openapi(
-  createRoute({
-    method: 'post',
-    path: '/flags/evaluate',
-    tags: ['Storefront'],
-    summary: 'Evaluate feature flags and experiments for a context',
-    description:
-      'Evaluates at the edge from the storefront’s published flags (never Postgres). Evaluation never fails: a flag that cannot be evaluated returns your default (or null) with reason `ERROR` and an OpenFeature `errorCode`. Bucketing is deterministic (see the README).',
-    middleware: [featureGuard('flags'), apiKeyAuth('publishable')] as const,
-    security: [{ apiKey: [] }],
-    request: {
-      headers: StorefrontHeadersSchema,
-      body: { required: true, content: { 'application/json': { schema: EvaluateRequestSchema } } },
+/** `POST /v1/flags/evaluate`, served by src/edge/fast-path.ts; described here for the OpenAPI document. */
+export const flagEvaluateRoute = createRoute({
+  method: 'post',
+  path: '/flags/evaluate',
+  tags: ['Storefront'],
+  summary: 'Evaluate feature flags and experiments for a context',
+  description:
+    'Evaluates at the edge from the storefront’s published flags (never Postgres). Evaluation never fails: a flag that cannot be evaluated returns your default (or null) with reason `ERROR` and an OpenFeature `errorCode`. Bucketing is deterministic (see the README).',
+  security: [{ apiKey: [] }],
+  request: {
+    headers: StorefrontHeadersSchema,
+    body: { required: true, content: { 'application/json': { schema: EvaluateRequestSchema } } },
+  },
+  responses: {
+    200: {
+      description: 'Evaluations by flag key',
+      content: { 'application/json': { schema: EvaluateResponseSchema } },
     },
-    responses: {
-      200: {
-        description: 'Evaluations by flag key',
-        content: { 'application/json': { schema: EvaluateResponseSchema } },
-      },
-      ...storefrontProblems,
-    },
-  }),
-  (c) => c.json(evaluateFlags(c.get('edge'), c.req.valid('json'), c.env, c.executionCtx), 200),
-);
+    ...storefrontProblems,
+  },
+});

@@ -1,4 +1,11 @@
-import type { RoutingTable, StorefrontSnapshot, TenantRouting } from '../../edge/snapshot';
+import {
+  type PublicJwk,
+  PublicJwkSchema,
+  type RoutingTable,
+  type StorefrontSnapshot,
+  type TenantRouting,
+} from '../../edge/snapshot';
+import { buildJwks } from '../../security/customer-tokens';
 import type { TenantConfigRows } from './load';
 
 /** One storefront's snapshot from the tenant's rows. Pure. */
@@ -84,7 +91,23 @@ export function buildSnapshot(
         retryAfterSeconds: k.retryAfterSeconds,
         reason: k.reason,
       })),
+    jwks: tenantJwks(rows, publishedAt),
   };
+}
+
+/** The tenant's public customer-token keys (active, and retired within the overlap). Pure. */
+function tenantJwks(rows: TenantConfigRows, publishedAt: Date): PublicJwk[] {
+  const keys = rows.signingKeys.map((k) => ({
+    kid: k.kid,
+    alg: k.alg,
+    publicJwk: k.publicJwk,
+    retiredAt: k.retiredAt ? k.retiredAt.getTime() : null,
+  }));
+  // buildJwks copies public members only, whatever the row holds; the schema drops anything odd.
+  return buildJwks(keys, { now: publishedAt.getTime() }).keys.flatMap((k) => {
+    const parsed = PublicJwkSchema.safeParse(k);
+    return parsed.success ? [parsed.data] : [];
+  });
 }
 
 function flagView(f: TenantConfigRows['flags'][number]): Record<string, unknown> {

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
 import {
   apiKeys,
   bundleEntitlements,
@@ -10,9 +10,11 @@ import {
   segments,
   storefrontRoutes,
   storefronts,
+  tenantSigningKeys,
   tenants,
 } from '../../db/schema';
 import type { Db } from '../../db/types';
+import { DEFAULT_KEY_OVERLAP_SECONDS } from '../../security/customer-tokens';
 
 /** Everything the publisher needs about one tenant, read at one point in time. */
 export async function loadTenantConfig(db: Db, tenantId: string) {
@@ -59,6 +61,29 @@ export async function loadTenantConfig(db: Db, tenantId: string) {
     .select()
     .from(storefrontRoutes)
     .where(eq(storefrontRoutes.tenantId, tenantId));
+  // Public columns only: the publisher never reads a private key, even encrypted.
+  const signingKeys = await db
+    .select({
+      kid: tenantSigningKeys.kid,
+      alg: tenantSigningKeys.alg,
+      publicJwk: tenantSigningKeys.publicJwk,
+      createdAt: tenantSigningKeys.createdAt,
+      retiredAt: tenantSigningKeys.retiredAt,
+    })
+    .from(tenantSigningKeys)
+    .where(
+      and(
+        eq(tenantSigningKeys.tenantId, tenantId),
+        or(
+          isNull(tenantSigningKeys.retiredAt),
+          gt(
+            tenantSigningKeys.retiredAt,
+            sql`now() - make_interval(secs => ${DEFAULT_KEY_OVERLAP_SECONDS})`,
+          ),
+        ),
+      ),
+    )
+    .orderBy(asc(tenantSigningKeys.createdAt));
   return {
     tenant,
     storefronts: sfs,
@@ -69,6 +94,7 @@ export async function loadTenantConfig(db: Db, tenantId: string) {
     segments: segs,
     apiKeys: keys,
     routes,
+    signingKeys,
   };
 }
 

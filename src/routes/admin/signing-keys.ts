@@ -1,0 +1,124 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { newRouter } from '../../app';
+import { authorizeTenant, operatorAuth } from '../../middleware/operator-auth';
+import { listSigningKeys, rotateSigningKey } from '../../services/customers/signing-keys';
+import {
+  adminProblems,
+  IdempotencyHeaderSchema,
+  idempotent,
+  mutationProblems,
+  publishNow,
+  ReasonSchema,
+} from './support';
+
+const TenantParam = z.object({
+  tenant: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ description: 'Tenant slug or id', example: 'globalcorp' }),
+});
+
+const SigningKeySchema = z
+  .object({
+    kid: z.string(),
+    alg: z.enum(['EdDSA', 'ES256']),
+    createdAt: z.string(),
+    retiredAt: z.string().nullable(),
+    publishedUntil: z
+      .string()
+      .nullable()
+      .openapi({ description: 'When a retired key leaves the JWKS; null while it signs' }),
+  })
+  .openapi('SigningKey');
+
+// Signing keys are credentials of the whole tenant, like API keys: `apikey.*` on every
+// storefront (a grant narrowed to some storefronts does not cover them).
+export const signingKeyAdminRoutes = newRouter()
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/tenants/{tenant}/signing-keys',
+      tags: ['Admin'],
+      summary: 'The tenant’s customer-token signing keys (public facts only)',
+      middleware: [operatorAuth] as const,
+      security: [{ bearer: [] }],
+      request: { params: TenantParam },
+      responses: {
+        200: {
+          description: 'Keys, newest first',
+          content: {
+            'application/json': { schema: z.object({ items: z.array(SigningKeySchema) }) },
+          },
+        },
+        ...adminProblems,
+      },
+    }),
+    async (c) => {
+      const tenant = await authorizeTenant(c, c.req.valid('param').tenant, 'apikey.read');
+      return c.json({ items: await listSigningKeys(c.get('db'), tenant.id) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/tenants/{tenant}/signing-keys/rotate',
+      tags: ['Admin'],
+      summary: 'Rotate the customer-token signing key',
+      description:
+        'New tokens are signed with a new key at once; the retired key stays in the JWKS for ' +
+        'the overlap window (48 h, longer than any token lives), so issued tokens keep working.',
+      middleware: [operatorAuth] as const,
+      security: [{ bearer: [] }],
+      request: {
+        params: TenantParam,
+        headers: IdempotencyHeaderSchema,
+        body: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: z.object({
+                reason: ReasonSchema,
+                alg: z
+                  .enum(['ES256', 'EdDSA'])
+                  .optional()
+                  .openapi({ description: 'default ES256' }),
+              }),
+            },
+          },
+        },
+      },
+      responses: {
+        201: {
+          description: 'The new key and the keys it retired',
+          content: {
+            'application/json': {
+              schema: z.object({
+                signingKey: SigningKeySchema,
+                retired: z.array(SigningKeySchema),
+                configVersion: z.number().int(),
+                published: z.boolean(),
+              }),
+            },
+          },
+        },
+        ...mutationProblems,
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const tenant = await authorizeTenant(c, c.req.valid('param').tenant, 'apikey.write');
+      return (await idempotent(c, tenant.id, async () => {
+        const rotated = await rotateSigningKey(
+          c.get('db'),
+          c.env,
+          tenant.id,
+          { type: 'operator', id: c.get('operator').id },
+          body.reason,
+          { alg: body.alg, requestId: c.get('requestId') },
+        );
+        await publishNow(c.env);
+        return { status: 201, body: { ...rotated, published: true } };
+      })) as never;
+    },
+  );
