@@ -41,7 +41,7 @@ describe('GET /v1/catalog', () => {
     expect(body.storefront).toMatchObject({ slug, currency });
     const bySlug = Object.fromEntries(body.bundles.map((b) => [b.slug, b]));
     expect(bySlug['pro-plan']?.price).toMatchObject({ amount: pro, currency, interval: 'month' });
-    expect(bySlug['enterprise']?.price).toMatchObject({ amount: ent, currency });
+    expect(bySlug.enterprise?.price).toMatchObject({ amount: ent, currency });
     expect(bySlug['pro-plan']?.price.formatted.replace(/\s/g, ' ')).toBe(
       formatted.replace(/\s/g, ' '),
     );
