@@ -31,10 +31,20 @@ export function newRouter() {
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{8,64}$/;
 
+/**
+ * Request ids: a random per-isolate prefix (80 bits) and a counter, so minting one on every
+ * request costs no randomness; unique across isolates with overwhelming probability.
+ */
+let isolatePrefix: string | undefined; // made on the first request: no randomness at start-up
+let requestCounter = 0;
+
 /** The caller's `X-Request-Id` when it is well-formed, else a new one. */
 export function requestIdFrom(headers: Headers): string {
   const incoming = headers.get('x-request-id');
-  return incoming && REQUEST_ID_RE.test(incoming) ? incoming : newId('req');
+  if (incoming && REQUEST_ID_RE.test(incoming)) return incoming;
+  isolatePrefix ??= newId('req').slice(-16);
+  requestCounter += 1;
+  return `req_${isolatePrefix}${requestCounter.toString(36)}`;
 }
 
 /** Any error as an RFC 9457 response; a 5xx never carries the internal message. */

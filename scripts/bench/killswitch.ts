@@ -1,8 +1,15 @@
 /**
- * Hook for the killswitch measurement (`killswitch_p99_ms` in `npm run bench -- --json`).
- * Not measured yet: fill in `measureKillswitchFlip` and the bench reports its result.
+ * Killswitch flip-to-effect (`killswitch_p99_ms` in `npm run bench -- --json`): the time from
+ * the publisher handing a flip to the edge (KV snapshot + the tenant's config object, exactly
+ * as after an admin API commit) until the worker answers accordingly, engaging and releasing a
+ * `feature:catalog` switch in turns.
  */
+import http from 'node:http';
 import type { Miniflare } from 'miniflare';
+import { killswitches } from '../../src/db/schema';
+import { hashApiKey } from '../../src/security/api-keys';
+import { durableObjectSignal, publishConfig } from '../../src/services/publish/publish';
+import { benchTenantRows, fixtureDb } from './fixture';
 
 export interface KillswitchTarget {
   /** The Miniflare running our worker (`mf.getKVNamespace('CONFIG_KV')`, DO namespaces…). */
@@ -17,11 +24,81 @@ export interface KillswitchTarget {
   log: (line: string) => void;
 }
 
+const FLIPS = 40;
+const POLL_MS = 10;
+const DEADLINE_MS = 10_000;
+
+/** GET with the bench's headers, Host included (fetch() would replace Host with the URL's). */
+function statusOf(url: URL, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(
+      { host: url.hostname, port: url.port, path: url.pathname, headers, agent: false },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
 /**
- * p99, in milliseconds, of the time from flipping a killswitch (as the publisher / admin API
- * would) until the edge answers accordingly; null while it is not measured. Runs after the
- * throughput runs, on the same worker; must stay bounded in time.
+ * p99, in milliseconds, over {@link FLIPS} flips (half engage, half release). Each flip
+ * publishes a new config version and polls `GET /v1/catalog` every 10 ms until the answer
+ * changes (503 when engaged, 200 when released).
  */
-export async function measureKillswitchFlip(_target: KillswitchTarget): Promise<number | null> {
-  return null;
+export async function measureKillswitchFlip(target: KillswitchTarget): Promise<number | null> {
+  const key = (target.headers.authorization ?? '').replace(/^Bearer /, '');
+  const publishableKeyHash = await hashApiKey(key);
+  const kv = (await target.mf.getKVNamespace('CONFIG_KV')) as unknown as KVNamespace;
+  const ns = (await target.mf.getDurableObjectNamespace('TENANT_CONFIG')) as unknown as Parameters<
+    typeof durableObjectSignal
+  >[0];
+  const catalog = new URL('/v1/catalog', target.url);
+  const samples: number[] = [];
+  const started = Date.now();
+  for (let i = 0; i < FLIPS && Date.now() - started < target.seconds * 3000; i++) {
+    const engaged = i % 2 === 0;
+    const rows = benchTenantRows({ configVersion: 1000 + i, publishableKeyHash });
+    const stamp = new Date();
+    rows.set(killswitches, [
+      ...(rows.get(killswitches) ?? []),
+      {
+        id: 'ks_bench_catalog',
+        tenantId: (rows.get(killswitches)?.[0] as { tenantId: string } | undefined)?.tenantId,
+        storefrontId: null,
+        scope: 'feature',
+        target: 'catalog',
+        engaged,
+        failMode: 'open',
+        retryAfterSeconds: 5,
+        reason: 'bench',
+        createdAt: stamp,
+        updatedAt: stamp,
+      },
+    ]);
+    const t0 = performance.now();
+    await publishConfig(fixtureDb(rows), { kv, signal: durableObjectSignal(ns) });
+    const want = engaged ? 503 : 200;
+    for (;;) {
+      const status = await statusOf(catalog, target.headers);
+      if (status === want) break;
+      if (performance.now() - t0 > DEADLINE_MS) {
+        target.log(`  killswitch flip ${i + 1}: still ${status} after ${DEADLINE_MS} ms`);
+        return null;
+      }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+    samples.push(performance.now() - t0);
+  }
+  if (samples.length === 0) return null;
+  const sorted = [...samples].sort((a, b) => a - b);
+  target.log(
+    `  killswitch flip-to-effect over ${samples.length} flips: p50 ${percentile(sorted, 50).toFixed(0)} ms, p99 ${percentile(sorted, 99).toFixed(0)} ms, max ${(sorted.at(-1) ?? 0).toFixed(0)} ms`,
+  );
+  return Math.round(percentile(sorted, 99));
 }

@@ -30,8 +30,30 @@ const CHANNELS = new Set<Channel>(['web', 'mobile', 'partner', 'ott']);
  * compact shape; `X-Response-Shape: full | compact` overrides it.
  */
 export function detectClient(headers: Headers, storefrontChannel: Channel): ClientInfo {
-  const explicit = headers.get('x-client-channel')?.trim().toLowerCase();
+  const explicitHeader = headers.get('x-client-channel');
   const ua = headers.get('user-agent') ?? '';
+  const shapeHeader = headers.get('x-response-shape');
+  // The same few clients call again and again: remember the answer per header combination.
+  const memoKey = `${storefrontChannel}|${explicitHeader ?? ''}|${shapeHeader ?? ''}|${ua}`;
+  const hit = memo.get(memoKey);
+  if (hit) return hit;
+  const info = classify(explicitHeader, ua, shapeHeader, storefrontChannel);
+  if (memoKey.length <= 512) {
+    if (memo.size >= 512) memo.clear();
+    memo.set(memoKey, info);
+  }
+  return info;
+}
+
+const memo = new Map<string, ClientInfo>();
+
+function classify(
+  explicitHeader: string | null,
+  ua: string,
+  shapeHeader: string | null,
+  storefrontChannel: Channel,
+): ClientInfo {
+  const explicit = explicitHeader?.trim().toLowerCase();
   let family: string | undefined;
   for (const [re, name] of TV_FAMILIES) {
     if (re.test(ua)) {
@@ -43,7 +65,7 @@ export function detectClient(headers: Headers, storefrontChannel: Channel): Clie
   if (explicit && CHANNELS.has(explicit as Channel)) channel = explicit as Channel;
   else if (family) channel = 'ott';
   else if (storefrontChannel === 'web' && MOBILE.test(ua)) channel = 'mobile';
-  const wanted = headers.get('x-response-shape')?.trim().toLowerCase();
+  const wanted = shapeHeader?.trim().toLowerCase();
   const shape: Shape =
     wanted === 'full' || wanted === 'compact' ? wanted : channel === 'ott' ? 'compact' : 'full';
   return { channel, family, shape };

@@ -11,7 +11,7 @@ import type { Env } from '../env';
 import { ApiError } from '../errors';
 import { apiKeyLimitsFor, enforceRateLimitsFor } from '../middleware/rate-limit';
 import { CATALOG_VARY, catalogBody } from './catalog-body';
-import { EvaluateRequestSchema, evaluateFlags } from './flag-evaluate';
+import { EvaluateRequestSchema, evaluateFlags, quickParseEvaluateRequest } from './flag-evaluate';
 import { assertFeature, authenticateKey, resolveEdge } from './pipeline';
 
 const CATALOG_RE = /^(?:\/([a-z0-9-]{1,63}))?\/v1\/catalog$/;
@@ -82,9 +82,14 @@ export async function fastPath(
       headers['x-response-shape'] = edge.client.shape;
       return new Response(catalogBody(edge), { status: 200, headers });
     }
-    const parsed = EvaluateRequestSchema.safeParse(await readJson(req));
-    if (!parsed.success) throw validationError(parsed.error.issues);
-    return new Response(JSON.stringify(evaluateFlags(edge, parsed.data, env, ctx)), {
+    const input = await readJson(req);
+    let body = quickParseEvaluateRequest(input);
+    if (!body) {
+      const parsed = EvaluateRequestSchema.safeParse(input);
+      if (!parsed.success) throw validationError(parsed.error.issues);
+      body = parsed.data;
+    }
+    return new Response(JSON.stringify(evaluateFlags(edge, body, env, ctx)), {
       status: 200,
       headers,
     });

@@ -40,6 +40,53 @@ export const EvaluateRequestSchema = z
 
 export type EvaluateRequest = z.infer<typeof EvaluateRequestSchema>;
 
+const ATTRIBUTE_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * The common case of {@link EvaluateRequestSchema} without zod's per-call cost (it is most of a
+ * flag evaluation's CPU): returns exactly what the schema would for a valid body, or undefined
+ * when the body is invalid or unusual, and the caller then lets the schema say why.
+ * Property-tested against the schema (test/unit/flag-request.test.ts).
+ */
+export function quickParseEvaluateRequest(input: unknown): EvaluateRequest | undefined {
+  if (!isPlainObject(input)) return undefined;
+  const { context, flags, defaults, record } = input;
+  if (context !== undefined) {
+    if (!isPlainObject(context)) return undefined;
+    const keys = Object.keys(context);
+    if (keys.length > 50) return undefined;
+    for (const k of keys) {
+      const v = context[k];
+      if (!ATTRIBUTE_RE.test(k)) return undefined;
+      if (typeof v === 'string') {
+        if (v.length > 256) return undefined;
+      } else if (typeof v === 'number') {
+        if (!Number.isFinite(v)) return undefined;
+      } else if (typeof v !== 'boolean') return undefined;
+    }
+  }
+  if (flags !== undefined) {
+    if (!Array.isArray(flags) || flags.length > 100) return undefined;
+    for (const f of flags) if (typeof f !== 'string' || f.length > 128) return undefined;
+  }
+  if (defaults !== undefined) {
+    if (!isPlainObject(defaults) || Object.hasOwn(defaults, '__proto__')) return undefined;
+    for (const k of Object.keys(defaults)) if (defaults[k] === undefined) return undefined;
+  }
+  if (record !== undefined && typeof record !== 'boolean') return undefined;
+  const out: EvaluateRequest = {
+    context: (context ?? {}) as EvaluateRequest['context'],
+    record: record ?? false,
+  };
+  if (flags !== undefined) out.flags = flags as string[];
+  if (defaults !== undefined) out.defaults = defaults;
+  return out;
+}
+
 function view(r: EvaluationResult) {
   return {
     value: r.value,
