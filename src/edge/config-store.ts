@@ -55,18 +55,8 @@ export class EdgeConfigStore {
    * request's I/O from another, so a cold isolate's concurrent first requests each read KV.
    */
   async routingTable(kv: KVNamespace, ctx: Waiter): Promise<RoutingTable> {
-    const cached = this.routing;
-    if (cached) {
-      if (this.options.now() - cached.fetchedAt > this.options.revalidateMs && !this.refreshing) {
-        this.refreshing = true;
-        ctx.waitUntil(
-          this.refreshRouting(kv).finally(() => {
-            this.refreshing = false;
-          }),
-        );
-      }
-      return cached.table;
-    }
+    const cached = this.cachedRoutingTable(kv, ctx);
+    if (cached) return cached;
     await this.refreshRouting(kv);
     if (!this.routing) {
       throw new ApiError(
@@ -76,6 +66,30 @@ export class EdgeConfigStore {
       );
     }
     return this.routing.table;
+  }
+
+  /** The routing table if this isolate holds one (refreshing it in the background when old). */
+  cachedRoutingTable(kv: KVNamespace, ctx: Waiter): RoutingTable | undefined {
+    const cached = this.routing;
+    if (!cached) return undefined;
+    if (this.options.now() - cached.fetchedAt > this.options.revalidateMs && !this.refreshing) {
+      this.refreshing = true;
+      ctx.waitUntil(
+        this.refreshRouting(kv).finally(() => {
+          this.refreshing = false;
+        }),
+      );
+    }
+    return cached.table;
+  }
+
+  /** The snapshot of `storefrontId` at `version` if this isolate holds it. */
+  cachedSnapshot(
+    storefrontId: string,
+    version: number,
+  ): { snapshot: StorefrontSnapshot; stale: false } | undefined {
+    const hit = this.snapshots.get(KV_KEYS.snapshot(storefrontId, version));
+    return hit ? { snapshot: hit, stale: false } : undefined;
   }
 
   /** Reads the routing table from KV; keeps the last good copy on any failure. */

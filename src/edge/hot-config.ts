@@ -51,22 +51,37 @@ export class HotConfigStore {
     tenantId: string,
     ctx: Waiter,
   ): Promise<{ config?: HotConfig; fresh: boolean }> {
-    const now = this.options.now();
+    const known = this.peek(ns, tenantId, ctx);
+    if (known) return known;
     let entry = this.entries.get(tenantId);
     if (!entry) {
       entry = { checkedAt: 0, lastOkAt: 0, refreshing: false };
       this.entries.set(tenantId, entry);
     }
-    if (entry.lastOkAt === 0 && entry.checkedAt === 0) {
-      // Never checked: wait for our own check (concurrent first requests each make one).
-      await this.refresh(ns, tenantId, entry);
-    } else if (now - entry.checkedAt >= this.options.pollMs && !entry.refreshing) {
-      ctx.waitUntil(this.refresh(ns, tenantId, entry));
-    }
+    // Never checked: wait for our own check (concurrent first requests each make one).
+    await this.refresh(ns, tenantId, entry);
     return {
       config: entry.config,
       fresh: this.options.now() - entry.lastOkAt <= this.options.staleAfterMs,
     };
+  }
+
+  /**
+   * {@link get} without a promise when this isolate has checked the tenant before (the usual
+   * case); undefined for a tenant it has never checked, which must wait for `get`.
+   */
+  peek(
+    ns: DurableObjectNamespace<TenantConfigDurableObject>,
+    tenantId: string,
+    ctx: Waiter,
+  ): { config?: HotConfig; fresh: boolean } | undefined {
+    const entry = this.entries.get(tenantId);
+    if (!entry || (entry.lastOkAt === 0 && entry.checkedAt === 0)) return undefined;
+    const now = this.options.now();
+    if (now - entry.checkedAt >= this.options.pollMs && !entry.refreshing) {
+      ctx.waitUntil(this.refresh(ns, tenantId, entry));
+    }
+    return { config: entry.config, fresh: now - entry.lastOkAt <= this.options.staleAfterMs };
   }
 
   private async refresh(

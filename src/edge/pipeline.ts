@@ -84,7 +84,9 @@ export async function resolveEdge(
   }
   const geo = requestGeo(req, settings(env).devGeoHeaders);
 
-  const table = await edgeConfig.routingTable(env.CONFIG_KV, ctx);
+  const table =
+    edgeConfig.cachedRoutingTable(env.CONFIG_KV, ctx) ??
+    (await edgeConfig.routingTable(env.CONFIG_KV, ctx));
   const resolution = resolveStorefront(table, {
     host,
     path: url.pathname,
@@ -107,10 +109,16 @@ export async function resolveEdge(
   }
   const tenant = table.tenants[resolution.tenantId];
   if (!tenant) throw new ApiError('unknown_host', `No storefront is configured for "${host}".`);
-  const [{ snapshot, stale }, signal] = await Promise.all([
-    edgeConfig.snapshot(env.CONFIG_KV, resolution.storefrontId, tenant.version),
-    hotConfig.get(env.TENANT_CONFIG, resolution.tenantId, ctx),
-  ]);
+  // A warm isolate has both in memory: no promise on the hot path.
+  const snapHit = edgeConfig.cachedSnapshot(resolution.storefrontId, tenant.version);
+  const hotHit = hotConfig.peek(env.TENANT_CONFIG, resolution.tenantId, ctx);
+  const [{ snapshot, stale }, signal] =
+    snapHit && hotHit
+      ? [snapHit, hotHit]
+      : await Promise.all([
+          snapHit ?? edgeConfig.snapshot(env.CONFIG_KV, resolution.storefrontId, tenant.version),
+          hotHit ?? hotConfig.get(env.TENANT_CONFIG, resolution.tenantId, ctx),
+        ]);
   const newer =
     signal.config && signal.config.version >= snapshot.version
       ? signal.config.storefronts[resolution.storefrontId]

@@ -183,6 +183,25 @@ export class LeaseClient {
     }
   }
 
+  /**
+   * {@link take} when this isolate already holds units for `key`: synchronous, no promise and
+   * no round trip. Undefined when the slow path is needed (then call `take`, which counts the
+   * hit; this one has not).
+   */
+  takeLocal(key: string, policy: RateLimitPolicy, waiter: Waiter): RateLimitTicket | undefined {
+    const s = this.subjects.get(key);
+    if (!s || s.policy.limit !== policy.limit || s.policy.windowMs !== policy.windowMs) {
+      return undefined;
+    }
+    const now = this.o.now();
+    this.expire(s, now);
+    const lease = this.spend(s, now);
+    if (!lease) return undefined;
+    this.countHit(s, now);
+    this.afterSpend(s, now, waiter);
+    return this.allowed(s, now, lease);
+  }
+
   /** Forget everything (tests: a cold isolate). Open leases run out at the objects. */
   reset(): void {
     this.subjects.clear();

@@ -138,10 +138,17 @@ export async function enforceRateLimitsFor(
   ctx: ExecutionContext,
   checks: readonly RateLimitCheck[],
 ): Promise<Record<string, string>> {
-  const backend = durableObjectBackend(env.RATE_LIMITER);
-  const tickets = await Promise.all(
-    checks.map((check) => rateLimiter.take(backend, check.subject, check, ctx)),
-  );
+  // Usually every check is served from a lease this isolate holds: no promise, no round trip.
+  const local = checks.map((check) => rateLimiter.takeLocal(check.subject, check, ctx));
+  let tickets: RateLimitTicket[];
+  if (local.every((t) => t !== undefined)) {
+    tickets = local as RateLimitTicket[];
+  } else {
+    const backend = durableObjectBackend(env.RATE_LIMITER);
+    tickets = await Promise.all(
+      checks.map((check, i) => local[i] ?? rateLimiter.take(backend, check.subject, check, ctx)),
+    );
+  }
   const headers = headersFor(checks, tickets);
   const refused = checks.find((_, i) => tickets[i]?.allowed === false);
   if (refused) {
