@@ -141,6 +141,33 @@ describe('killswitches', () => {
     expect(verify.ok).toBe(true);
   });
 
+  it('an operator limited to one storefront may flip its switches, and only its', async () => {
+    const euOnly = await createOperator(t.tenantId, 'operator', {
+      storefrontIds: [t.storefronts['eu-store'] ?? ''],
+    });
+    const mine = await flip(
+      { scope: 'feature', target: 'checkout', storefront: 'eu-store', engaged: false },
+      euOnly,
+    );
+    expect(mine.status, await mine.clone().text()).toBe(200);
+    await expectProblem(
+      await flip(
+        { scope: 'feature', target: 'checkout', storefront: 'us-store', engaged: false },
+        euOnly,
+      ),
+      403,
+      'forbidden',
+    );
+    // Tenant-wide switches need a tenant-wide grant.
+    await expectProblem(await flip({ scope: 'tenant', engaged: false }, euOnly), 403, 'forbidden');
+    // An unknown storefront is a 404, not a 403.
+    await expectProblem(
+      await flip({ scope: 'storefront', storefront: 'nope-store', engaged: false }, euOnly),
+      404,
+      'not_found',
+    );
+  });
+
   it('an Idempotency-Key replay returns the first result and does not flip twice', async () => {
     const key = `ks-${Date.now()}-abcdef`;
     const first = await flip({ scope: 'feature', target: 'signup', engaged: true }, op, {

@@ -3,14 +3,13 @@ import type { Context } from 'hono';
 import { newRouter } from '../../app';
 import type { AppEnv } from '../../env';
 import { ApiError } from '../../errors';
-import { authorizeTenant, operatorAuth } from '../../middleware/operator-auth';
+import { authorizeScope, operatorAuth, operatorChange } from '../../middleware/operator-auth';
 import {
   createApiKey,
   listApiKeys,
   revokeApiKey,
   rotateApiKey,
 } from '../../services/admin/api-keys';
-import { findStorefront } from '../../services/admin/config-changes';
 import {
   adminProblems,
   IdempotencyHeaderSchema,
@@ -50,14 +49,12 @@ async function scope(
   sfRef: string,
   action: 'apikey.read' | 'apikey.write',
 ) {
-  const pre = await authorizeTenant(c, tenantRef, 'storefront.read');
-  const sf = await findStorefront(c.get('db'), pre.id, sfRef);
-  const tenant = await authorizeTenant(c, tenantRef, action, { storefrontId: sf.id });
+  const { tenant, storefront } = await authorizeScope(c, tenantRef, action, { storefront: sfRef });
+  if (!storefront) throw new ApiError('not_found', `No storefront "${sfRef}" in this tenant.`);
+  const sf = storefront;
   const ctx = (reason: string | null) => ({
-    tenantId: tenant.id,
+    ...operatorChange(c, tenant.id, ''),
     storefrontId: sf.id,
-    actor: { type: 'operator' as const, id: c.get('operator').id },
-    requestId: c.get('requestId'),
     reason,
   });
   return { tenant, sf, ctx };

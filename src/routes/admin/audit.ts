@@ -1,7 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { newRouter } from '../../app';
-import { authorizeTenant, operatorAuth } from '../../middleware/operator-auth';
-import { findStorefront } from '../../services/admin/config-changes';
+import { authorizeScope, operatorAuth } from '../../middleware/operator-auth';
 import { listAudit, verifyAudit } from '../../services/audit/audit';
 import { adminProblems } from './support';
 
@@ -65,9 +64,9 @@ export const auditAdminRoutes = newRouter()
     async (c) => {
       const { tenant: ref } = c.req.valid('param');
       const q = c.req.valid('query');
-      const pre = await authorizeTenant(c, ref, 'storefront.read');
-      const sf = q.storefront ? await findStorefront(c.get('db'), pre.id, q.storefront) : null;
-      const tenant = await authorizeTenant(c, ref, 'audit.read', { storefrontId: sf?.id });
+      const { tenant, storefront: sf } = await authorizeScope(c, ref, 'audit.read', {
+        storefront: q.storefront,
+      });
       return c.json(await listAudit(c.get('db'), tenant.id, sf?.id ?? null, q.after, q.limit), 200);
     },
   )
@@ -102,9 +101,9 @@ export const auditAdminRoutes = newRouter()
     async (c) => {
       const { tenant: ref } = c.req.valid('param');
       const q = c.req.valid('query');
-      const pre = await authorizeTenant(c, ref, 'storefront.read');
-      const sf = q.storefront ? await findStorefront(c.get('db'), pre.id, q.storefront) : null;
-      const tenant = await authorizeTenant(c, ref, 'audit.read', { storefrontId: sf?.id });
+      const { tenant, storefront: sf } = await authorizeScope(c, ref, 'audit.read', {
+        storefront: q.storefront,
+      });
       return c.json(await verifyAudit(c.get('db'), tenant.id, sf?.id ?? null), 200);
     },
   );

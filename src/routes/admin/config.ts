@@ -1,8 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { newRouter } from '../../app';
-import { authorizeTenant, operatorAuth } from '../../middleware/operator-auth';
 import {
-  findStorefront,
+  authorizeScope,
+  authorizeTenant,
+  operatorAuth,
+  operatorChange,
+} from '../../middleware/operator-auth';
+import {
   listFlags,
   listKillswitches,
   putFlag,
@@ -171,31 +175,20 @@ export const configAdminRoutes = newRouter()
       const body = c.req.valid('json');
       const db = c.get('db');
       const tenantRef = c.req.valid('param').tenant;
-      const pre = await authorizeTenant(c, tenantRef, 'killswitch.read');
-      const sf = body.storefront ? await findStorefront(db, pre.id, body.storefront) : null;
-      const tenant = await authorizeTenant(c, tenantRef, 'killswitch.write', {
-        storefrontId: sf?.id,
+      const { tenant, storefront: sf } = await authorizeScope(c, tenantRef, 'killswitch.write', {
+        storefront: body.storefront,
         channel: body.scope === 'channel' ? body.target : undefined,
       });
       // `idempotent` may replay a stored body, so its Response is not tied to the route's types.
       return (await idempotent(c, tenant.id, async () => {
-        const change = await setKillswitch(
-          db,
-          {
-            tenantId: tenant.id,
-            actor: { type: 'operator', id: c.get('operator').id },
-            requestId: c.get('requestId'),
-            reason: body.reason,
-          },
-          {
-            scope: body.scope,
-            target: body.target,
-            storefrontId: sf?.id ?? null,
-            engaged: body.engaged,
-            failMode: body.failMode,
-            retryAfterSeconds: body.retryAfterSeconds,
-          },
-        );
+        const change = await setKillswitch(db, operatorChange(c, tenant.id, body.reason), {
+          scope: body.scope,
+          target: body.target,
+          storefrontId: sf?.id ?? null,
+          engaged: body.engaged,
+          failMode: body.failMode,
+          retryAfterSeconds: body.retryAfterSeconds,
+        });
         return { status: 200, body: await publishAfter(c.env, change) };
       })) as never;
     },
@@ -263,27 +256,18 @@ export const configAdminRoutes = newRouter()
       const { tenant: tenantRef, key } = c.req.valid('param');
       const body = c.req.valid('json');
       const db = c.get('db');
-      const pre = await authorizeTenant(c, tenantRef, 'flag.read');
-      const sf = body.storefront ? await findStorefront(db, pre.id, body.storefront) : null;
-      const tenant = await authorizeTenant(c, tenantRef, 'flag.write', { storefrontId: sf?.id });
+      const { tenant, storefront: sf } = await authorizeScope(c, tenantRef, 'flag.write', {
+        storefront: body.storefront,
+      });
       // `idempotent` may replay a stored body, so its Response is not tied to the route's types.
       return (await idempotent(c, tenant.id, async () => {
-        const change = await putFlag(
-          db,
-          {
-            tenantId: tenant.id,
-            actor: { type: 'operator', id: c.get('operator').id },
-            requestId: c.get('requestId'),
-            reason: body.reason,
-          },
-          {
-            key,
-            storefrontId: sf?.id ?? null,
-            valueType: body.valueType,
-            enabled: body.enabled,
-            definition: body.definition,
-          },
-        );
+        const change = await putFlag(db, operatorChange(c, tenant.id, body.reason), {
+          key,
+          storefrontId: sf?.id ?? null,
+          valueType: body.valueType,
+          enabled: body.enabled,
+          definition: body.definition,
+        });
         return { status: 200, body: await publishAfter(c.env, change) };
       })) as never;
     },
@@ -324,19 +308,14 @@ export const configAdminRoutes = newRouter()
       const { tenant: tenantRef, key } = c.req.valid('param');
       const body = c.req.valid('json');
       const db = c.get('db');
-      const pre = await authorizeTenant(c, tenantRef, 'flag.read');
-      const sf = body.storefront ? await findStorefront(db, pre.id, body.storefront) : null;
-      const tenant = await authorizeTenant(c, tenantRef, 'flag.write', { storefrontId: sf?.id });
+      const { tenant, storefront: sf } = await authorizeScope(c, tenantRef, 'flag.write', {
+        storefront: body.storefront,
+      });
       // `idempotent` may replay a stored body, so its Response is not tied to the route's types.
       return (await idempotent(c, tenant.id, async () => {
         const change = await setFlagEnabled(
           db,
-          {
-            tenantId: tenant.id,
-            actor: { type: 'operator', id: c.get('operator').id },
-            requestId: c.get('requestId'),
-            reason: body.reason,
-          },
+          operatorChange(c, tenant.id, body.reason),
           key,
           sf?.id ?? null,
           body.enabled,
