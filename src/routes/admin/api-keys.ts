@@ -1,9 +1,9 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { newRouter } from '../../app';
 import type { AppEnv } from '../../env';
 import { ApiError } from '../../errors';
-import { authorizeScope, operatorAuth, operatorChange } from '../../middleware/operator-auth';
+import { authorizeScope, operatorChange } from '../../middleware/operator-auth';
 import {
   createApiKey,
   listApiKeys,
@@ -12,6 +12,7 @@ import {
 } from '../../services/admin/api-keys';
 import {
   adminProblems,
+  adminRoute,
   IdempotencyHeaderSchema,
   idempotent,
   mutationProblems,
@@ -62,13 +63,10 @@ async function scope(
 
 export const apiKeyAdminRoutes = newRouter()
   .openapi(
-    createRoute({
+    adminRoute({
       method: 'get',
       path: '/tenants/{tenant}/storefronts/{storefront}/api-keys',
-      tags: ['Admin'],
       summary: 'List a storefront’s API keys (prefixes only)',
-      middleware: [operatorAuth] as const,
-      security: [{ bearer: [] }],
       request: { params: Params },
       responses: {
         200: {
@@ -85,13 +83,10 @@ export const apiKeyAdminRoutes = newRouter()
     },
   )
   .openapi(
-    createRoute({
+    adminRoute({
       method: 'post',
       path: '/tenants/{tenant}/storefronts/{storefront}/api-keys',
-      tags: ['Admin'],
       summary: 'Create an API key (the key is in this response only)',
-      middleware: [operatorAuth] as const,
-      security: [{ bearer: [] }],
       request: {
         params: Params,
         headers: IdempotencyHeaderSchema,
@@ -156,13 +151,10 @@ export const apiKeyAdminRoutes = newRouter()
     },
   )
   .openapi(
-    createRoute({
+    adminRoute({
       method: 'post',
       path: '/tenants/{tenant}/storefronts/{storefront}/api-keys/{key}/rotate',
-      tags: ['Admin'],
       summary: 'Rotate a key: a new key now, the old one keeps working for the overlap window',
-      middleware: [operatorAuth] as const,
-      security: [{ bearer: [] }],
       request: {
         params: KeyParams,
         headers: IdempotencyHeaderSchema,
@@ -217,13 +209,10 @@ export const apiKeyAdminRoutes = newRouter()
     },
   )
   .openapi(
-    createRoute({
+    adminRoute({
       method: 'post',
       path: '/tenants/{tenant}/storefronts/{storefront}/api-keys/{key}/revoke',
-      tags: ['Admin'],
       summary: 'Revoke a key (refused at the edge within seconds)',
-      middleware: [operatorAuth] as const,
-      security: [{ bearer: [] }],
       request: {
         params: KeyParams,
         headers: IdempotencyHeaderSchema,

@@ -1,8 +1,8 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { newRouter } from '../../app';
-import { authorizeScope, operatorAuth } from '../../middleware/operator-auth';
+import { authorizeScope } from '../../middleware/operator-auth';
 import { listAudit, verifyAudit } from '../../services/audit/audit';
-import { adminProblems } from './support';
+import { adminProblems, adminRoute } from './support';
 
 const Params = z.object({ tenant: z.string().min(1).max(64) });
 const Query = z.object({
@@ -38,13 +38,10 @@ const AuditRowSchema = z
 
 export const auditAdminRoutes = newRouter()
   .openapi(
-    createRoute({
+    adminRoute({
       method: 'get',
       path: '/tenants/{tenant}/audit',
-      tags: ['Admin'],
       summary: 'One storefront’s audit trail (or the tenant-wide one), oldest first',
-      middleware: [operatorAuth] as const,
-      security: [{ bearer: [] }],
       request: { params: Params, query: Query },
       responses: {
         200: {
@@ -71,13 +68,10 @@ export const auditAdminRoutes = newRouter()
     },
   )
   .openapi(
-    createRoute({
+    adminRoute({
       method: 'get',
       path: '/tenants/{tenant}/audit/verify',
-      tags: ['Admin'],
       summary: 'Re-hash an audit trail and report the first break, if any',
-      middleware: [operatorAuth] as const,
-      security: [{ bearer: [] }],
       request: { params: Params, query: Query.pick({ storefront: true }) },
       responses: {
         200: {

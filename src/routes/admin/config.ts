@@ -1,11 +1,6 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { newRouter } from '../../app';
-import {
-  authorizeScope,
-  authorizeTenant,
-  operatorAuth,
-  operatorChange,
-} from '../../middleware/operator-auth';
+import { authorizeScope, authorizeTenant, operatorChange } from '../../middleware/operator-auth';
 import {
   listFlags,
   listKillswitches,
@@ -15,6 +10,7 @@ import {
 } from '../../services/admin/config-changes';
 import {
   adminProblems,
+  adminRoute,
   IdempotencyHeaderSchema,
   idempotent,
   mutationProblems,
@@ -120,13 +116,10 @@ async function publishAfter<T extends { configVersion: number }>(
 
 export const configAdminRoutes = newRouter()
   .openapi(
-    createRoute({
+    adminRoute({
       method: 'get',
       path: '/tenants/{tenant}/killswitches',
-      tags: ['Admin'],
       summary: 'List killswitches',
-      middleware: [operatorAuth] as const,
-      security: [{ bearer: [] }],
       request: { params: TenantParam },
       responses: {
         200: {
@@ -144,15 +137,12 @@ export const configAdminRoutes = newRouter()
     },
   )
   .openapi(
-    createRoute({
+    adminRoute({
       method: 'post',
       path: '/tenants/{tenant}/killswitches',
-      tags: ['Admin'],
       summary: 'Engage or release a killswitch',
       description:
         'Writes the switch and its audit row in one transaction, bumps the tenant’s config version and publishes. The edge applies it within about a second (see README: flip-to-effect).',
-      middleware: [operatorAuth] as const,
-      security: [{ bearer: [] }],
       request: {
         params: TenantParam,
         headers: IdempotencyHeaderSchema,
@@ -194,13 +184,10 @@ export const configAdminRoutes = newRouter()
     },
   )
   .openapi(
-    createRoute({
+    adminRoute({
       method: 'get',
       path: '/tenants/{tenant}/flags',
-      tags: ['Admin'],
       summary: 'List feature flags (tenant-wide and storefront overrides)',
-      middleware: [operatorAuth] as const,
-      security: [{ bearer: [] }],
       request: { params: TenantParam },
       responses: {
         200: {
@@ -216,13 +203,10 @@ export const configAdminRoutes = newRouter()
     },
   )
   .openapi(
-    createRoute({
+    adminRoute({
       method: 'put',
       path: '/tenants/{tenant}/flags/{key}',
-      tags: ['Admin'],
       summary: 'Create or replace a flag (or a storefront override)',
-      middleware: [operatorAuth] as const,
-      security: [{ bearer: [] }],
       request: {
         params: FlagKeyParam,
         headers: IdempotencyHeaderSchema,
@@ -273,13 +257,10 @@ export const configAdminRoutes = newRouter()
     },
   )
   .openapi(
-    createRoute({
+    adminRoute({
       method: 'post',
       path: '/tenants/{tenant}/flags/{key}/toggle',
-      tags: ['Admin'],
       summary: 'Turn a flag on or off',
-      middleware: [operatorAuth] as const,
-      security: [{ bearer: [] }],
       request: {
         params: FlagKeyParam,
         headers: IdempotencyHeaderSchema,

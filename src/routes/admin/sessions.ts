@@ -3,7 +3,7 @@ import { deleteCookie, setCookie } from 'hono/cookie';
 import { newRouter } from '../../app';
 import { getDb } from '../../db/client';
 import { ApiError } from '../../errors';
-import { operatorAuth, SESSION_COOKIE } from '../../middleware/operator-auth';
+import { SESSION_COOKIE } from '../../middleware/operator-auth';
 import { consoleKeys } from '../../security/console-keys';
 import {
   createCsrfToken,
@@ -13,7 +13,7 @@ import {
 } from '../../security/sessions';
 import { authenticateOperator } from '../../services/admin/operators';
 import { settings } from '../../settings';
-import { adminProblems } from './support';
+import { adminProblems, adminRoute } from './support';
 
 const GrantSchema = z.object({
   tenantId: z.string(),
@@ -110,13 +110,10 @@ export const sessionRoutes = newRouter()
     },
   )
   .openapi(
-    createRoute({
+    adminRoute({
       method: 'get',
       path: '/me',
-      tags: ['Admin'],
       summary: 'The signed-in operator, their grants and a fresh CSRF token',
-      middleware: [operatorAuth] as const,
-      security: [{ bearer: [] }],
       responses: {
         200: { description: 'The operator', content: { 'application/json': { schema: MeSchema } } },
         401: adminProblems[401],

@@ -1,9 +1,10 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { newRouter } from '../../app';
-import { authorizeTenant, operatorAuth } from '../../middleware/operator-auth';
+import { authorizeTenant } from '../../middleware/operator-auth';
 import { listSigningKeys, rotateSigningKey } from '../../services/customers/signing-keys';
 import {
   adminProblems,
+  adminRoute,
   IdempotencyHeaderSchema,
   idempotent,
   mutationProblems,
@@ -36,13 +37,10 @@ const SigningKeySchema = z
 // storefront (a grant narrowed to some storefronts does not cover them).
 export const signingKeyAdminRoutes = newRouter()
   .openapi(
-    createRoute({
+    adminRoute({
       method: 'get',
       path: '/tenants/{tenant}/signing-keys',
-      tags: ['Admin'],
       summary: 'The tenant’s customer-token signing keys (public facts only)',
-      middleware: [operatorAuth] as const,
-      security: [{ bearer: [] }],
       request: { params: TenantParam },
       responses: {
         200: {
@@ -60,16 +58,13 @@ export const signingKeyAdminRoutes = newRouter()
     },
   )
   .openapi(
-    createRoute({
+    adminRoute({
       method: 'post',
       path: '/tenants/{tenant}/signing-keys/rotate',
-      tags: ['Admin'],
       summary: 'Rotate the customer-token signing key',
       description:
         'New tokens are signed with a new key at once; the retired key stays in the JWKS for ' +
         'the overlap window (48 h, longer than any token lives), so issued tokens keep working.',
-      middleware: [operatorAuth] as const,
-      security: [{ bearer: [] }],
       request: {
         params: TenantParam,
         headers: IdempotencyHeaderSchema,

@@ -1,11 +1,10 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { newRouter } from '../../app';
 import { ApiError } from '../../errors';
-import { operatorAuth } from '../../middleware/operator-auth';
 import { ACTIONS, authorize } from '../../security/rbac';
 import { findTenant } from '../../services/admin/operators';
 import { listStorefronts } from '../../services/admin/storefronts';
-import { adminProblems } from './support';
+import { adminProblems, adminRoute } from './support';
 
 const TenantParam = z.object({
   tenant: z
@@ -36,13 +35,10 @@ const StorefrontSummarySchema = z
   .openapi('StorefrontSummary');
 
 export const storefrontAdminRoutes = newRouter().openapi(
-  createRoute({
+  adminRoute({
     method: 'get',
     path: '/tenants/{tenant}/storefronts',
-    tags: ['Admin'],
     summary: 'List the tenant’s storefronts the operator may see, with their hosts',
-    middleware: [operatorAuth] as const,
-    security: [{ bearer: [] }],
     request: { params: TenantParam },
     responses: {
       200: {

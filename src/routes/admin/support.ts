@@ -1,7 +1,8 @@
-import { z } from '@hono/zod-openapi';
+import { createRoute, type RouteConfig, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AppEnv, Env } from '../../env';
 import { ApiError } from '../../errors';
+import { operatorAuth } from '../../middleware/operator-auth';
 import { claimIdempotencyKey, IDEMPOTENCY_KEY_RE } from '../../services/admin/idempotency';
 import type { PublishResult } from '../../services/publish/publish';
 import { ProblemSchema } from '../schemas';
@@ -97,4 +98,19 @@ export async function idempotent(
     }
     throw err;
   }
+}
+
+/**
+ * `createRoute` for the admin API: tagged Admin, behind operator authentication (bearer token
+ * or console cookie + CSRF), documented with the bearer scheme.
+ */
+export function adminRoute<const R extends Omit<RouteConfig, 'middleware' | 'security' | 'tags'>>(
+  route: R,
+) {
+  return createRoute({
+    ...route,
+    tags: ['Admin'],
+    middleware: [operatorAuth] as const,
+    security: [{ bearer: [] }],
+  });
 }
