@@ -19,7 +19,7 @@ export const EvaluateRequestSchema = z
       .default({})
       .openapi({
         description:
-          'Evaluation context. `targetingKey` (the customer id) is the bucketing key. `storefront`, `channel` and `country` are filled in from the request when absent.',
+          'Evaluation context. `targetingKey` (the customer id) is the bucketing key. `storefront` and `channel` are always those of the request; `country` and `platform` are filled in from it when absent.',
         example: { targetingKey: 'cus_123', platform: 'ios', appVersion: '5.2.0' },
       }),
     flags: z
@@ -110,12 +110,14 @@ export function evaluateFlags(
   ctx: ExecutionContext,
 ) {
   const ev = evaluatorFor(edge.hot);
+  // The caller may set any attribute, including country and platform (a server evaluating on a
+  // customer's behalf), but never the storefront or channel the request resolved to.
   const context: EvaluationContext = {
-    storefront: edge.snapshot.storefront.slug,
-    channel: edge.client.channel,
     ...(edge.client.family ? { platform: edge.client.family } : {}),
     ...(edge.geo.country ? { country: edge.geo.country } : {}),
     ...body.context,
+    storefront: edge.snapshot.storefront.slug,
+    channel: edge.client.channel,
   };
   const keys = body.flags ?? ev.keys();
   const out: Record<string, ReturnType<typeof view>> = {};

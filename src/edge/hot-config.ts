@@ -76,7 +76,11 @@ export class HotConfigStore {
     ctx: Waiter,
   ): { config?: HotConfig; fresh: boolean } | undefined {
     const entry = this.entries.get(tenantId);
-    if (!entry || (entry.lastOkAt === 0 && entry.checkedAt === 0)) return undefined;
+    // Never checked, or the first check is still under way: the caller makes its own check
+    // (rather than serving without the tenant's hot config, or awaiting another request's).
+    if (!entry || (entry.lastOkAt === 0 && (entry.checkedAt === 0 || entry.refreshing))) {
+      return undefined;
+    }
     const now = this.options.now();
     if (now - entry.checkedAt >= this.options.pollMs && !entry.refreshing) {
       ctx.waitUntil(this.refresh(ns, tenantId, entry));

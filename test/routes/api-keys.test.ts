@@ -1,5 +1,7 @@
+import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createTenant, publish, type TestTenant } from '../helpers/factories';
+import { idempotencyKeys } from '../../src/db/schema';
+import { createTenant, publish, type TestTenant, withDb } from '../helpers/factories';
 import { call, expectProblem, json } from '../helpers/http';
 import { asOperator, createOperator, type TestOperator } from '../helpers/operators';
 
@@ -151,5 +153,83 @@ describe('storefront API keys', () => {
       404,
       'not_found',
     );
+  });
+});
+
+describe('Idempotency-Key on key creation', () => {
+  it('the key is shown once: a replay returns the first result with secret null, and it is never stored', async () => {
+    const key = `create-key-${Date.now()}`;
+    const first = await asOperator(
+      admin,
+      'POST',
+      base(),
+      { kind: 'secret', name: 'idem' },
+      { 'idempotency-key': key },
+    );
+    expect(first.status).toBe(201);
+    const a = await json<{ apiKey: { id: string }; secret: string }>(first);
+    expect(a.secret).toMatch(/^sk_live_/);
+    const replay = await asOperator(
+      admin,
+      'POST',
+      base(),
+      { kind: 'secret', name: 'idem' },
+      { 'idempotency-key': key },
+    );
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    const b = await json<{ apiKey: { id: string }; secret: string | null }>(replay);
+    expect(b).toMatchObject({ apiKey: { id: a.apiKey.id }, secret: null });
+    const stored = await withDb((db) =>
+      db.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, key)),
+    );
+    expect(JSON.stringify(stored)).not.toContain(a.secret);
+  });
+
+  it('a claim abandoned by a dead request is taken over after a minute', async () => {
+    const key = `abandoned-${Date.now()}`;
+    // What a request that died after claiming leaves behind.
+    await withDb((db) =>
+      db.insert(idempotencyKeys).values({
+        tenantId: t.tenantId,
+        principal: admin.id,
+        key,
+        method: 'POST',
+        path: base(),
+        requestHash: 'x',
+        createdAt: new Date(Date.now() - 120_000),
+      }),
+    );
+    const res = await asOperator(
+      admin,
+      'POST',
+      base(),
+      { kind: 'publishable', name: 'after crash' },
+      { 'idempotency-key': key },
+    );
+    // The old claim was for another body: taken over only if abandoned, then compared.
+    expect([201, 422]).toContain(res.status);
+    const fresh = `abandoned-same-${Date.now()}`;
+    await withDb(async (db) => {
+      const { sha256Hex } = await import('../../src/lib/crypto');
+      const body = JSON.stringify({ kind: 'publishable', name: 'after crash' });
+      await db.insert(idempotencyKeys).values({
+        tenantId: t.tenantId,
+        principal: admin.id,
+        key: fresh,
+        method: 'POST',
+        path: base(),
+        requestHash: await sha256Hex(`POST ${base()}\n${body}`),
+        createdAt: new Date(Date.now() - 120_000),
+      });
+    });
+    const retried = await asOperator(
+      admin,
+      'POST',
+      base(),
+      { kind: 'publishable', name: 'after crash' },
+      { 'idempotency-key': fresh },
+    );
+    expect(retried.status).toBe(201);
   });
 });

@@ -174,6 +174,40 @@ describe('POST /v1/flags/evaluate', () => {
     expect(r.flags['new-checkout']).toMatchObject({ value: false, reason: 'DISABLED' });
   });
 
+  it('a client cannot pose as another storefront or channel through the context', async () => {
+    const res = await put('eu-only-banner', {
+      valueType: 'boolean',
+      definition: {
+        variations: [false, true],
+        offVariation: 0,
+        rules: [
+          {
+            clauses: [{ attribute: 'storefront', operator: 'in', values: ['eu-store'] }],
+            variation: 1,
+          },
+          { clauses: [{ attribute: 'channel', operator: 'in', values: ['ott'] }], variation: 1 },
+        ],
+        fallthrough: { variation: 0 },
+      },
+    });
+    expect(res.status).toBe(200);
+    const ask = (host: string, context: Record<string, string>) =>
+      evaluate(host, {
+        flags: ['eu-only-banner'],
+        context: { targetingKey: 'cus_1', ...context },
+      }).then((r) => json<Evaluations>(r));
+    const deadline = Date.now() + 2000;
+    while ((await ask(t.hosts['eu-store'] ?? '', {})).flags['eu-only-banner']?.value !== true) {
+      if (Date.now() > deadline) throw new Error('flag not published in time');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const spoofed = await ask(t.hosts['us-store'] ?? '', {
+      storefront: 'eu-store',
+      channel: 'ott',
+    });
+    expect(spoofed.flags['eu-only-banner']).toMatchObject({ value: false, reason: 'DEFAULT' });
+  });
+
   it('rejects bad input with problem+json', async () => {
     const host = t.hosts['us-store'] ?? '';
     await expectProblem(await evaluate(host, { flags: 'new-checkout' }), 400, 'validation_failed');

@@ -119,7 +119,13 @@ export const apiKeyAdminRoutes = newRouter()
             'application/json': {
               schema: z.object({
                 apiKey: ApiKeySchema,
-                secret: z.string(),
+                secret: z
+                  .string()
+                  .nullable()
+                  .openapi({
+                    description:
+                      'The key, in the first answer only (null in an Idempotency-Key replay)',
+                  }),
                 configVersion: z.number(),
               }),
             },
@@ -182,7 +188,13 @@ export const apiKeyAdminRoutes = newRouter()
             'application/json': {
               schema: z.object({
                 apiKey: ApiKeySchema,
-                secret: z.string(),
+                secret: z
+                  .string()
+                  .nullable()
+                  .openapi({
+                    description:
+                      'The key, in the first answer only (null in an Idempotency-Key replay)',
+                  }),
                 previous: ApiKeySchema.nullable(),
                 configVersion: z.number(),
               }),

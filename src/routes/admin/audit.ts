@@ -72,7 +72,7 @@ export const auditAdminRoutes = newRouter()
       method: 'get',
       path: '/tenants/{tenant}/audit/verify',
       summary: 'Re-hash an audit trail and report the first break, if any',
-      request: { params: Params, query: Query.pick({ storefront: true }) },
+      request: { params: Params, query: Query.pick({ storefront: true, after: true }) },
       responses: {
         200: {
           description: 'Verification result',
@@ -85,6 +85,9 @@ export const auditAdminRoutes = newRouter()
                 length: z.number().optional(),
                 brokenAt: z.number().optional(),
                 reason: z.string().optional(),
+                nextAfter: z.number().nullable().openapi({
+                  description: 'More rows remain: verify again with `after=<nextAfter>`',
+                }),
               }),
             },
           },
@@ -98,6 +101,6 @@ export const auditAdminRoutes = newRouter()
       const { tenant, storefront: sf } = await authorizeScope(c, ref, 'audit.read', {
         storefront: q.storefront,
       });
-      return c.json(await verifyAudit(c.get('db'), tenant.id, sf?.id ?? null), 200);
+      return c.json(await verifyAudit(c.get('db'), tenant.id, sf?.id ?? null, q.after), 200);
     },
   );

@@ -1,7 +1,7 @@
 import { createRoute, type RouteConfig, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AppEnv, Env } from '../../env';
-import { ApiError } from '../../errors';
+import { ApiError, problemBody } from '../../errors';
 import { operatorAuth } from '../../middleware/operator-auth';
 import { claimIdempotencyKey, IDEMPOTENCY_KEY_RE } from '../../services/admin/idempotency';
 import type { PublishResult } from '../../services/publish/publish';
@@ -52,6 +52,19 @@ export const mutationProblems = {
  * `principal` is the caller the key belongs to: the signed-in operator unless given (the
  * storefront API passes its API key's id). Needs `c.var.db`.
  */
+/**
+ * Fields never persisted with a stored response: a key or token is shown once, in the first
+ * answer, and a replay carries `null` in its place.
+ */
+const SHOWN_ONCE = ['secret', 'token'] as const;
+
+function storable(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+  const copy: Record<string, unknown> = { ...(body as Record<string, unknown>) };
+  for (const f of SHOWN_ONCE) if (f in copy) copy[f] = null;
+  return copy;
+}
+
 export async function idempotent(
   c: Context<AppEnv>,
   tenantId: string,
@@ -74,30 +87,49 @@ export async function idempotent(
   }
   // Hono caches the parsed body, so this re-reads nothing from the stream.
   const body = c.req.method === 'GET' ? '' : await c.req.text();
+  const instance = new URL(c.req.url).pathname;
   const claim = await claimIdempotencyKey(c.get('db'), {
     tenantId,
     principal: principal ?? c.get('operator').id,
     key,
     method: c.req.method,
-    path: new URL(c.req.url).pathname,
+    path: instance,
     body,
   });
   if (claim.kind === 'replay') {
     c.header('idempotent-replayed', 'true');
+    if (claim.status >= 400) {
+      return c.body(JSON.stringify(claim.body), claim.status as 400, {
+        'content-type': 'application/problem+json',
+      });
+    }
     return c.json(claim.body as object, claim.status as 200);
   }
+  let result: { status: 200 | 201; body: unknown };
   try {
-    const r = await run();
-    await claim.release(r.status, r.body);
-    return c.json(r.body as object, r.status);
+    result = await run();
   } catch (err) {
     if (err instanceof ApiError && err.status < 500) {
-      await claim.release(err.status, { type: err.code, detail: err.message });
+      const problem = problemBody(err.code, err.message, {
+        instance,
+        requestId: c.get('requestId'),
+        errors: err.errors,
+        ...err.extensions,
+      });
+      await claim.release(err.status, problem).catch(() => claim.abandon());
     } else {
-      await claim.abandon();
+      await claim.abandon().catch(() => {});
     }
     throw err;
   }
+  // The change is committed: whatever happens to the stored copy, answer with its result (a
+  // key left in progress is taken over after a minute, see claimIdempotencyKey).
+  await claim.release(result.status, storable(result.body)).catch((err: unknown) => {
+    console.error(
+      JSON.stringify({ level: 'warn', msg: 'idempotency result not stored', error: String(err) }),
+    );
+  });
+  return c.json(result.body as object, result.status);
 }
 
 /**

@@ -4,6 +4,9 @@ import type { Db } from '../../db/types';
 import { ApiError } from '../../errors';
 import { sha256Hex } from '../../lib/crypto';
 
+/** A claim still in progress after this long is taken to be abandoned. */
+const ABANDONED_AFTER_MS = 60_000;
+
 export const IDEMPOTENCY_KEY_RE = /^[A-Za-z0-9._:-]{8,255}$/;
 
 export interface IdempotencyScope {
@@ -60,6 +63,24 @@ export async function claimIdempotencyKey(
         'This Idempotency-Key was already used with a different request (method, path or body). Use a new key for a new request.',
       );
     }
+    if (
+      existing.completedAt === null &&
+      Date.now() - existing.createdAt.getTime() > ABANDONED_AFTER_MS
+    ) {
+      // The first attempt died before finishing (its worker was evicted): this one takes over.
+      const [taken] = await db
+        .update(idempotencyKeys)
+        .set({ createdAt: new Date() })
+        .where(
+          and(
+            where,
+            sql`${idempotencyKeys.completedAt} is null`,
+            eq(idempotencyKeys.createdAt, existing.createdAt),
+          ),
+        )
+        .returning({ key: idempotencyKeys.key });
+      if (taken) return newClaim(db, where);
+    }
     if (existing.completedAt === null || existing.responseStatus === null) {
       throw new ApiError(
         'idempotency_in_progress',
@@ -69,6 +90,10 @@ export async function claimIdempotencyKey(
     }
     return { kind: 'replay', status: existing.responseStatus, body: existing.responseBody };
   }
+  return newClaim(db, where);
+}
+
+function newClaim(db: Db, where: ReturnType<typeof and>): IdempotencyClaim {
   return {
     kind: 'new',
     release: async (status, body) => {

@@ -117,16 +117,51 @@ export async function listAudit(
   return { items, nextAfter: rows.length > limit ? (items.at(-1)?.seq ?? null) : null };
 }
 
-/** Re-hashes a whole chain and says where it breaks, if it does. */
-export async function verifyAudit(db: Db, tenantId: string, storefrontId: string | null) {
+/** Rows re-hashed per verification call: bounded so a long trail cannot exhaust a request. */
+export const VERIFY_PAGE = 5000;
+
+/**
+ * Re-hashes one chain from `afterSeq` (0: the start), at most {@link VERIFY_PAGE} rows, and
+ * says where it breaks, if it does. `nextAfter` is set when more rows remain: call again with
+ * it (and the returned `head`'s hash is where the next page must link).
+ */
+export async function verifyAudit(
+  db: Db,
+  tenantId: string,
+  storefrontId: string | null,
+  afterSeq = 0,
+) {
+  const chain = chainOf(tenantId, storefrontId);
+  let from: { seq: number; prevHash: string } | undefined;
+  if (afterSeq > 0) {
+    const [prev] = await db
+      .select({ hash: auditLog.hash })
+      .from(auditLog)
+      .where(
+        and(eq(auditLog.tenantId, tenantId), eq(auditLog.chain, chain), eq(auditLog.seq, afterSeq)),
+      );
+    if (!prev) {
+      return {
+        chain,
+        head: null,
+        ok: false as const,
+        brokenAt: afterSeq,
+        reason: 'seq_gap' as const,
+        nextAfter: null,
+      };
+    }
+    from = { seq: afterSeq + 1, prevHash: prev.hash };
+  }
   const rows = await db
     .select()
     .from(auditLog)
     .where(
-      and(eq(auditLog.tenantId, tenantId), eq(auditLog.chain, chainOf(tenantId, storefrontId))),
+      and(eq(auditLog.tenantId, tenantId), eq(auditLog.chain, chain), gt(auditLog.seq, afterSeq)),
     )
-    .orderBy(asc(auditLog.seq));
-  const links = rows.map(hashedFields);
-  const result = await verifyChain(links);
-  return { chain: chainOf(tenantId, storefrontId), head: links.at(-1)?.hash ?? null, ...result };
+    .orderBy(asc(auditLog.seq))
+    .limit(VERIFY_PAGE + 1);
+  const page = rows.slice(0, VERIFY_PAGE).map(hashedFields);
+  const result = await verifyChain(page, { from });
+  const nextAfter = rows.length > VERIFY_PAGE ? (page.at(-1)?.seq ?? null) : null;
+  return { chain, head: page.at(-1)?.hash ?? null, ...result, nextAfter };
 }
