@@ -12,7 +12,7 @@ import { ApiError } from '../errors';
 import { apiKeyLimitsFor, enforceRateLimitsFor } from '../middleware/rate-limit';
 import { CATALOG_VARY, catalogBody } from './catalog-body';
 import { EvaluateRequestSchema, evaluateFlags, quickParseEvaluateRequest } from './flag-evaluate';
-import { assertFeature, authenticateKey, resolveEdge } from './pipeline';
+import { assertFeature, authenticateKey, requestTarget, resolveEdge } from './pipeline';
 
 const CATALOG_RE = /^(?:\/([a-z0-9-]{1,63}))?\/v1\/catalog$/;
 const FLAGS_RE = /^(?:\/([a-z0-9-]{1,63}))?\/v1\/flags\/evaluate$/;
@@ -56,14 +56,13 @@ export async function fastPath(
   env: Env,
   ctx: ExecutionContext,
 ): Promise<Response | undefined> {
-  const q = req.url.indexOf('?', 8);
-  const pathStart = req.url.indexOf('/', req.url.indexOf('//') + 2);
-  const pathname = req.url.slice(pathStart, q === -1 ? undefined : q);
+  const target = requestTarget(req.url);
+  const { pathname } = target;
   const route = match(req.method, pathname);
   if (!route) return undefined;
   const requestId = requestIdFrom(req.headers);
   try {
-    const edge = await resolveEdge(req, env, ctx, route.prefix);
+    const edge = await resolveEdge(req, env, ctx, route.prefix, target);
     assertFeature(edge, route.kind);
     const key = await authenticateKey(edge, req.headers, 'publishable');
     const limits = await enforceRateLimitsFor(

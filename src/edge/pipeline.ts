@@ -36,6 +36,34 @@ export function killswitchProblem(ks: KillswitchView): ApiError {
   );
 }
 
+export interface RequestTarget {
+  /** Lower-case hostname without port or trailing dot. */
+  host: string;
+  pathname: string;
+}
+
+/**
+ * Host and path of a request URL as the runtime gives it (already parsed and normalized, so
+ * slicing the string is enough and much cheaper than a second `new URL`).
+ */
+export function requestTarget(url: string): RequestTarget {
+  const authorityStart = url.indexOf('//') + 2;
+  let pathStart = url.indexOf('/', authorityStart);
+  if (pathStart === -1) pathStart = url.length;
+  const query = url.indexOf('?', pathStart);
+  const authority = url.slice(authorityStart, pathStart);
+  let host: string;
+  if (authority.startsWith('[')) host = authority.slice(0, authority.indexOf(']') + 1);
+  else {
+    const colon = authority.lastIndexOf(':');
+    host = colon === -1 ? authority : authority.slice(0, colon);
+  }
+  host = host.toLowerCase();
+  if (host.endsWith('.')) host = host.slice(0, -1);
+  const pathname = url.slice(pathStart, query === -1 ? undefined : query) || '/';
+  return { host, pathname };
+}
+
 /**
  * Resolves the storefront of a request, loads its snapshot (in-isolate cache, KV when cold)
  * and the tenant's hot config, and refuses the request if a tenant, storefront or channel
@@ -46,6 +74,7 @@ export async function resolveEdge(
   env: Env,
   ctx: ExecutionContext,
   prefix?: string,
+  target: RequestTarget = requestTarget(req.url),
 ): Promise<EdgeContext> {
   const headers = req.headers;
   if ((headers.get('host')?.length ?? 0) > MAX_HOST + 6) {
@@ -54,8 +83,7 @@ export async function resolveEdge(
       `The Host header may be at most ${MAX_HOST} characters.`,
     );
   }
-  const url = new URL(req.url);
-  const host = url.hostname.endsWith('.') ? url.hostname.slice(0, -1) : url.hostname;
+  const { host, pathname } = target;
 
   const sfHeader = headers.get('x-storefront');
   let storefrontHeader: string | undefined;
@@ -89,7 +117,7 @@ export async function resolveEdge(
     (await edgeConfig.routingTable(env.CONFIG_KV, ctx));
   const resolution = resolveStorefront(table, {
     host,
-    path: url.pathname,
+    path: pathname,
     storefrontHeader,
     country: geo.country,
     continent: geo.continent,

@@ -145,3 +145,30 @@ describe('requestGeo', () => {
     ]);
   });
 });
+
+describe('requestTarget', () => {
+  it('matches the URL parser on the URLs a runtime hands over', async () => {
+    const { requestTarget } = await import('../../src/edge/pipeline');
+    fc.assert(
+      fc.property(
+        fc.constantFrom('http', 'https'),
+        fc.oneof(
+          fc.domain(),
+          fc.ipV4(),
+          fc.ipV6().map((ip) => `[${ip}]`),
+        ),
+        fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }),
+        fc.webPath(),
+        fc.option(fc.webQueryParameters(), { nil: undefined }),
+        (scheme, host, port, path, query) => {
+          const url = new URL(
+            `${scheme}://${host}${port ? `:${port}` : ''}${path}${query ? `?${query}` : ''}`,
+          );
+          const expected = url.hostname.endsWith('.') ? url.hostname.slice(0, -1) : url.hostname;
+          expect(requestTarget(url.href)).toEqual({ host: expected, pathname: url.pathname });
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});

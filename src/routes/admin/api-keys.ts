@@ -119,13 +119,10 @@ export const apiKeyAdminRoutes = newRouter()
             'application/json': {
               schema: z.object({
                 apiKey: ApiKeySchema,
-                secret: z
-                  .string()
-                  .nullable()
-                  .openapi({
-                    description:
-                      'The key, in the first answer only (null in an Idempotency-Key replay)',
-                  }),
+                secret: z.string().nullable().openapi({
+                  description:
+                    'The key, in the first answer only (null in an Idempotency-Key replay)',
+                }),
                 configVersion: z.number(),
               }),
             },
@@ -188,13 +185,10 @@ export const apiKeyAdminRoutes = newRouter()
             'application/json': {
               schema: z.object({
                 apiKey: ApiKeySchema,
-                secret: z
-                  .string()
-                  .nullable()
-                  .openapi({
-                    description:
-                      'The key, in the first answer only (null in an Idempotency-Key replay)',
-                  }),
+                secret: z.string().nullable().openapi({
+                  description:
+                    'The key, in the first answer only (null in an Idempotency-Key replay)',
+                }),
                 previous: ApiKeySchema.nullable(),
                 configVersion: z.number(),
               }),
