@@ -18,10 +18,10 @@ import {
   mutationProblems,
   publishNow,
   ReasonSchema,
+  TenantParamSchema,
 } from './support';
 
-const Params = z.object({
-  tenant: z.string().min(1).max(64),
+const Params = TenantParamSchema.extend({
   storefront: z.string().min(1).max(64).openapi({ description: 'Storefront slug or id' }),
 });
 const KeyParams = Params.extend({ key: z.string().regex(/^key_[0-9A-Z]{26}$/) });

@@ -2,9 +2,9 @@ import { z } from '@hono/zod-openapi';
 import { newRouter } from '../../app';
 import { authorizeScope } from '../../middleware/operator-auth';
 import { listAudit, verifyAudit } from '../../services/audit/audit';
-import { adminProblems, adminRoute } from './support';
+import { adminProblems, adminRoute, TenantParamSchema } from './support';
 
-const Params = z.object({ tenant: z.string().min(1).max(64) });
+const Params = TenantParamSchema;
 const Query = z.object({
   storefront: z
     .string()

@@ -16,15 +16,10 @@ import {
   mutationProblems,
   publishNow,
   ReasonSchema,
+  TenantParamSchema,
 } from './support';
 
-const TenantParam = z.object({
-  tenant: z
-    .string()
-    .min(1)
-    .max(64)
-    .openapi({ description: 'Tenant slug or id', example: 'globalcorp' }),
-});
+const TenantParam = TenantParamSchema;
 
 const KillswitchSchema = z
   .object({

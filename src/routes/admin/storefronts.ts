@@ -4,15 +4,9 @@ import { ApiError } from '../../errors';
 import { ACTIONS, authorize } from '../../security/rbac';
 import { findTenant } from '../../services/admin/operators';
 import { listStorefronts } from '../../services/admin/storefronts';
-import { adminProblems, adminRoute } from './support';
+import { adminProblems, adminRoute, TenantParamSchema } from './support';
 
-const TenantParam = z.object({
-  tenant: z
-    .string()
-    .min(1)
-    .max(64)
-    .openapi({ description: 'Tenant slug or id', example: 'globalcorp' }),
-});
+const TenantParam = TenantParamSchema;
 
 const ActionsSchema = z.array(z.enum(ACTIONS)).openapi({
   description: 'What the signed-in operator may do here (the API checks again on every call)',

@@ -12,6 +12,15 @@ export function publishNow(env: Env): Promise<PublishResult> {
   return env.PUBLISHER.get(env.PUBLISHER.idFromName('global')).publish();
 }
 
+/** `{tenant}` in admin paths: a tenant slug or id. */
+export const TenantParamSchema = z.object({
+  tenant: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ description: 'Tenant slug or id', example: 'globalcorp' }),
+});
+
 export const IdempotencyHeaderSchema = z.object({
   'idempotency-key': z
     .string()

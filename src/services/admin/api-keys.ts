@@ -5,6 +5,7 @@ import { ApiError } from '../../errors';
 import { newId } from '../../lib/ids';
 import { generateApiKey } from '../../security/api-keys';
 import { type Actor, appendAudit } from '../audit/audit';
+import { bumpConfigVersion } from './config-changes';
 
 type Channel = 'web' | 'mobile' | 'partner' | 'ott';
 
@@ -31,15 +32,6 @@ export function apiKeyView(k: typeof apiKeys.$inferSelect) {
     rotatedFrom: k.rotatedFrom,
     createdAt: k.createdAt.toISOString(),
   };
-}
-
-async function bump(tx: Db, tenantId: string) {
-  const [row] = await tx
-    .update(tenants)
-    .set({ configVersion: sql`${tenants.configVersion} + 1` })
-    .where(eq(tenants.id, tenantId))
-    .returning({ v: tenants.configVersion });
-  return row?.v ?? 0;
 }
 
 export interface NewKeyInput {
@@ -81,7 +73,7 @@ async function insertKey(
 export async function createApiKey(db: Db, ctx: KeyChangeContext, input: NewKeyInput) {
   return db.transaction(async (tx) => {
     const { row, secret } = await insertKey(tx, ctx, input, null);
-    const configVersion = await bump(tx, ctx.tenantId);
+    const configVersion = await bumpConfigVersion(tx, ctx.tenantId);
     await appendAudit(tx, {
       tenantId: ctx.tenantId,
       storefrontId: ctx.storefrontId,
@@ -146,7 +138,7 @@ export async function rotateApiKey(
       .set({ expiresAt: newExpiry })
       .where(eq(apiKeys.id, old.id))
       .returning();
-    const configVersion = await bump(tx, ctx.tenantId);
+    const configVersion = await bumpConfigVersion(tx, ctx.tenantId);
     await appendAudit(tx, {
       tenantId: ctx.tenantId,
       storefrontId: ctx.storefrontId,
@@ -178,7 +170,7 @@ export async function revokeApiKey(db: Db, ctx: KeyChangeContext, keyId: string)
       .where(eq(apiKeys.id, keyId))
       .returning();
     if (!row) throw new Error('revoke returned nothing');
-    const configVersion = await bump(tx, ctx.tenantId);
+    const configVersion = await bumpConfigVersion(tx, ctx.tenantId);
     await appendAudit(tx, {
       tenantId: ctx.tenantId,
       storefrontId: ctx.storefrontId,

@@ -13,14 +13,15 @@ export interface ChangeContext {
   reason: string;
 }
 
-/** Bumps the tenant's config version inside the change's transaction. */
-async function bumpVersion(tx: Db, tenantId: string): Promise<number> {
+/** Bumps the tenant's config version inside the change's transaction; returns the new one. */
+export async function bumpConfigVersion(tx: Db, tenantId: string): Promise<number> {
   const [row] = await tx
     .update(tenants)
     .set({ configVersion: sql`${tenants.configVersion} + 1` })
     .where(eq(tenants.id, tenantId))
     .returning({ v: tenants.configVersion });
-  return row?.v ?? 0;
+  if (!row) throw new ApiError('not_found', `No tenant ${tenantId}.`);
+  return row.v;
 }
 
 /** A storefront of the tenant by id or slug; 404 if it is not the tenant's. */
@@ -96,7 +97,7 @@ export async function setKillswitch(db: Db, ctx: ChangeContext, input: Killswitc
           })
           .returning();
     if (!after) throw new Error('killswitch write returned nothing');
-    const configVersion = await bumpVersion(tx, ctx.tenantId);
+    const configVersion = await bumpConfigVersion(tx, ctx.tenantId);
     await appendAudit(tx, {
       tenantId: ctx.tenantId,
       storefrontId: input.storefrontId,
@@ -200,7 +201,7 @@ export async function putFlag(db: Db, ctx: ChangeContext, input: FlagInput) {
           })
           .returning();
     if (!after) throw new Error('flag write returned nothing');
-    const configVersion = await bumpVersion(tx, ctx.tenantId);
+    const configVersion = await bumpConfigVersion(tx, ctx.tenantId);
     await appendAudit(tx, {
       tenantId: ctx.tenantId,
       storefrontId: input.storefrontId,
@@ -238,7 +239,7 @@ export async function setFlagEnabled(
       .where(eq(featureFlags.id, before.id))
       .returning();
     if (!after) throw new Error('flag write returned nothing');
-    const configVersion = await bumpVersion(tx, ctx.tenantId);
+    const configVersion = await bumpConfigVersion(tx, ctx.tenantId);
     await appendAudit(tx, {
       tenantId: ctx.tenantId,
       storefrontId,

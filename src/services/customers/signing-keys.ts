@@ -10,6 +10,7 @@ import {
   type SigningAlg,
   type SigningKey,
 } from '../../security/customer-tokens';
+import { bumpConfigVersion } from '../admin/config-changes';
 import { type Actor, appendAudit } from '../audit/audit';
 import { keyVault, openPrivateJwk, sealPrivateJwk } from './key-vault';
 
@@ -38,16 +39,6 @@ async function lockTenantKeys(tx: Db, tenantId: string) {
   await tx.execute(
     sql`select pg_advisory_xact_lock(hashtextextended(${`signing-keys:${tenantId}`}, 0))`,
   );
-}
-
-async function bump(tx: Db, tenantId: string) {
-  const [row] = await tx
-    .update(tenants)
-    .set({ configVersion: sql`${tenants.configVersion} + 1` })
-    .where(eq(tenants.id, tenantId))
-    .returning({ v: tenants.configVersion });
-  if (!row) throw new ApiError('not_found', `No tenant ${tenantId}.`);
-  return row.v;
 }
 
 async function insertKey(
@@ -132,7 +123,7 @@ export async function activeSigningKey(
     const raced = pick(await activeRows(tx, tenantId));
     if (raced) return { row: raced, created: false, configVersion: null };
     const row = await insertKey(tx, env, tenantId, DEFAULT_SIGNING_ALG, now);
-    const configVersion = await bump(tx, tenantId);
+    const configVersion = await bumpConfigVersion(tx, tenantId);
     await appendAudit(tx, {
       tenantId,
       storefrontId: null,
@@ -177,7 +168,7 @@ export async function rotateSigningKey(
       .where(and(eq(tenantSigningKeys.tenantId, tenantId), isNull(tenantSigningKeys.retiredAt)))
       .returning();
     const row = await insertKey(tx, env, tenantId, alg, now);
-    const configVersion = await bump(tx, tenantId);
+    const configVersion = await bumpConfigVersion(tx, tenantId);
     await appendAudit(tx, {
       tenantId,
       storefrontId: null,
