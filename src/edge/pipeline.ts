@@ -6,8 +6,7 @@
  */
 import type { EdgeContext, Env } from '../env';
 import { ApiError } from '../errors';
-import { sha256Hex } from '../lib/crypto';
-import { parseApiKey } from '../security/api-keys';
+import { hashApiKey, parseApiKey } from '../security/api-keys';
 import { settings } from '../settings';
 import { detectClient, isChannelHeaderValid } from './channel';
 import { edgeConfig } from './config-store';
@@ -193,7 +192,7 @@ const keyHashes = new Map<string, string>();
 async function hashOf(key: string): Promise<string> {
   let hash = keyHashes.get(key);
   if (hash === undefined) {
-    hash = await sha256Hex(key);
+    hash = await hashApiKey(key);
     if (keyHashes.size >= 1024) keyHashes.clear();
     keyHashes.set(key, hash);
   }

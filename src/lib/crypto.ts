@@ -1,3 +1,5 @@
+import { constantTimeEqual } from '../security/encoding';
+
 const encoder = new TextEncoder();
 
 /** Lower-case hex SHA-256 of a UTF-8 string. */
@@ -12,9 +14,5 @@ export async function timingSafeEqualText(a: string, b: string): Promise<boolean
     crypto.subtle.digest('SHA-256', encoder.encode(a)),
     crypto.subtle.digest('SHA-256', encoder.encode(b)),
   ]);
-  const x = new Uint8Array(ha);
-  const y = new Uint8Array(hb);
-  let diff = 0;
-  for (let i = 0; i < x.length; i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
-  return diff === 0;
+  return constantTimeEqual(new Uint8Array(ha), new Uint8Array(hb));
 }

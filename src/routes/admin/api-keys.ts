@@ -42,6 +42,11 @@ const ApiKeySchema = z
   })
   .openapi('ApiKey');
 
+/** The key itself: in the first answer only, `null` in an Idempotency-Key replay. */
+const ShownOnceKeySchema = z.string().nullable().openapi({
+  description: 'The key, in the first answer only (null in an Idempotency-Key replay)',
+});
+
 const Channel = z.enum(['web', 'mobile', 'partner', 'ott']);
 
 async function scope(
@@ -119,10 +124,7 @@ export const apiKeyAdminRoutes = newRouter()
             'application/json': {
               schema: z.object({
                 apiKey: ApiKeySchema,
-                secret: z.string().nullable().openapi({
-                  description:
-                    'The key, in the first answer only (null in an Idempotency-Key replay)',
-                }),
+                secret: ShownOnceKeySchema,
                 configVersion: z.number(),
               }),
             },
@@ -185,10 +187,7 @@ export const apiKeyAdminRoutes = newRouter()
             'application/json': {
               schema: z.object({
                 apiKey: ApiKeySchema,
-                secret: z.string().nullable().openapi({
-                  description:
-                    'The key, in the first answer only (null in an Idempotency-Key replay)',
-                }),
+                secret: ShownOnceKeySchema,
                 previous: ApiKeySchema.nullable(),
                 configVersion: z.number(),
               }),

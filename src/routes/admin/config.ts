@@ -101,6 +101,14 @@ const FlagKeyParam = TenantParam.extend({
 
 const Published = z.object({ configVersion: z.number().int(), published: z.boolean() });
 
+const flagChangeResponses = {
+  200: {
+    description: 'The flag',
+    content: { 'application/json': { schema: Published.extend({ flag: FlagSchema }) } },
+  },
+  ...mutationProblems,
+} as const;
+
 async function publishAfter<T extends { configVersion: number }>(
   env: Parameters<typeof publishNow>[0],
   change: T,
@@ -223,13 +231,7 @@ export const configAdminRoutes = newRouter()
           },
         },
       },
-      responses: {
-        200: {
-          description: 'The flag',
-          content: { 'application/json': { schema: Published.extend({ flag: FlagSchema }) } },
-        },
-        ...mutationProblems,
-      },
+      responses: flagChangeResponses,
     }),
     async (c) => {
       const { tenant: tenantRef, key } = c.req.valid('param');
@@ -272,13 +274,7 @@ export const configAdminRoutes = newRouter()
           },
         },
       },
-      responses: {
-        200: {
-          description: 'The flag',
-          content: { 'application/json': { schema: Published.extend({ flag: FlagSchema }) } },
-        },
-        ...mutationProblems,
-      },
+      responses: flagChangeResponses,
     }),
     async (c) => {
       const { tenant: tenantRef, key } = c.req.valid('param');

@@ -195,19 +195,3 @@ export async function listApiKeys(db: Db, tenantId: string, storefrontId: string
     .orderBy(desc(apiKeys.createdAt));
   return rows.map(apiKeyView);
 }
-
-/** Does the storefront already have an active key of this kind? (The demo seed asks.) */
-export async function hasActiveKey(db: Db, storefrontId: string, kind: 'publishable' | 'secret') {
-  const rows = await db
-    .select({ id: apiKeys.id })
-    .from(apiKeys)
-    .where(
-      and(
-        eq(apiKeys.storefrontId, storefrontId),
-        eq(apiKeys.kind, kind),
-        isNull(apiKeys.revokedAt),
-      ),
-    )
-    .limit(1);
-  return rows.length > 0;
-}
