@@ -279,7 +279,12 @@ export class LeaseClient {
 
   /** Closes leases past their deadline; their unused units wait in `returns`. */
   private expire(s: Subject, now: number): void {
-    for (const lease of [...s.leases]) if (now >= lease.deadline) this.close(s, lease);
+    // Backwards, so closing (which replaces s.leases) never skips one; no copy on the hot path.
+    const leases = s.leases;
+    for (let i = leases.length - 1; i >= 0; i--) {
+      const lease = leases[i] as Lease;
+      if (now >= lease.deadline) this.close(s, lease);
+    }
   }
 
   private close(s: Subject, lease: Lease): void {
@@ -422,34 +427,55 @@ export class LeaseClient {
   }
 
   private allowed(s: Subject, now: number, lease?: Lease): RateLimitTicket {
-    return {
-      allowed: true,
-      limit: s.policy.limit,
-      remaining: Math.max(0, s.remainingAtObject) + this.localLeft(s),
-      resetSeconds: Math.ceil(Math.max(0, s.resetAt - now) / 1000),
-      retryAfterSeconds: 0,
-      refund: () => {
-        if (!lease) return;
-        if (lease.open && this.o.now() < lease.deadline) {
-          lease.left++;
-          return;
-        }
-        const pending = s.returns.find((r) => r.leaseId === lease.id);
-        if (pending) pending.unused++;
-      },
-    };
+    return new Ticket(
+      true,
+      s.policy.limit,
+      Math.max(0, s.remainingAtObject) + this.localLeft(s),
+      Math.ceil(Math.max(0, s.resetAt - now) / 1000),
+      0,
+      lease ? this : undefined,
+      s,
+      lease,
+    );
+  }
+
+  /** Gives a unit back to `lease` (or to its pending return once it has closed). @internal */
+  refundTo(s: Subject, lease: Lease): void {
+    if (lease.open && this.o.now() < lease.deadline) {
+      lease.left++;
+      return;
+    }
+    const pending = s.returns.find((r) => r.leaseId === lease.id);
+    if (pending) pending.unused++;
   }
 
   private refused(s: Subject, now: number): RateLimitTicket {
     const retryAfterSeconds = Math.max(1, Math.ceil((s.retryAt - now) / 1000));
-    return {
-      allowed: false,
-      limit: s.policy.limit,
-      remaining: 0,
-      resetSeconds: Math.max(retryAfterSeconds, Math.ceil(Math.max(0, s.resetAt - now) / 1000)),
+    return new Ticket(
+      false,
+      s.policy.limit,
+      0,
+      Math.max(retryAfterSeconds, Math.ceil(Math.max(0, s.resetAt - now) / 1000)),
       retryAfterSeconds,
-      refund: () => {},
-    };
+    );
+  }
+}
+
+/** A take's outcome: one object with the refund on its prototype (no closure per take). */
+class Ticket implements RateLimitTicket {
+  constructor(
+    readonly allowed: boolean,
+    readonly limit: number,
+    readonly remaining: number,
+    readonly resetSeconds: number,
+    readonly retryAfterSeconds: number,
+    private readonly client?: LeaseClient,
+    private readonly subject?: Subject,
+    private readonly lease?: Lease,
+  ) {}
+
+  refund(): void {
+    if (this.client && this.subject && this.lease) this.client.refundTo(this.subject, this.lease);
   }
 }
 

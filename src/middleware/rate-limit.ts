@@ -47,6 +47,28 @@ export function apiKeyLimits(c: Context<AppEnv>, key: EdgeApiKey): RateLimitChec
   return apiKeyLimitsFor(c.env, c.get('edge'), key, c.req.raw.headers);
 }
 
+/**
+ * The checks of hot subjects, built once: a key's check lives as long as the key object (one
+ * published config), an IP's per storefront in a bounded map. Besides saving the work, reusing
+ * the objects lets each carry its `RateLimit-Policy` member (see {@link headersFor}).
+ */
+const keyChecks = new WeakMap<EdgeApiKey, RateLimitCheck>();
+const ipChecks = new Map<string, RateLimitCheck>();
+const ipSubjects = new Map<string, string>();
+const MAX_CACHED_IPS = 4096;
+
+function ipSubjectOf(headers: Headers): string {
+  const raw = headers.get('cf-connecting-ip');
+  if (raw === null) return UNKNOWN_IP;
+  let subject = ipSubjects.get(raw);
+  if (subject === undefined) {
+    subject = clientIpSubject(headers);
+    if (ipSubjects.size >= MAX_CACHED_IPS) ipSubjects.clear();
+    ipSubjects.set(raw, subject);
+  }
+  return subject;
+}
+
 /** {@link apiKeyLimits} without a Hono context (the direct dispatch in src/edge/fast-path.ts). */
 export function apiKeyLimitsFor(
   env: Env,
@@ -55,21 +77,25 @@ export function apiKeyLimitsFor(
   headers: Headers,
 ): RateLimitCheck[] {
   const defaults = settings(env).rateLimits;
-  const storefrontId = edge.resolution.storefrontId;
-  return [
-    {
-      policy: 'key',
-      subject: `key:${key.id}`,
-      limit: key.rateLimit ?? defaults.keyPerMinute,
-      windowMs: MINUTE_MS,
-    },
-    {
+  let keyCheck = keyChecks.get(key);
+  const keyLimit = key.rateLimit ?? defaults.keyPerMinute;
+  if (keyCheck?.limit !== keyLimit) {
+    keyCheck = { policy: 'key', subject: `key:${key.id}`, limit: keyLimit, windowMs: MINUTE_MS };
+    keyChecks.set(key, keyCheck);
+  }
+  const ipSubject = `ip:${edge.resolution.storefrontId}:${ipSubjectOf(headers)}`;
+  let ipCheck = ipChecks.get(ipSubject);
+  if (ipCheck?.limit !== defaults.ipPerMinute) {
+    ipCheck = {
       policy: 'ip',
-      subject: `ip:${storefrontId}:${clientIpSubject(headers)}`,
+      subject: ipSubject,
       limit: defaults.ipPerMinute,
       windowMs: MINUTE_MS,
-    },
-  ];
+    };
+    if (ipChecks.size >= MAX_CACHED_IPS) ipChecks.clear();
+    ipChecks.set(ipSubject, ipCheck);
+  }
+  return [keyCheck, ipCheck];
 }
 
 /** The per-customer limit in the request's storefront (default from settings). */
@@ -87,34 +113,60 @@ export function customerLimit(
   };
 }
 
-/** `RateLimit`, `RateLimit-Policy` (one list member per check) and, if refused, `Retry-After`. */
+/** The policy names as structured-field strings (the only three there are). */
+const POLICY_NAME: Record<RateLimitCheck['policy'], string> = {
+  key: '"key"',
+  ip: '"ip"',
+  customer: '"customer"',
+};
+
+/** A check's `RateLimit-Policy` member, e.g. `"key";q=600;w=60`, computed once per check object. */
+const policyMembers = new WeakMap<RateLimitCheck, string>();
+
+function policyMember(check: RateLimitCheck): string {
+  let member = policyMembers.get(check);
+  if (member === undefined) {
+    member = rateLimitHeaders({
+      limit: check.limit,
+      remaining: 0,
+      resetSeconds: 0,
+      windowSeconds: check.windowMs / 1000,
+      policyName: check.policy,
+    })['RateLimit-Policy'] as string;
+    policyMembers.set(check, member);
+  }
+  return member;
+}
+
+/**
+ * `RateLimit`, `RateLimit-Policy` (one list member per check) and, if refused, `Retry-After`,
+ * in the format of {@link rateLimitHeaders} (unit-tested there), built without regexes or
+ * intermediate objects: this runs on every storefront request.
+ */
 function headersFor(
   checks: readonly RateLimitCheck[],
   tickets: readonly RateLimitTicket[],
 ): Record<string, string> {
-  const limits: string[] = [];
-  const policies: string[] = [];
+  let limits = '';
+  let policies = '';
   let retryAfter = 0;
-  checks.forEach((check, i) => {
+  for (let i = 0; i < checks.length; i++) {
+    const check = checks[i] as RateLimitCheck;
     const t = tickets[i];
-    if (!t) return;
-    const h = rateLimitHeaders({
-      limit: check.limit,
-      remaining: t.remaining,
-      resetSeconds: t.resetSeconds,
-      windowSeconds: check.windowMs / 1000,
-      policyName: check.policy,
-    });
-    limits.push(h.RateLimit ?? '');
-    policies.push(h['RateLimit-Policy'] ?? '');
+    if (!t) continue;
+    const sep = limits === '' ? '' : ', ';
+    limits += `${sep}${POLICY_NAME[check.policy]};r=${wholeSeconds(t.remaining)};t=${wholeSeconds(t.resetSeconds)}`;
+    policies += sep + policyMember(check);
     if (!t.allowed) retryAfter = Math.max(retryAfter, t.retryAfterSeconds);
-  });
-  const headers: Record<string, string> = {
-    RateLimit: limits.join(', '),
-    'RateLimit-Policy': policies.join(', '),
-  };
+  }
+  const headers: Record<string, string> = { RateLimit: limits, 'RateLimit-Policy': policies };
   if (retryAfter > 0) headers['Retry-After'] = String(retryAfter);
   return headers;
+}
+
+/** A non-negative whole number for a structured-field integer (as `rateLimitHeaders` does). */
+function wholeSeconds(n: number): number {
+  return n > 0 ? Math.ceil(n) : 0;
 }
 
 const WHOSE = { key: 'this API key', ip: 'this client address', customer: 'this customer' };
@@ -139,20 +191,30 @@ export async function enforceRateLimitsFor(
   checks: readonly RateLimitCheck[],
 ): Promise<Record<string, string>> {
   // Usually every check is served from a lease this isolate holds: no promise, no round trip.
-  const local = checks.map((check) => rateLimiter.takeLocal(check.subject, check, ctx));
-  let tickets: RateLimitTicket[];
-  if (local.every((t) => t !== undefined)) {
-    tickets = local as RateLimitTicket[];
-  } else {
-    const backend = durableObjectBackend(env.RATE_LIMITER);
-    tickets = await Promise.all(
-      checks.map((check, i) => local[i] ?? rateLimiter.take(backend, check.subject, check, ctx)),
-    );
+  const tickets: (RateLimitTicket | undefined)[] = [];
+  let missing = false;
+  for (const check of checks) {
+    const t = rateLimiter.takeLocal(check.subject, check, ctx);
+    if (t === undefined) missing = true;
+    tickets.push(t);
   }
-  const headers = headersFor(checks, tickets);
-  const refused = checks.find((_, i) => tickets[i]?.allowed === false);
+  if (missing) {
+    const backend = durableObjectBackend(env.RATE_LIMITER);
+    const taken = await Promise.all(
+      checks.map((check, i) => tickets[i] ?? rateLimiter.take(backend, check.subject, check, ctx)),
+    );
+    for (let i = 0; i < taken.length; i++) tickets[i] = taken[i];
+  }
+  const headers = headersFor(checks, tickets as RateLimitTicket[]);
+  let refused: RateLimitCheck | undefined;
+  for (let i = 0; i < checks.length; i++) {
+    if (tickets[i]?.allowed === false) {
+      refused = checks[i];
+      break;
+    }
+  }
   if (refused) {
-    for (const t of tickets) if (t.allowed) t.refund();
+    for (const t of tickets) if (t?.allowed) t.refund();
     const windowSeconds = refused.windowMs / 1000;
     throw new ApiError(
       'rate_limited',
