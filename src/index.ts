@@ -49,7 +49,6 @@ export { RateLimiterDurableObject } from '../durable-objects/rate-limiter';
 export { TenantConfigDurableObject } from '../durable-objects/tenant-config';
 
 export default {
-  fetch: async (request, env, ctx) =>
-    (await fastPath(request, env, ctx)) ?? app.fetch(request, env, ctx),
+  fetch: (request, env, ctx) => fastPath(request, env, ctx) ?? app.fetch(request, env, ctx),
   queue: (batch, env) => consumeExposures(batch as MessageBatch<never>, env),
 } satisfies ExportedHandler<Env>;

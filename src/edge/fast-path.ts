@@ -7,12 +7,20 @@
  * bench). Their OpenAPI description is registered with the app like any route's.
  */
 import { problemFromError, requestIdFrom, validationError } from '../app';
-import type { Env } from '../env';
+import type { EdgeContext, Env } from '../env';
 import { ApiError } from '../errors';
 import { apiKeyLimitsFor, enforceRateLimitsFor } from '../middleware/rate-limit';
 import { CATALOG_VARY, catalogBody } from './catalog-body';
 import { EvaluateRequestSchema, evaluateFlags, quickParseEvaluateRequest } from './flag-evaluate';
-import { assertFeature, authenticateKey, requestTarget, resolveEdge } from './pipeline';
+import {
+  assertFeature,
+  authenticateKey,
+  authenticateKeySync,
+  type RequestTarget,
+  requestTarget,
+  resolveEdge,
+  resolveEdgeSync,
+} from './pipeline';
 
 const CATALOG_RE = /^(?:\/([a-z0-9-]{1,63}))?\/v1\/catalog$/;
 const FLAGS_RE = /^(?:\/([a-z0-9-]{1,63}))?\/v1\/flags\/evaluate$/;
@@ -50,37 +58,101 @@ async function readJson(req: Request): Promise<unknown> {
   }
 }
 
-/** The response for a fast route, or undefined when the request is for the router. */
-export async function fastPath(
+/**
+ * The response for a fast route, or undefined when the request is for the router. A warm
+ * isolate (config, key hash and rate-limit units in memory) answers the catalog without a
+ * single promise; anything that needs I/O first continues in {@link coldPath}.
+ */
+export function fastPath(
   req: Request,
   env: Env,
   ctx: ExecutionContext,
-): Promise<Response | undefined> {
+): Response | Promise<Response> | undefined {
   const target = requestTarget(req.url);
-  const { pathname } = target;
-  const route = match(req.method, pathname);
+  const route = match(req.method, target.pathname);
   if (!route) return undefined;
   const requestId = requestIdFrom(req.headers);
   try {
-    const edge = await resolveEdge(req, env, ctx, route.prefix, target);
+    const edge = resolveEdgeSync(req, env, ctx, route.prefix, target);
+    if (!edge) return coldPath(req, env, ctx, route, target, requestId);
     assertFeature(edge, route.kind);
+    const key = authenticateKeySync(edge, req.headers, 'publishable');
+    if (!key) return coldPath(req, env, ctx, route, target, requestId, edge);
+    const limits = enforceRateLimitsFor(env, ctx, apiKeyLimitsFor(env, edge, key, req.headers));
+    if (limits instanceof Promise) {
+      return limits.then(
+        (l) => respond(req, env, ctx, route, edge, l, requestId),
+        (err: unknown) => problemFromError(err, requestId, target.pathname),
+      );
+    }
+    return respond(req, env, ctx, route, edge, limits, requestId);
+  } catch (err) {
+    return problemFromError(err, requestId, target.pathname);
+  }
+}
+
+/** The same steps with their loads awaited (a cold isolate, a key not hashed here yet). */
+async function coldPath(
+  req: Request,
+  env: Env,
+  ctx: ExecutionContext,
+  route: Route,
+  target: RequestTarget,
+  requestId: string,
+  resolved?: EdgeContext,
+): Promise<Response> {
+  try {
+    let edge = resolved;
+    if (!edge) {
+      edge = await resolveEdge(req, env, ctx, route.prefix, target);
+      assertFeature(edge, route.kind);
+    }
     const key = await authenticateKey(edge, req.headers, 'publishable');
     const limits = await enforceRateLimitsFor(
       env,
       ctx,
       apiKeyLimitsFor(env, edge, key, req.headers),
     );
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      'x-request-id': requestId,
-      ratelimit: limits.RateLimit ?? '',
-      'ratelimit-policy': limits['RateLimit-Policy'] ?? '',
-    };
-    if (route.kind === 'catalog') {
-      headers.vary = CATALOG_VARY;
-      headers['x-response-shape'] = edge.client.shape;
-      return new Response(catalogBody(edge), { status: 200, headers });
-    }
+    return await respond(req, env, ctx, route, edge, limits, requestId);
+  } catch (err) {
+    return problemFromError(err, requestId, target.pathname);
+  }
+}
+
+function respond(
+  req: Request,
+  env: Env,
+  ctx: ExecutionContext,
+  route: Route,
+  edge: EdgeContext,
+  limits: Record<string, string>,
+  requestId: string,
+): Response | Promise<Response> {
+  if (route.kind === 'catalog') {
+    return new Response(catalogBody(edge), {
+      status: 200,
+      headers: {
+        'content-type': 'application/json',
+        'x-request-id': requestId,
+        ratelimit: limits.RateLimit ?? '',
+        'ratelimit-policy': limits['RateLimit-Policy'] ?? '',
+        vary: CATALOG_VARY,
+        'x-response-shape': edge.client.shape,
+      },
+    });
+  }
+  return evaluateResponse(req, env, ctx, edge, limits, requestId);
+}
+
+async function evaluateResponse(
+  req: Request,
+  env: Env,
+  ctx: ExecutionContext,
+  edge: EdgeContext,
+  limits: Record<string, string>,
+  requestId: string,
+): Promise<Response> {
+  try {
     const input = await readJson(req);
     let body = quickParseEvaluateRequest(input);
     if (!body) {
@@ -90,9 +162,14 @@ export async function fastPath(
     }
     return new Response(JSON.stringify(evaluateFlags(edge, body, env, ctx)), {
       status: 200,
-      headers,
+      headers: {
+        'content-type': 'application/json',
+        'x-request-id': requestId,
+        ratelimit: limits.RateLimit ?? '',
+        'ratelimit-policy': limits['RateLimit-Policy'] ?? '',
+      },
     });
   } catch (err) {
-    return problemFromError(err, requestId, pathname);
+    return problemFromError(err, requestId, new URL(req.url).pathname);
   }
 }

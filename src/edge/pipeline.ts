@@ -10,11 +10,21 @@ import { hashApiKey, parseApiKey } from '../security/api-keys';
 import { settings } from '../settings';
 import { detectClient, isChannelHeaderValid } from './channel';
 import { edgeConfig } from './config-store';
-import { requestGeo } from './geo';
+import { type Geo, requestGeo } from './geo';
 import { hotConfig } from './hot-config';
 import { blockingKillswitch } from './killswitch';
-import { resolveStorefront } from './resolve';
-import type { EdgeApiKey, KillswitchView } from './snapshot';
+import { type Resolution as AnyResolution, resolveStorefront } from './resolve';
+import type {
+  EdgeApiKey,
+  HotConfig,
+  KillswitchView,
+  RoutingTable,
+  StorefrontSnapshot,
+} from './snapshot';
+
+type Resolution = Extract<AnyResolution, { ok: true }>;
+/** The tenant's hot config as `hotConfig.peek` / `get` answer it. */
+type HotSignal = { config?: HotConfig; fresh: boolean };
 
 const MAX_HOST = 253;
 const MAX_STOREFRONT_HEADER = 64;
@@ -63,27 +73,23 @@ export function requestTarget(url: string): RequestTarget {
   return { host, pathname };
 }
 
-/**
- * Resolves the storefront of a request, loads its snapshot (in-isolate cache, KV when cold)
- * and the tenant's hot config, and refuses the request if a tenant, storefront or channel
- * killswitch is on. `prefix` is the path segment the request came in under, if any.
- */
-export async function resolveEdge(
-  req: Request,
-  env: Env,
-  ctx: ExecutionContext,
-  prefix?: string,
-  target: RequestTarget = requestTarget(req.url),
-): Promise<EdgeContext> {
+/** What resolution reads from a request, validated. */
+interface EdgeInputs {
+  host: string;
+  pathname: string;
+  storefrontHeader: string | undefined;
+  geo: Geo;
+}
+
+function edgeInputs(req: Request, env: Env, target: RequestTarget): EdgeInputs {
   const headers = req.headers;
-  if ((headers.get('host')?.length ?? 0) > MAX_HOST + 6) {
+  // The host is the URL's (the runtime takes it from the Host header).
+  if (target.host.length > MAX_HOST) {
     throw new ApiError(
       'header_too_large',
       `The Host header may be at most ${MAX_HOST} characters.`,
     );
   }
-  const { host, pathname } = target;
-
   const sfHeader = headers.get('x-storefront');
   let storefrontHeader: string | undefined;
   if (sfHeader !== null) {
@@ -110,13 +116,19 @@ export async function resolveEdge(
     );
   }
   const geo = requestGeo(req, settings(env).devGeoHeaders);
+  return { host: target.host, pathname: target.pathname, storefrontHeader, geo };
+}
 
-  const table =
-    edgeConfig.cachedRoutingTable(env.CONFIG_KV, ctx) ??
-    (await edgeConfig.routingTable(env.CONFIG_KV, ctx));
+/** The storefront and tenant the inputs resolve to in `table`; throws a problem when none. */
+function resolveIn(
+  table: RoutingTable,
+  inputs: EdgeInputs,
+  prefix: string | undefined,
+): { resolution: Resolution; tenant: RoutingTable['tenants'][string] } {
+  const { host, storefrontHeader, geo } = inputs;
   const resolution = resolveStorefront(table, {
     host,
-    path: pathname,
+    path: inputs.pathname,
     storefrontHeader,
     country: geo.country,
     continent: geo.continent,
@@ -136,16 +148,18 @@ export async function resolveEdge(
   }
   const tenant = table.tenants[resolution.tenantId];
   if (!tenant) throw new ApiError('unknown_host', `No storefront is configured for "${host}".`);
-  // A warm isolate has both in memory: no promise on the hot path.
-  const snapHit = edgeConfig.cachedSnapshot(resolution.storefrontId, tenant.version);
-  const hotHit = hotConfig.peek(env.TENANT_CONFIG, resolution.tenantId, ctx);
-  const [{ snapshot, stale }, signal] =
-    snapHit && hotHit
-      ? [snapHit, hotHit]
-      : await Promise.all([
-          snapHit ?? edgeConfig.snapshot(env.CONFIG_KV, resolution.storefrontId, tenant.version),
-          hotHit ?? hotConfig.get(env.TENANT_CONFIG, resolution.tenantId, ctx),
-        ]);
+  return { resolution, tenant };
+}
+
+/** The request's edge context from loaded config; throws when a killswitch blocks it. */
+function edgeContext(
+  headers: Headers,
+  inputs: EdgeInputs,
+  resolution: Resolution,
+  tenant: RoutingTable['tenants'][string],
+  { snapshot, stale }: { snapshot: StorefrontSnapshot; stale: boolean },
+  signal: HotSignal,
+): EdgeContext {
   const newer =
     signal.config && signal.config.version >= snapshot.version
       ? signal.config.storefronts[resolution.storefrontId]
@@ -158,7 +172,7 @@ export async function resolveEdge(
   };
   const fresh = signal.fresh && !stale;
   const client = detectClient(headers, snapshot.storefront.channel);
-  const edge: EdgeContext = { resolution, tenant, snapshot, hot, fresh, client, geo };
+  const edge: EdgeContext = { resolution, tenant, snapshot, hot, fresh, client, geo: inputs.geo };
   const blocked = blockingKillswitch(
     hot.killswitches,
     { storefrontId: resolution.storefrontId, channel: client.channel },
@@ -166,6 +180,57 @@ export async function resolveEdge(
   );
   if (blocked) throw killswitchProblem(blocked);
   return edge;
+}
+
+/**
+ * {@link resolveEdge} for a warm isolate: when the routing table, the storefront's snapshot and
+ * the tenant's hot config are all in memory, the context without a promise; undefined when
+ * something must be loaded first (then call `resolveEdge`). Throws the same problems.
+ */
+export function resolveEdgeSync(
+  req: Request,
+  env: Env,
+  ctx: ExecutionContext,
+  prefix: string | undefined,
+  target: RequestTarget,
+): EdgeContext | undefined {
+  const table = edgeConfig.cachedRoutingTable(env.CONFIG_KV, ctx);
+  if (!table) return undefined;
+  const inputs = edgeInputs(req, env, target);
+  const { resolution, tenant } = resolveIn(table, inputs, prefix);
+  const snap = edgeConfig.cachedSnapshot(resolution.storefrontId, tenant.version);
+  const signal = snap && hotConfig.peek(env.TENANT_CONFIG, resolution.tenantId, ctx);
+  if (!snap || !signal) return undefined;
+  return edgeContext(req.headers, inputs, resolution, tenant, snap, signal);
+}
+
+/**
+ * Resolves the storefront of a request, loads its snapshot (in-isolate cache, KV when cold)
+ * and the tenant's hot config, and refuses the request if a tenant, storefront or channel
+ * killswitch is on. `prefix` is the path segment the request came in under, if any.
+ */
+export async function resolveEdge(
+  req: Request,
+  env: Env,
+  ctx: ExecutionContext,
+  prefix?: string,
+  target: RequestTarget = requestTarget(req.url),
+): Promise<EdgeContext> {
+  const inputs = edgeInputs(req, env, target);
+  const table =
+    edgeConfig.cachedRoutingTable(env.CONFIG_KV, ctx) ??
+    (await edgeConfig.routingTable(env.CONFIG_KV, ctx));
+  const { resolution, tenant } = resolveIn(table, inputs, prefix);
+  const snapHit = edgeConfig.cachedSnapshot(resolution.storefrontId, tenant.version);
+  const hotHit = hotConfig.peek(env.TENANT_CONFIG, resolution.tenantId, ctx);
+  const [snap, signal] =
+    snapHit && hotHit
+      ? [snapHit, hotHit]
+      : await Promise.all([
+          snapHit ?? edgeConfig.snapshot(env.CONFIG_KV, resolution.storefrontId, tenant.version),
+          hotHit ?? hotConfig.get(env.TENANT_CONFIG, resolution.tenantId, ctx),
+        ]);
+  return edgeContext(req.headers, inputs, resolution, tenant, snap, signal);
 }
 
 /** Refuses the request when a killswitch for `feature` (catalog, flags, checkout…) is on. */
@@ -217,11 +282,7 @@ export async function authenticateKey(
   allowed: 'publishable' | 'secret',
 ): Promise<EdgeApiKey> {
   const raw = presentedKey(headers);
-  if (!raw) {
-    throw unauthenticated(
-      'This endpoint needs the storefront’s API key: `Authorization: Bearer pk_live_…` (or `X-Api-Key`).',
-    );
-  }
+  if (!raw) throw missingKey();
   // A key hashed before in this isolate was well-formed then; skip the format check.
   let hash = keyHashes.get(raw);
   if (hash === undefined) {
@@ -231,6 +292,34 @@ export async function authenticateKey(
     }
     hash = await hashOf(parsed.key);
   }
+  return checkKey(edge, hash, allowed);
+}
+
+/**
+ * {@link authenticateKey} without a promise when the presented key was hashed before in this
+ * isolate (the usual case); undefined when it must be hashed first (then call the async one).
+ */
+export function authenticateKeySync(
+  edge: EdgeContext,
+  headers: Headers,
+  allowed: 'publishable' | 'secret',
+): EdgeApiKey | undefined {
+  const raw = presentedKey(headers);
+  if (!raw) throw missingKey();
+  const hash = keyHashes.get(raw);
+  return hash === undefined ? undefined : checkKey(edge, hash, allowed);
+}
+
+const missingKey = () =>
+  unauthenticated(
+    'This endpoint needs the storefront’s API key: `Authorization: Bearer pk_live_…` (or `X-Api-Key`).',
+  );
+
+function checkKey(
+  edge: EdgeContext,
+  hash: string,
+  allowed: 'publishable' | 'secret',
+): EdgeApiKey {
   const key = edge.hot.apiKeys.find((k) => k.hash === hash);
   if (!key) {
     throw unauthenticated(

@@ -180,17 +180,19 @@ const WHOSE = { key: 'this API key', ip: 'this client address', customer: 'this 
 export function enforceRateLimits(
   c: Context<AppEnv>,
   checks: readonly RateLimitCheck[],
-): Promise<Record<string, string>> {
+): Record<string, string> | Promise<Record<string, string>> {
   return enforceRateLimitsFor(c.env, c.executionCtx, checks);
 }
 
-/** {@link enforceRateLimits} without a Hono context. */
-export async function enforceRateLimitsFor(
+/**
+ * {@link enforceRateLimits} without a Hono context. Synchronous (no promise) when this isolate
+ * holds units for every check, as it does for a busy subject; throws or rejects with the 429.
+ */
+export function enforceRateLimitsFor(
   env: Env,
   ctx: ExecutionContext,
   checks: readonly RateLimitCheck[],
-): Promise<Record<string, string>> {
-  // Usually every check is served from a lease this isolate holds: no promise, no round trip.
+): Record<string, string> | Promise<Record<string, string>> {
   const tickets: (RateLimitTicket | undefined)[] = [];
   let missing = false;
   for (const check of checks) {
@@ -198,14 +200,19 @@ export async function enforceRateLimitsFor(
     if (t === undefined) missing = true;
     tickets.push(t);
   }
-  if (missing) {
-    const backend = durableObjectBackend(env.RATE_LIMITER);
-    const taken = await Promise.all(
-      checks.map((check, i) => tickets[i] ?? rateLimiter.take(backend, check.subject, check, ctx)),
-    );
-    for (let i = 0; i < taken.length; i++) tickets[i] = taken[i];
-  }
-  const headers = headersFor(checks, tickets as RateLimitTicket[]);
+  if (!missing) return decide(checks, tickets as RateLimitTicket[]);
+  const backend = durableObjectBackend(env.RATE_LIMITER);
+  return Promise.all(
+    checks.map((check, i) => tickets[i] ?? rateLimiter.take(backend, check.subject, check, ctx)),
+  ).then((taken) => decide(checks, taken));
+}
+
+/** The headers when every check allowed the request; else the 429 (giving the units back). */
+function decide(
+  checks: readonly RateLimitCheck[],
+  tickets: readonly RateLimitTicket[],
+): Record<string, string> {
+  const headers = headersFor(checks, tickets);
   let refused: RateLimitCheck | undefined;
   for (let i = 0; i < checks.length; i++) {
     if (tickets[i]?.allowed === false) {
@@ -214,7 +221,7 @@ export async function enforceRateLimitsFor(
     }
   }
   if (refused) {
-    for (const t of tickets) if (t?.allowed) t.refund();
+    for (const t of tickets) if (t.allowed) t.refund();
     const windowSeconds = refused.windowMs / 1000;
     throw new ApiError(
       'rate_limited',
