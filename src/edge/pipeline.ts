@@ -315,11 +315,7 @@ const missingKey = () =>
     'This endpoint needs the storefront’s API key: `Authorization: Bearer pk_live_…` (or `X-Api-Key`).',
   );
 
-function checkKey(
-  edge: EdgeContext,
-  hash: string,
-  allowed: 'publishable' | 'secret',
-): EdgeApiKey {
+function checkKey(edge: EdgeContext, hash: string, allowed: 'publishable' | 'secret'): EdgeApiKey {
   const key = edge.hot.apiKeys.find((k) => k.hash === hash);
   if (!key) {
     throw unauthenticated(
