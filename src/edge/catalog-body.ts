@@ -6,7 +6,8 @@ import { storefrontView } from './storefront-view';
 /** The request headers that choose the catalog's shape. */
 export const CATALOG_VARY = 'User-Agent, X-Client-Channel, X-Response-Shape';
 
-const rendered = new WeakMap<EdgeContext['snapshot'], Map<string, string>>();
+/** snapshot → shape → how the storefront was resolved → body. */
+const rendered = new WeakMap<EdgeContext['snapshot'], Map<string, Map<string, string>>>();
 
 function fullCatalog(edge: EdgeContext): FullCatalog {
   const { snapshot } = edge;
@@ -30,16 +31,20 @@ function fullCatalog(edge: EdgeContext): FullCatalog {
  * shape and how the storefront was resolved, so it is rendered once per isolate and snapshot.
  */
 export function catalogBody(edge: EdgeContext): string {
-  const key = `${edge.client.shape}:${edge.resolution.resolvedBy}`;
   let perSnapshot = rendered.get(edge.snapshot);
   if (!perSnapshot) {
     perSnapshot = new Map();
     rendered.set(edge.snapshot, perSnapshot);
   }
-  let body = perSnapshot.get(key);
+  let perShape = perSnapshot.get(edge.client.shape);
+  if (!perShape) {
+    perShape = new Map();
+    perSnapshot.set(edge.client.shape, perShape);
+  }
+  let body = perShape.get(edge.resolution.resolvedBy);
   if (body === undefined) {
     body = JSON.stringify(shapeCatalog(fullCatalog(edge), edge.client.shape));
-    perSnapshot.set(key, body);
+    perShape.set(edge.resolution.resolvedBy, body);
   }
   return body;
 }

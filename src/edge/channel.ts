@@ -29,8 +29,14 @@ const CHANNELS = new Set<Channel>(['web', 'mobile', 'partner', 'ott']);
  * user agent family, else the storefront's own channel. OTT and Smart TV clients get the
  * compact shape; `X-Response-Shape: full | compact` overrides it.
  */
-export function detectClient(headers: Headers, storefrontChannel: Channel): ClientInfo {
-  const explicitHeader = headers.get('x-client-channel');
+export function detectClient(
+  headers: Headers,
+  storefrontChannel: Channel,
+  /** `X-Client-Channel` when the caller has read it already. */
+  channelHeader?: string | null,
+): ClientInfo {
+  const explicitHeader =
+    channelHeader === undefined ? headers.get('x-client-channel') : channelHeader;
   const ua = headers.get('user-agent') ?? '';
   const shapeHeader = headers.get('x-response-shape');
   // The same few clients call again and again: remember the answer per header combination.

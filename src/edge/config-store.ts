@@ -44,6 +44,8 @@ export class EdgeConfigStore {
   /** A background refresh is under way (a flag, not its promise: see routingTable). */
   private refreshing = false;
   private readonly snapshots = new Map<string, StorefrontSnapshot>();
+  /** Per storefront, the highest version loaded (by the version of its KV key). */
+  private readonly newest = new Map<string, { version: number; snapshot: StorefrontSnapshot }>();
   /** storefront id → last good snapshot, whatever its version */
   private readonly lastGood = new Map<string, StorefrontSnapshot>();
 
@@ -83,13 +85,14 @@ export class EdgeConfigStore {
     return cached.table;
   }
 
-  /** The snapshot of `storefrontId` at `version` if this isolate holds it. */
-  cachedSnapshot(
-    storefrontId: string,
-    version: number,
-  ): { snapshot: StorefrontSnapshot; stale: false } | undefined {
-    const hit = this.snapshots.get(KV_KEYS.snapshot(storefrontId, version));
-    return hit ? { snapshot: hit, stale: false } : undefined;
+  /**
+   * The snapshot of `storefrontId` at `version` if this isolate holds it. The storefront's
+   * newest one is found without building its KV key (this runs on every request).
+   */
+  cachedSnapshot(storefrontId: string, version: number): StorefrontSnapshot | undefined {
+    const newest = this.newest.get(storefrontId);
+    if (newest?.version === version) return newest.snapshot;
+    return this.snapshots.get(KV_KEYS.snapshot(storefrontId, version));
   }
 
   /** Reads the routing table from KV; keeps the last good copy on any failure. */
@@ -131,6 +134,8 @@ export class EdgeConfigStore {
       }
       this.snapshots.set(key, snap);
       this.lastGood.set(storefrontId, snap);
+      const newest = this.newest.get(storefrontId);
+      if (!newest || newest.version <= version) this.newest.set(storefrontId, { version, snapshot: snap });
       return { snapshot: snap, stale: false };
     }
     const good = this.lastGood.get(storefrontId);
@@ -148,6 +153,7 @@ export class EdgeConfigStore {
     this.refreshing = false;
     this.snapshots.clear();
     this.lastGood.clear();
+    this.newest.clear();
   }
 }
 

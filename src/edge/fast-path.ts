@@ -28,11 +28,16 @@ const MAX_FLAGS_BODY = 64 * 1024;
 
 type Route = { kind: 'catalog' | 'flags'; prefix: string | undefined };
 
+const CATALOG: Route = { kind: 'catalog', prefix: undefined };
+const FLAGS: Route = { kind: 'flags', prefix: undefined };
+
 function match(method: string, pathname: string): Route | undefined {
   if (method === 'GET') {
+    if (pathname === '/v1/catalog') return CATALOG;
     const m = CATALOG_RE.exec(pathname);
     if (m) return { kind: 'catalog', prefix: m[1] };
   } else if (method === 'POST') {
+    if (pathname === '/v1/flags/evaluate') return FLAGS;
     const m = FLAGS_RE.exec(pathname);
     if (m) return { kind: 'flags', prefix: m[1] };
   }

@@ -112,17 +112,17 @@ export function evaluateFlags(
   const ev = evaluatorFor(edge.hot);
   // The caller may set any attribute, including country and platform (a server evaluating on a
   // customer's behalf), but never the storefront or channel the request resolved to.
-  const context: EvaluationContext = {
-    ...(edge.client.family ? { platform: edge.client.family } : {}),
-    ...(edge.geo.country ? { country: edge.geo.country } : {}),
-    ...body.context,
-    storefront: edge.snapshot.storefront.slug,
-    channel: edge.client.channel,
-  };
+  const context: EvaluationContext = {};
+  if (edge.client.family) context.platform = edge.client.family;
+  if (edge.geo.country) context.country = edge.geo.country;
+  // Attribute names are validated (a letter first), so `__proto__` cannot be among them.
+  Object.assign(context, body.context);
+  context.storefront = edge.snapshot.storefront.slug;
+  context.channel = edge.client.channel;
   const keys = body.flags ?? ev.keys();
   const out: Record<string, ReturnType<typeof view>> = {};
   const exposures: ExposureMessage[] = [];
-  const now = new Date().toISOString();
+  let now: string | undefined;
   for (const key of keys) {
     const fallback = body.defaults?.[key];
     // A default fixes the expected type (a mismatch is TYPE_MISMATCH); without one, any type.
@@ -143,7 +143,7 @@ export function evaluateFlags(
         inExperiment: r.inExperiment,
         targetingKey: typeof context.targetingKey === 'string' ? context.targetingKey : undefined,
         channel: edge.client.channel,
-        occurredAt: now,
+        occurredAt: (now ??= new Date().toISOString()),
       });
     }
   }

@@ -17,6 +17,7 @@ import { type Resolution as AnyResolution, resolveStorefront } from './resolve';
 import type {
   EdgeApiKey,
   HotConfig,
+  HotStorefrontConfig,
   KillswitchView,
   RoutingTable,
   StorefrontSnapshot,
@@ -78,6 +79,8 @@ interface EdgeInputs {
   host: string;
   pathname: string;
   storefrontHeader: string | undefined;
+  /** `X-Client-Channel` as sent (validated). */
+  channelHeader: string | null;
   geo: Geo;
 }
 
@@ -108,7 +111,8 @@ function edgeInputs(req: Request, env: Env, target: RequestTarget): EdgeInputs {
       );
     }
   }
-  if (!isChannelHeaderValid(headers.get('x-client-channel'))) {
+  const channelHeader = headers.get('x-client-channel');
+  if (!isChannelHeaderValid(channelHeader)) {
     throw new ApiError(
       'malformed_header',
       'X-Client-Channel must be one of web, mobile, partner, ott.',
@@ -116,7 +120,7 @@ function edgeInputs(req: Request, env: Env, target: RequestTarget): EdgeInputs {
     );
   }
   const geo = requestGeo(req, settings(env).devGeoHeaders);
-  return { host: target.host, pathname: target.pathname, storefrontHeader, geo };
+  return { host: target.host, pathname: target.pathname, storefrontHeader, channelHeader, geo };
 }
 
 /** The storefront and tenant the inputs resolve to in `table`; throws a problem when none. */
@@ -151,27 +155,40 @@ function resolveIn(
   return { resolution, tenant };
 }
 
+const snapshotHot = new WeakMap<StorefrontSnapshot, HotStorefrontConfig>();
+
+/** The snapshot's own flags, switches and keys, for when no newer hot config has arrived. */
+function hotOf(snapshot: StorefrontSnapshot): HotStorefrontConfig {
+  let hot = snapshotHot.get(snapshot);
+  if (!hot) {
+    hot = {
+      flags: snapshot.flags,
+      killswitches: snapshot.killswitches,
+      segments: snapshot.segments,
+      apiKeys: snapshot.apiKeys,
+    };
+    snapshotHot.set(snapshot, hot);
+  }
+  return hot;
+}
+
 /** The request's edge context from loaded config; throws when a killswitch blocks it. */
 function edgeContext(
   headers: Headers,
   inputs: EdgeInputs,
   resolution: Resolution,
   tenant: RoutingTable['tenants'][string],
-  { snapshot, stale }: { snapshot: StorefrontSnapshot; stale: boolean },
+  snapshot: StorefrontSnapshot,
+  stale: boolean,
   signal: HotSignal,
 ): EdgeContext {
   const newer =
     signal.config && signal.config.version >= snapshot.version
       ? signal.config.storefronts[resolution.storefrontId]
       : undefined;
-  const hot = newer ?? {
-    flags: snapshot.flags,
-    killswitches: snapshot.killswitches,
-    segments: snapshot.segments,
-    apiKeys: snapshot.apiKeys,
-  };
+  const hot = newer ?? hotOf(snapshot);
   const fresh = signal.fresh && !stale;
-  const client = detectClient(headers, snapshot.storefront.channel);
+  const client = detectClient(headers, snapshot.storefront.channel, inputs.channelHeader);
   const edge: EdgeContext = { resolution, tenant, snapshot, hot, fresh, client, geo: inputs.geo };
   const blocked = blockingKillswitch(
     hot.killswitches,
@@ -198,10 +215,10 @@ export function resolveEdgeSync(
   if (!table) return undefined;
   const inputs = edgeInputs(req, env, target);
   const { resolution, tenant } = resolveIn(table, inputs, prefix);
-  const snap = edgeConfig.cachedSnapshot(resolution.storefrontId, tenant.version);
-  const signal = snap && hotConfig.peek(env.TENANT_CONFIG, resolution.tenantId, ctx);
-  if (!snap || !signal) return undefined;
-  return edgeContext(req.headers, inputs, resolution, tenant, snap, signal);
+  const snapshot = edgeConfig.cachedSnapshot(resolution.storefrontId, tenant.version);
+  const signal = snapshot && hotConfig.peek(env.TENANT_CONFIG, resolution.tenantId, ctx);
+  if (!snapshot || !signal) return undefined;
+  return edgeContext(req.headers, inputs, resolution, tenant, snapshot, false, signal);
 }
 
 /**
@@ -225,12 +242,14 @@ export async function resolveEdge(
   const hotHit = hotConfig.peek(env.TENANT_CONFIG, resolution.tenantId, ctx);
   const [snap, signal] =
     snapHit && hotHit
-      ? [snapHit, hotHit]
+      ? [{ snapshot: snapHit, stale: false }, hotHit]
       : await Promise.all([
-          snapHit ?? edgeConfig.snapshot(env.CONFIG_KV, resolution.storefrontId, tenant.version),
+          snapHit
+            ? { snapshot: snapHit, stale: false }
+            : edgeConfig.snapshot(env.CONFIG_KV, resolution.storefrontId, tenant.version),
           hotHit ?? hotConfig.get(env.TENANT_CONFIG, resolution.tenantId, ctx),
         ]);
-  return edgeContext(req.headers, inputs, resolution, tenant, snap, signal);
+  return edgeContext(req.headers, inputs, resolution, tenant, snap.snapshot, snap.stale, signal);
 }
 
 /** Refuses the request when a killswitch for `feature` (catalog, flags, checkout…) is on. */

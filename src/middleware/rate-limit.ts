@@ -53,7 +53,9 @@ export function apiKeyLimits(c: Context<AppEnv>, key: EdgeApiKey): RateLimitChec
  * the objects lets each carry its `RateLimit-Policy` member (see {@link headersFor}).
  */
 const keyChecks = new WeakMap<EdgeApiKey, RateLimitCheck>();
-const ipChecks = new Map<string, RateLimitCheck>();
+/** storefront id → client IP subject → check. */
+const ipChecks = new Map<string, Map<string, RateLimitCheck>>();
+let cachedIpChecks = 0;
 const ipSubjects = new Map<string, string>();
 const MAX_CACHED_IPS = 4096;
 
@@ -83,17 +85,28 @@ export function apiKeyLimitsFor(
     keyCheck = { policy: 'key', subject: `key:${key.id}`, limit: keyLimit, windowMs: MINUTE_MS };
     keyChecks.set(key, keyCheck);
   }
-  const ipSubject = `ip:${edge.resolution.storefrontId}:${ipSubjectOf(headers)}`;
-  let ipCheck = ipChecks.get(ipSubject);
+  const storefrontId = edge.resolution.storefrontId;
+  const ip = ipSubjectOf(headers);
+  let perStorefront = ipChecks.get(storefrontId);
+  let ipCheck = perStorefront?.get(ip);
   if (ipCheck?.limit !== defaults.ipPerMinute) {
     ipCheck = {
       policy: 'ip',
-      subject: ipSubject,
+      subject: `ip:${storefrontId}:${ip}`,
       limit: defaults.ipPerMinute,
       windowMs: MINUTE_MS,
     };
-    if (ipChecks.size >= MAX_CACHED_IPS) ipChecks.clear();
-    ipChecks.set(ipSubject, ipCheck);
+    if (cachedIpChecks >= MAX_CACHED_IPS) {
+      ipChecks.clear();
+      cachedIpChecks = 0;
+      perStorefront = undefined;
+    }
+    if (!perStorefront) {
+      perStorefront = new Map();
+      ipChecks.set(storefrontId, perStorefront);
+    }
+    if (!perStorefront.has(ip)) cachedIpChecks++;
+    perStorefront.set(ip, ipCheck);
   }
   return [keyCheck, ipCheck];
 }
