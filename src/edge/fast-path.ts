@@ -11,6 +11,7 @@ import type { EdgeContext, Env } from '../env';
 import { ApiError } from '../errors';
 import { apiKeyLimitsFor, enforceRateLimitsFor } from '../middleware/rate-limit';
 import { CATALOG_VARY, catalogBody } from './catalog-body';
+import type { Shape } from './channel';
 import { EvaluateRequestSchema, evaluateFlags, quickParseEvaluateRequest } from './flag-evaluate';
 import {
   assertFeature,
@@ -124,6 +125,67 @@ async function coldPath(
   }
 }
 
+/**
+ * What every response of a fast route shares (content type, `RateLimit-Policy`, and for the
+ * catalog `Vary` and `X-Response-Shape`), as a Response to construct from: copying a Headers
+ * is cheaper than converting an object literal, and only `X-Request-Id` and `RateLimit` are
+ * set per request.
+ */
+interface Template {
+  policy: string;
+  init: Response;
+}
+
+const catalogTemplates = new WeakMap<EdgeContext['snapshot'], Map<Shape, Template>>();
+const flagTemplates = new Map<string, Response>();
+
+function template(headers: Record<string, string>): Response {
+  return new Response(null, { status: 200, headers });
+}
+
+function catalogInit(edge: EdgeContext, policy: string): Response {
+  let perShape = catalogTemplates.get(edge.snapshot);
+  if (!perShape) {
+    perShape = new Map();
+    catalogTemplates.set(edge.snapshot, perShape);
+  }
+  const shape = edge.client.shape;
+  let t = perShape.get(shape);
+  if (t?.policy !== policy) {
+    t = {
+      policy,
+      init: template({
+        'content-type': 'application/json',
+        'ratelimit-policy': policy,
+        vary: CATALOG_VARY,
+        'x-response-shape': shape,
+      }),
+    };
+    perShape.set(shape, t);
+  }
+  return t.init;
+}
+
+function flagsInit(policy: string): Response {
+  let init = flagTemplates.get(policy);
+  if (!init) {
+    if (flagTemplates.size >= 64) flagTemplates.clear();
+    init = template({ 'content-type': 'application/json', 'ratelimit-policy': policy });
+    flagTemplates.set(policy, init);
+  }
+  return init;
+}
+
+function withRequestHeaders(
+  res: Response,
+  requestId: string,
+  limits: Record<string, string>,
+): Response {
+  res.headers.set('x-request-id', requestId);
+  res.headers.set('ratelimit', limits.RateLimit ?? '');
+  return res;
+}
+
 function respond(
   req: Request,
   env: Env,
@@ -134,17 +196,8 @@ function respond(
   requestId: string,
 ): Response | Promise<Response> {
   if (route.kind === 'catalog') {
-    return new Response(catalogBody(edge), {
-      status: 200,
-      headers: {
-        'content-type': 'application/json',
-        'x-request-id': requestId,
-        ratelimit: limits.RateLimit ?? '',
-        'ratelimit-policy': limits['RateLimit-Policy'] ?? '',
-        vary: CATALOG_VARY,
-        'x-response-shape': edge.client.shape,
-      },
-    });
+    const init = catalogInit(edge, limits['RateLimit-Policy'] ?? '');
+    return withRequestHeaders(new Response(catalogBody(edge), init), requestId, limits);
   }
   return evaluateResponse(req, env, ctx, edge, limits, requestId);
 }
@@ -165,15 +218,9 @@ async function evaluateResponse(
       if (!parsed.success) throw validationError(parsed.error.issues);
       body = parsed.data;
     }
-    return new Response(JSON.stringify(evaluateFlags(edge, body, env, ctx)), {
-      status: 200,
-      headers: {
-        'content-type': 'application/json',
-        'x-request-id': requestId,
-        ratelimit: limits.RateLimit ?? '',
-        'ratelimit-policy': limits['RateLimit-Policy'] ?? '',
-      },
-    });
+    const init = flagsInit(limits['RateLimit-Policy'] ?? '');
+    const res = new Response(JSON.stringify(evaluateFlags(edge, body, env, ctx)), init);
+    return withRequestHeaders(res, requestId, limits);
   } catch (err) {
     return problemFromError(err, requestId, new URL(req.url).pathname);
   }
