@@ -286,14 +286,16 @@ async function main(): Promise<boolean> {
   log(`  ✓ built ${since()}`);
 
   step('Starting workers on direct workerd sockets (Miniflare unsafeDirectSockets, 127.0.0.1)');
+  const baselineCompat = project ?? (await projectWorker());
   const targets: Target[] = [];
   let edgeHeaders: Record<string, string> = {};
   if (baselineBundle) {
     const worker = await startWorker({
       name: 'bench-baseline',
       bundle: baselineBundle,
-      compatibilityDate: '2026-04-20',
-      compatibilityFlags: ['nodejs_compat'],
+      // The project's own compatibility settings, so the baseline differs only in its code.
+      compatibilityDate: baselineCompat.compatibilityDate,
+      compatibilityFlags: baselineCompat.compatibilityFlags,
     });
     workers.push(worker);
     targets.push({

@@ -27,7 +27,7 @@ export async function projectWorker(): Promise<ProjectWorker> {
   const kvNamespaces = (rest.kvNamespaces ?? {}) as Record<string, unknown>;
   return {
     compatibilityDate: compatibilityDate ?? '2026-04-20',
-    compatibilityFlags: compatibilityFlags ?? ['nodejs_compat'],
+    compatibilityFlags: compatibilityFlags ?? [],
     options: {
       ...(rest as Partial<WorkerOptions>),
       bindings: {
