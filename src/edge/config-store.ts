@@ -135,7 +135,8 @@ export class EdgeConfigStore {
       this.snapshots.set(key, snap);
       this.lastGood.set(storefrontId, snap);
       const newest = this.newest.get(storefrontId);
-      if (!newest || newest.version <= version) this.newest.set(storefrontId, { version, snapshot: snap });
+      if (!newest || newest.version <= version)
+        this.newest.set(storefrontId, { version, snapshot: snap });
       return { snapshot: snap, stale: false };
     }
     const good = this.lastGood.get(storefrontId);

@@ -132,6 +132,7 @@ export function evaluateFlags(
         : ev.evaluate(key, context, fallback as JsonValue); // parsed from a JSON body
     out[key] = view(r);
     if (r.inExperiment || body.record) {
+      now ??= new Date().toISOString();
       exposures.push({
         tenantId: edge.resolution.tenantId,
         storefrontId: edge.resolution.storefrontId,
@@ -143,7 +144,7 @@ export function evaluateFlags(
         inExperiment: r.inExperiment,
         targetingKey: typeof context.targetingKey === 'string' ? context.targetingKey : undefined,
         channel: edge.client.channel,
-        occurredAt: (now ??= new Date().toISOString()),
+        occurredAt: now,
       });
     }
   }

@@ -1,5 +1,5 @@
-import { and, desc, eq, isNull, sql } from 'drizzle-orm';
-import { apiKeys, tenants } from '../../db/schema';
+import { and, desc, eq } from 'drizzle-orm';
+import { apiKeys } from '../../db/schema';
 import type { Db } from '../../db/types';
 import { ApiError } from '../../errors';
 import { newId } from '../../lib/ids';

@@ -1,8 +1,7 @@
 import { and, desc, eq, isNull, sql } from 'drizzle-orm';
-import { tenantSigningKeys, tenants } from '../../db/schema';
+import { tenantSigningKeys } from '../../db/schema';
 import type { Db } from '../../db/types';
 import type { Env } from '../../env';
-import { ApiError } from '../../errors';
 import {
   currentSigningKey,
   DEFAULT_KEY_OVERLAP_SECONDS,
