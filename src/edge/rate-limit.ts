@@ -120,6 +120,15 @@ interface Subject {
   lastHits: number;
 }
 
+/** A subject with units held by this isolate (see {@link LeaseClient.heldSubject}). */
+export type HeldSubject = { readonly __held: unique symbol };
+
+/** What {@link LeaseClient.spendHeld} reports. */
+export interface HeldResult {
+  remaining: number;
+  resetSeconds: number;
+}
+
 /** Attempts to get a unit through leases before falling back to one exact `check`. */
 const LEASE_ATTEMPTS = 4;
 
@@ -200,6 +209,43 @@ export class LeaseClient {
     this.countHit(s, now);
     this.afterSpend(s, now, waiter);
     return this.allowed(s, now, lease);
+  }
+
+  /** This client's clock. */
+  now(): number {
+    return this.o.now();
+  }
+
+  /**
+   * The subject of `key` when a lease this isolate holds can pay for one unit right now, else
+   * undefined. Pair with {@link spendHeld} in the same synchronous turn: checking every limit
+   * of a request first and then spending lets a request take all its units or none, without
+   * refunds.
+   */
+  heldSubject(key: string, policy: RateLimitPolicy, now: number): HeldSubject | undefined {
+    const s = this.subjects.get(key);
+    if (!s || s.policy.limit !== policy.limit || s.policy.windowMs !== policy.windowMs) {
+      return undefined;
+    }
+    this.expire(s, now);
+    for (const lease of s.leases) {
+      if (lease.left > 0 && now < lease.deadline) return s as unknown as HeldSubject;
+    }
+    return undefined;
+  }
+
+  /**
+   * Spends one unit of a subject {@link heldSubject} just returned, and returns what the
+   * `RateLimit` header reports for it: the units remaining and the seconds until held ones
+   * start to free up (written into `out`, so the hot path allocates nothing).
+   */
+  spendHeld(held: HeldSubject, now: number, waiter: Waiter, out: HeldResult): void {
+    const s = held as unknown as Subject;
+    if (!this.spend(s, now)) throw new Error('spendHeld without a held unit');
+    this.countHit(s, now);
+    this.afterSpend(s, now, waiter);
+    out.remaining = Math.max(0, s.remainingAtObject) + this.localLeft(s);
+    out.resetSeconds = Math.ceil(Math.max(0, s.resetAt - now) / 1000);
   }
 
   /** Forget everything (tests: a cold isolate). Open leases run out at the objects. */

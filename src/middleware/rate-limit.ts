@@ -1,5 +1,11 @@
 import type { Context } from 'hono';
-import { durableObjectBackend, type RateLimitTicket, rateLimiter } from '../edge/rate-limit';
+import {
+  durableObjectBackend,
+  type HeldResult,
+  type HeldSubject,
+  type RateLimitTicket,
+  rateLimiter,
+} from '../edge/rate-limit';
 import type { EdgeApiKey } from '../edge/snapshot';
 import type { AppEnv, EdgeContext, Env } from '../env';
 import { ApiError } from '../errors';
@@ -43,19 +49,24 @@ export function clientIpSubject(headers: Headers): string {
 }
 
 /** The storefront API's limits for a request authenticated with `key`: per key and per IP. */
-export function apiKeyLimits(c: Context<AppEnv>, key: EdgeApiKey): RateLimitCheck[] {
+export function apiKeyLimits(c: Context<AppEnv>, key: EdgeApiKey): readonly RateLimitCheck[] {
   return apiKeyLimitsFor(c.env, c.get('edge'), key, c.req.raw.headers);
 }
 
 /**
- * The checks of hot subjects, built once: a key's check lives as long as the key object (one
- * published config), an IP's per storefront in a bounded map. Besides saving the work, reusing
- * the objects lets each carry its `RateLimit-Policy` member (see {@link headersFor}).
+ * The checks of hot subjects, built once: per key object (one published config), the key's
+ * check and, per client IP, the pair of checks a request is counted against. Reusing the
+ * objects spares the work and lets {@link enforceRateLimitsFor} keep the `RateLimit-Policy`
+ * value per pair.
  */
-const keyChecks = new WeakMap<EdgeApiKey, RateLimitCheck>();
-/** storefront id → client IP subject → check. */
-const ipChecks = new Map<string, Map<string, RateLimitCheck>>();
-let cachedIpChecks = 0;
+interface KeyPlan {
+  storefrontId: string;
+  keyLimit: number;
+  ipLimit: number;
+  keyCheck: RateLimitCheck;
+  byIp: Map<string, readonly RateLimitCheck[]>;
+}
+const keyPlans = new WeakMap<EdgeApiKey, KeyPlan>();
 const ipSubjects = new Map<string, string>();
 const MAX_CACHED_IPS = 4096;
 
@@ -77,38 +88,41 @@ export function apiKeyLimitsFor(
   edge: EdgeContext,
   key: EdgeApiKey,
   headers: Headers,
-): RateLimitCheck[] {
+): readonly RateLimitCheck[] {
   const defaults = settings(env).rateLimits;
-  let keyCheck = keyChecks.get(key);
   const keyLimit = key.rateLimit ?? defaults.keyPerMinute;
-  if (keyCheck?.limit !== keyLimit) {
-    keyCheck = { policy: 'key', subject: `key:${key.id}`, limit: keyLimit, windowMs: MINUTE_MS };
-    keyChecks.set(key, keyCheck);
-  }
   const storefrontId = edge.resolution.storefrontId;
-  const ip = ipSubjectOf(headers);
-  let perStorefront = ipChecks.get(storefrontId);
-  let ipCheck = perStorefront?.get(ip);
-  if (ipCheck?.limit !== defaults.ipPerMinute) {
-    ipCheck = {
-      policy: 'ip',
-      subject: `ip:${storefrontId}:${ip}`,
-      limit: defaults.ipPerMinute,
-      windowMs: MINUTE_MS,
+  let plan = keyPlans.get(key);
+  if (
+    plan?.keyLimit !== keyLimit ||
+    plan.ipLimit !== defaults.ipPerMinute ||
+    plan.storefrontId !== storefrontId
+  ) {
+    plan = {
+      storefrontId,
+      keyLimit,
+      ipLimit: defaults.ipPerMinute,
+      keyCheck: { policy: 'key', subject: `key:${key.id}`, limit: keyLimit, windowMs: MINUTE_MS },
+      byIp: new Map(),
     };
-    if (cachedIpChecks >= MAX_CACHED_IPS) {
-      ipChecks.clear();
-      cachedIpChecks = 0;
-      perStorefront = undefined;
-    }
-    if (!perStorefront) {
-      perStorefront = new Map();
-      ipChecks.set(storefrontId, perStorefront);
-    }
-    if (!perStorefront.has(ip)) cachedIpChecks++;
-    perStorefront.set(ip, ipCheck);
+    keyPlans.set(key, plan);
   }
-  return [keyCheck, ipCheck];
+  const ip = ipSubjectOf(headers);
+  let checks = plan.byIp.get(ip);
+  if (!checks) {
+    checks = [
+      plan.keyCheck,
+      {
+        policy: 'ip',
+        subject: `ip:${storefrontId}:${ip}`,
+        limit: plan.ipLimit,
+        windowMs: MINUTE_MS,
+      },
+    ];
+    if (plan.byIp.size >= MAX_CACHED_IPS) plan.byIp.clear();
+    plan.byIp.set(ip, checks);
+  }
+  return checks;
 }
 
 /** The per-customer limit in the request's storefront (default from settings). */
@@ -206,6 +220,8 @@ export function enforceRateLimitsFor(
   ctx: ExecutionContext,
   checks: readonly RateLimitCheck[],
 ): Record<string, string> | Promise<Record<string, string>> {
+  const held = heldSubjects(checks);
+  if (held) return spendHeld(checks, held, ctx);
   const tickets: (RateLimitTicket | undefined)[] = [];
   let missing = false;
   for (const check of checks) {
@@ -218,6 +234,54 @@ export function enforceRateLimitsFor(
   return Promise.all(
     checks.map((check, i) => tickets[i] ?? rateLimiter.take(backend, check.subject, check, ctx)),
   ).then((taken) => decide(checks, taken));
+}
+
+/** Scratch for {@link spendHeld} (single-threaded: used and read within one call). */
+const held1: HeldResult = { remaining: 0, resetSeconds: 0 };
+let heldNow = 0;
+const heldScratch: HeldSubject[] = [];
+
+/** The subjects of every check when this isolate holds a unit for each, else undefined. */
+function heldSubjects(checks: readonly RateLimitCheck[]): HeldSubject[] | undefined {
+  heldNow = rateLimiter.now();
+  heldScratch.length = 0;
+  for (const check of checks) {
+    const s = rateLimiter.heldSubject(check.subject, check, heldNow);
+    // Two checks of one subject might need two units: the general path counts them.
+    if (!s || heldScratch.includes(s)) return undefined;
+    heldScratch.push(s);
+  }
+  return heldScratch;
+}
+
+/**
+ * The usual case: every limit is paid from leases held here, so all are allowed and only the
+ * `RateLimit` value is new. The same headers {@link headersFor} builds, without tickets.
+ */
+function spendHeld(
+  checks: readonly RateLimitCheck[],
+  held: readonly HeldSubject[],
+  ctx: ExecutionContext,
+): Record<string, string> {
+  let value = '';
+  for (let i = 0; i < checks.length; i++) {
+    rateLimiter.spendHeld(held[i] as HeldSubject, heldNow, ctx, held1);
+    const name = POLICY_NAME[(checks[i] as RateLimitCheck).policy];
+    value += `${i === 0 ? '' : ', '}${name};r=${held1.remaining};t=${held1.resetSeconds}`;
+  }
+  return { RateLimit: value, 'RateLimit-Policy': policyValue(checks) };
+}
+
+/** `RateLimit-Policy` of a list of checks, kept per (reused) list. */
+const policyValues = new WeakMap<readonly RateLimitCheck[], string>();
+
+function policyValue(checks: readonly RateLimitCheck[]): string {
+  let value = policyValues.get(checks);
+  if (value === undefined) {
+    value = checks.map(policyMember).join(', ');
+    policyValues.set(checks, value);
+  }
+  return value;
 }
 
 /** The headers when every check allowed the request; else the 429 (giving the units back). */
