@@ -45,7 +45,8 @@ function match(method: string, pathname: string): Route | undefined {
   return undefined;
 }
 
-async function readJson(req: Request): Promise<unknown> {
+/** Refuses a body that is not declared as JSON, before reading it. */
+function assertJsonBody(req: Request): void {
   const type = req.headers.get('content-type') ?? '';
   if (!type.toLowerCase().startsWith('application/json')) {
     throw new ApiError(
@@ -53,7 +54,10 @@ async function readJson(req: Request): Promise<unknown> {
       'Send the body as `content-type: application/json`.',
     );
   }
-  const text = await req.text();
+}
+
+/** The parsed JSON body; a problem for an oversized or invalid one. */
+function parseJsonBody(text: string): unknown {
   if (text.length > MAX_FLAGS_BODY) {
     throw new ApiError('payload_too_large', `The body may be at most ${MAX_FLAGS_BODY} bytes.`);
   }
@@ -211,7 +215,8 @@ async function evaluateResponse(
   requestId: string,
 ): Promise<Response> {
   try {
-    const input = await readJson(req);
+    assertJsonBody(req);
+    const input = parseJsonBody(await req.text());
     let body = quickParseEvaluateRequest(input);
     if (!body) {
       const parsed = EvaluateRequestSchema.safeParse(input);
@@ -219,7 +224,7 @@ async function evaluateResponse(
       body = parsed.data;
     }
     const init = flagsInit(limits['RateLimit-Policy'] ?? '');
-    const res = new Response(JSON.stringify(evaluateFlags(edge, body, env, ctx)), init);
+    const res = new Response(evaluateFlags(edge, body, env, ctx), init);
     return withRequestHeaders(res, requestId, limits);
   } catch (err) {
     return problemFromError(err, requestId, new URL(req.url).pathname);

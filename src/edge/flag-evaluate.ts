@@ -100,15 +100,17 @@ function view(r: EvaluationResult) {
 }
 
 /**
- * Evaluates the requested flags for the request's storefront and context, and queues the
- * exposures to record (experiments always; everything with `record: true`). Never throws.
+ * Evaluates the requested flags for the request's storefront and context, queues the
+ * exposures to record (experiments always; everything with `record: true`), and returns the
+ * response body (`{ storefront, configVersion, flags: { <key>: result } }` as JSON). Never
+ * throws.
  */
 export function evaluateFlags(
   edge: EdgeContext,
   body: EvaluateRequest,
   env: Env,
   ctx: ExecutionContext,
-) {
+): string {
   const ev = evaluatorFor(edge.hot);
   // The caller may set any attribute, including country and platform (a server evaluating on a
   // customer's behalf), but never the storefront or channel the request resolved to.
@@ -120,17 +122,19 @@ export function evaluateFlags(
   context.storefront = edge.snapshot.storefront.slug;
   context.channel = edge.client.channel;
   const keys = body.flags ?? ev.keys();
-  const out: Record<string, ReturnType<typeof view>> = {};
+  let flags = '';
   const exposures: ExposureMessage[] = [];
   let now: string | undefined;
-  for (const key of keys) {
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    if (keys.indexOf(key) !== i) continue; // asked twice: answered (and recorded) once
     const fallback = body.defaults?.[key];
     // A default fixes the expected type (a mismatch is TYPE_MISMATCH); without one, any type.
     const r =
       fallback === undefined
         ? ev.evaluateUntyped(key, context)
         : ev.evaluate(key, context, fallback as JsonValue); // parsed from a JSON body
-    out[key] = view(r);
+    flags += `${flags === '' ? '' : ','}${JSON.stringify(key)}:${viewJson(r)}`;
     if (r.inExperiment || body.record) {
       now ??= new Date().toISOString();
       exposures.push({
@@ -158,9 +162,20 @@ export function evaluateFlags(
       }),
     );
   }
-  return {
-    storefront: edge.snapshot.storefront.id,
-    configVersion: edge.snapshot.version,
-    flags: out,
-  };
+  return `{"storefront":${JSON.stringify(edge.snapshot.storefront.id)},"configVersion":${edge.snapshot.version},"flags":{${flags}}}`;
+}
+
+/**
+ * A result's JSON, kept per result object: the engine serves precomputed results (one per
+ * variation of a rule or split), so a busy flag is serialized once, not per request.
+ */
+const viewJsons = new WeakMap<EvaluationResult, string>();
+
+function viewJson(r: EvaluationResult): string {
+  let json = viewJsons.get(r);
+  if (json === undefined) {
+    json = JSON.stringify(view(r));
+    viewJsons.set(r, json);
+  }
+  return json;
 }

@@ -134,6 +134,24 @@ describe('POST /v1/flags/evaluate', () => {
     });
   });
 
+  it('answers each flag once, with keys JSON-escaped, whatever the caller repeats', async () => {
+    const res = await evaluate(t.hosts['us-store'] ?? '', {
+      flags: ['new-checkout', 'quote"key\\', 'new-checkout'],
+      context: { targetingKey: 'cus_1' },
+    });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const body = JSON.parse(text) as Evaluations & { storefront: string; configVersion: number };
+    expect(Object.keys(body.flags)).toEqual(['new-checkout', 'quote"key\\']);
+    expect(text.match(/"new-checkout":/g)).toHaveLength(1);
+    expect(body.flags['quote"key\\']).toMatchObject({
+      reason: 'ERROR',
+      errorCode: 'FLAG_NOT_FOUND',
+    });
+    expect(body.storefront).toBe(t.storefronts['us-store']);
+    expect(Number.isInteger(body.configVersion)).toBe(true);
+  });
+
   it('a storefront experiment is invisible in other storefronts and other tenants', async () => {
     const eu = await json<Evaluations>(
       await evaluate(t.hosts['eu-store'] ?? '', { context: { targetingKey: 'cus_9' } }),
