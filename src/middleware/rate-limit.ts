@@ -167,26 +167,26 @@ function policyMember(check: RateLimitCheck): string {
 
 /**
  * `RateLimit`, `RateLimit-Policy` (one list member per check) and, if refused, `Retry-After`,
- * in the format of {@link rateLimitHeaders} (unit-tested there), built without regexes or
- * intermediate objects: this runs on every storefront request.
+ * in the format of {@link rateLimitHeaders} (unit-tested there). The path of a request that
+ * had to wait for a lease or was refused; the usual one is {@link spendHeld}.
  */
 function headersFor(
   checks: readonly RateLimitCheck[],
   tickets: readonly RateLimitTicket[],
 ): Record<string, string> {
   let limits = '';
-  let policies = '';
   let retryAfter = 0;
   for (let i = 0; i < checks.length; i++) {
     const check = checks[i] as RateLimitCheck;
-    const t = tickets[i];
-    if (!t) continue;
-    const sep = limits === '' ? '' : ', ';
+    const t = tickets[i] as RateLimitTicket;
+    const sep = i === 0 ? '' : ', ';
     limits += `${sep}${POLICY_NAME[check.policy]};r=${wholeSeconds(t.remaining)};t=${wholeSeconds(t.resetSeconds)}`;
-    policies += sep + policyMember(check);
     if (!t.allowed) retryAfter = Math.max(retryAfter, t.retryAfterSeconds);
   }
-  const headers: Record<string, string> = { RateLimit: limits, 'RateLimit-Policy': policies };
+  const headers: Record<string, string> = {
+    RateLimit: limits,
+    'RateLimit-Policy': policyValue(checks),
+  };
   if (retryAfter > 0) headers['Retry-After'] = String(retryAfter);
   return headers;
 }
