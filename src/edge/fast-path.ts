@@ -90,12 +90,12 @@ export function fastPath(
     if (!key) return coldPath(req, env, ctx, route, target, requestId, edge);
     const limits = enforceRateLimitsFor(env, ctx, apiKeyLimitsFor(env, edge, key, req.headers));
     if (limits instanceof Promise) {
-      return limits.then(
-        (l) => respond(req, env, ctx, route, edge, l, requestId),
-        (err: unknown) => problemFromError(err, requestId, target.pathname),
-      );
+      // A throw in `respond` lands in the same handler as a refused limit.
+      return limits
+        .then((l) => respond(req, env, ctx, route, edge, l, requestId, target.pathname))
+        .catch((err: unknown) => problemFromError(err, requestId, target.pathname));
     }
-    return respond(req, env, ctx, route, edge, limits, requestId);
+    return respond(req, env, ctx, route, edge, limits, requestId, target.pathname);
   } catch (err) {
     return problemFromError(err, requestId, target.pathname);
   }
@@ -123,7 +123,7 @@ async function coldPath(
       ctx,
       apiKeyLimitsFor(env, edge, key, req.headers),
     );
-    return await respond(req, env, ctx, route, edge, limits, requestId);
+    return await respond(req, env, ctx, route, edge, limits, requestId, target.pathname);
   } catch (err) {
     return problemFromError(err, requestId, target.pathname);
   }
@@ -135,12 +135,9 @@ async function coldPath(
  * is cheaper than converting an object literal, and only `X-Request-Id` and `RateLimit` are
  * set per request.
  */
-interface Template {
-  policy: string;
-  init: Response;
-}
-
-const catalogTemplates = new WeakMap<EdgeContext['snapshot'], Map<Shape, Template>>();
+/** snapshot → shape → `RateLimit-Policy` value (one per distinct key limit) → template. */
+const catalogTemplates = new WeakMap<EdgeContext['snapshot'], Map<Shape, Map<string, Response>>>();
+const MAX_POLICIES = 64;
 const flagTemplates = new Map<string, Response>();
 
 function template(headers: Record<string, string>): Response {
@@ -154,26 +151,29 @@ function catalogInit(edge: EdgeContext, policy: string): Response {
     catalogTemplates.set(edge.snapshot, perShape);
   }
   const shape = edge.client.shape;
-  let t = perShape.get(shape);
-  if (t?.policy !== policy) {
-    t = {
-      policy,
-      init: template({
-        'content-type': 'application/json',
-        'ratelimit-policy': policy,
-        vary: CATALOG_VARY,
-        'x-response-shape': shape,
-      }),
-    };
-    perShape.set(shape, t);
+  let perPolicy = perShape.get(shape);
+  if (!perPolicy) {
+    perPolicy = new Map();
+    perShape.set(shape, perPolicy);
   }
-  return t.init;
+  let init = perPolicy.get(policy);
+  if (!init) {
+    if (perPolicy.size >= MAX_POLICIES) perPolicy.clear();
+    init = template({
+      'content-type': 'application/json',
+      'ratelimit-policy': policy,
+      vary: CATALOG_VARY,
+      'x-response-shape': shape,
+    });
+    perPolicy.set(policy, init);
+  }
+  return init;
 }
 
 function flagsInit(policy: string): Response {
   let init = flagTemplates.get(policy);
   if (!init) {
-    if (flagTemplates.size >= 64) flagTemplates.clear();
+    if (flagTemplates.size >= MAX_POLICIES) flagTemplates.clear();
     init = template({ 'content-type': 'application/json', 'ratelimit-policy': policy });
     flagTemplates.set(policy, init);
   }
@@ -198,12 +198,13 @@ function respond(
   edge: EdgeContext,
   limits: Record<string, string>,
   requestId: string,
+  pathname: string,
 ): Response | Promise<Response> {
   if (route.kind === 'catalog') {
     const init = catalogInit(edge, limits['RateLimit-Policy'] ?? '');
     return withRequestHeaders(new Response(catalogBody(edge), init), requestId, limits);
   }
-  return evaluateResponse(req, env, ctx, edge, limits, requestId);
+  return evaluateResponse(req, env, ctx, edge, limits, requestId, pathname);
 }
 
 async function evaluateResponse(
@@ -213,6 +214,7 @@ async function evaluateResponse(
   edge: EdgeContext,
   limits: Record<string, string>,
   requestId: string,
+  pathname: string,
 ): Promise<Response> {
   try {
     assertJsonBody(req);
@@ -227,6 +229,6 @@ async function evaluateResponse(
     const res = new Response(evaluateFlags(edge, body, env, ctx), init);
     return withRequestHeaders(res, requestId, limits);
   } catch (err) {
-    return problemFromError(err, requestId, new URL(req.url).pathname);
+    return problemFromError(err, requestId, pathname);
   }
 }

@@ -172,6 +172,8 @@ export function evaluateFlags(
 const viewJsons = new WeakMap<EvaluationResult, string>();
 
 function viewJson(r: EvaluationResult): string {
+  // Error results are made per call (they carry the caller's default): nothing to keep.
+  if (r.reason === 'ERROR') return JSON.stringify(view(r));
   let json = viewJsons.get(r);
   if (json === undefined) {
     json = JSON.stringify(view(r));

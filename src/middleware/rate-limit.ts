@@ -180,7 +180,7 @@ function headersFor(
     const check = checks[i] as RateLimitCheck;
     const t = tickets[i] as RateLimitTicket;
     const sep = i === 0 ? '' : ', ';
-    limits += `${sep}${POLICY_NAME[check.policy]};r=${wholeSeconds(t.remaining)};t=${wholeSeconds(t.resetSeconds)}`;
+    limits += `${sep}${POLICY_NAME[check.policy]};r=${sfInteger(t.remaining)};t=${sfInteger(t.resetSeconds)}`;
     if (!t.allowed) retryAfter = Math.max(retryAfter, t.retryAfterSeconds);
   }
   const headers: Record<string, string> = {
@@ -191,9 +191,12 @@ function headersFor(
   return headers;
 }
 
-/** A non-negative whole number for a structured-field integer (as `rateLimitHeaders` does). */
-function wholeSeconds(n: number): number {
-  return n > 0 ? Math.ceil(n) : 0;
+/**
+ * A structured-field integer as `rateLimitHeaders` writes it: whole, non-negative, finite and
+ * at most 15 digits (NaN and negatives become 0, fractions round up).
+ */
+function sfInteger(n: number): number {
+  return n > 0 ? Math.min(999_999_999_999_999, Math.ceil(n)) : 0;
 }
 
 const WHOSE = { key: 'this API key', ip: 'this client address', customer: 'this customer' };
@@ -267,7 +270,7 @@ function spendHeld(
   for (let i = 0; i < checks.length; i++) {
     rateLimiter.spendHeld(held[i] as HeldSubject, heldNow, ctx, held1);
     const name = POLICY_NAME[(checks[i] as RateLimitCheck).policy];
-    value += `${i === 0 ? '' : ', '}${name};r=${held1.remaining};t=${held1.resetSeconds}`;
+    value += `${i === 0 ? '' : ', '}${name};r=${sfInteger(held1.remaining)};t=${sfInteger(held1.resetSeconds)}`;
   }
   return { RateLimit: value, 'RateLimit-Policy': policyValue(checks) };
 }
