@@ -5,9 +5,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { redact, runMigrations } from '../scripts/lib/database';
+import {
+  createScratchDatabase,
+  redact,
+  runMigrations,
+  type ScratchDatabase,
+} from '../scripts/lib/database';
 import { startEmbeddedPostgres } from '../scripts/lib/embedded-pg';
 import { freePort } from '../scripts/lib/ports';
 import { startWsProxy } from '../scripts/lib/ws-proxy';
@@ -19,34 +23,16 @@ declare module 'vitest' {
   }
 }
 
-async function scratchDatabase(
-  serverUrl: string,
-): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `azotte_test_${Date.now().toString(36)}_${process.pid}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
+async function scratchDatabase(serverUrl: string): Promise<ScratchDatabase> {
   try {
-    await admin.connect();
-    await admin.query(`create database ${name}`);
+    return await createScratchDatabase(serverUrl, 'azotte_test');
   } catch (err) {
     // No right to create databases (a managed Postgres): test in DATABASE_URL itself.
-    await admin.end().catch(() => {});
     console.warn(
       `[tests] could not create a scratch database (${String(err)}); using ${redact(serverUrl)}`,
     );
     return { url: serverUrl, drop: async () => {} };
   }
-  await admin.end();
-  const u = new URL(serverUrl);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: serverUrl });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    },
-  };
 }
 
 export default async function setup(project: TestProject) {

@@ -62,3 +62,38 @@ export function redact(url: string): string {
     return 'an unparsable URL';
   }
 }
+
+export interface ScratchDatabase {
+  url: string;
+  drop: () => Promise<void>;
+}
+
+/**
+ * Creates a throwaway database `<prefix>_<time>_<pid>` on the server of `serverUrl` and
+ * returns its URL and a `drop` that removes it (with force: test connections may linger).
+ * Throws when the server refuses (no right to create databases).
+ */
+export async function createScratchDatabase(
+  serverUrl: string,
+  prefix: string,
+): Promise<ScratchDatabase> {
+  const name = `${prefix}_${Date.now().toString(36)}_${process.pid}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  try {
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+  } finally {
+    await admin.end().catch(() => {});
+  }
+  const u = new URL(serverUrl);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: serverUrl });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}

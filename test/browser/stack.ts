@@ -10,8 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
-import { ROOT, redact, runMigrations } from '../../scripts/lib/database';
+import { createScratchDatabase, ROOT, redact, runMigrations } from '../../scripts/lib/database';
 import { startEmbeddedPostgres } from '../../scripts/lib/embedded-pg';
 import { freePort } from '../../scripts/lib/ports';
 import { startWsProxy } from '../../scripts/lib/ws-proxy';
@@ -27,28 +26,6 @@ export interface Stack {
   stop(): Promise<void>;
   /** What wrangler printed, for failure messages. */
   logs(): string;
-}
-
-async function scratchDatabase(serverUrl: string) {
-  const name = `azotte_browser_${Date.now().toString(36)}_${process.pid}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const u = new URL(serverUrl);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: serverUrl });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    },
-  };
 }
 
 /** GET/POST through node:http so that any `Host` can be sent to the local worker. */
@@ -111,7 +88,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     let databaseUrl: string;
     let describeDb: string;
     if (process.env.DATABASE_URL) {
-      const scratch = await scratchDatabase(process.env.DATABASE_URL);
+      const scratch = await createScratchDatabase(process.env.DATABASE_URL, 'azotte_browser');
       cleanups.push(scratch.drop);
       databaseUrl = scratch.url;
       describeDb = `scratch database ${redact(scratch.url)}`;
