@@ -11,10 +11,10 @@ import {
   rotateApiKey,
 } from '../../services/admin/api-keys';
 import {
-  adminProblems,
   adminRoute,
   IdempotencyHeaderSchema,
   idempotent,
+  listResponses,
   mutationProblems,
   publishNow,
   ReasonSchema,
@@ -73,13 +73,7 @@ export const apiKeyAdminRoutes = newRouter()
       path: '/tenants/{tenant}/storefronts/{storefront}/api-keys',
       summary: 'List a storefront’s API keys (prefixes only)',
       request: { params: Params },
-      responses: {
-        200: {
-          description: 'Keys',
-          content: { 'application/json': { schema: z.object({ items: z.array(ApiKeySchema) }) } },
-        },
-        ...adminProblems,
-      },
+      responses: listResponses('Keys', ApiKeySchema),
     }),
     async (c) => {
       const p = c.req.valid('param');

@@ -9,10 +9,10 @@ import {
   setKillswitch,
 } from '../../services/admin/config-changes';
 import {
-  adminProblems,
   adminRoute,
   IdempotencyHeaderSchema,
   idempotent,
+  listResponses,
   mutationProblems,
   publishNow,
   ReasonSchema,
@@ -124,15 +124,7 @@ export const configAdminRoutes = newRouter()
       path: '/tenants/{tenant}/killswitches',
       summary: 'List killswitches',
       request: { params: TenantParam },
-      responses: {
-        200: {
-          description: 'Killswitches',
-          content: {
-            'application/json': { schema: z.object({ items: z.array(KillswitchSchema) }) },
-          },
-        },
-        ...adminProblems,
-      },
+      responses: listResponses('Killswitches', KillswitchSchema),
     }),
     async (c) => {
       const tenant = await authorizeTenant(c, c.req.valid('param').tenant, 'killswitch.read');
@@ -192,13 +184,7 @@ export const configAdminRoutes = newRouter()
       path: '/tenants/{tenant}/flags',
       summary: 'List feature flags (tenant-wide and storefront overrides)',
       request: { params: TenantParam },
-      responses: {
-        200: {
-          description: 'Flags',
-          content: { 'application/json': { schema: z.object({ items: z.array(FlagSchema) }) } },
-        },
-        ...adminProblems,
-      },
+      responses: listResponses('Flags', FlagSchema),
     }),
     async (c) => {
       const tenant = await authorizeTenant(c, c.req.valid('param').tenant, 'flag.read');

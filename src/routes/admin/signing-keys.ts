@@ -3,10 +3,10 @@ import { newRouter } from '../../app';
 import { authorizeTenant } from '../../middleware/operator-auth';
 import { listSigningKeys, rotateSigningKey } from '../../services/customers/signing-keys';
 import {
-  adminProblems,
   adminRoute,
   IdempotencyHeaderSchema,
   idempotent,
+  listResponses,
   mutationProblems,
   publishNow,
   ReasonSchema,
@@ -37,15 +37,7 @@ export const signingKeyAdminRoutes = newRouter()
       path: '/tenants/{tenant}/signing-keys',
       summary: 'The tenant’s customer-token signing keys (public facts only)',
       request: { params: TenantParam },
-      responses: {
-        200: {
-          description: 'Keys, newest first',
-          content: {
-            'application/json': { schema: z.object({ items: z.array(SigningKeySchema) }) },
-          },
-        },
-        ...adminProblems,
-      },
+      responses: listResponses('Keys, newest first', SigningKeySchema),
     }),
     async (c) => {
       const tenant = await authorizeTenant(c, c.req.valid('param').tenant, 'apikey.read');

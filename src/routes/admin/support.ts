@@ -145,6 +145,17 @@ export async function idempotent(
  * `createRoute` for the admin API: tagged Admin, behind operator authentication (bearer token
  * or console cookie + CSRF), documented with the bearer scheme.
  */
+/** The responses of a list endpoint: `{ items: [...] }` of `item`, plus the admin problems. */
+export function listResponses<T extends z.ZodType>(description: string, item: T) {
+  return {
+    200: {
+      description,
+      content: { 'application/json': { schema: z.object({ items: z.array(item) }) } },
+    },
+    ...adminProblems,
+  };
+}
+
 export function adminRoute<const R extends Omit<RouteConfig, 'middleware' | 'security' | 'tags'>>(
   route: R,
 ) {
