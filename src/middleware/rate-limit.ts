@@ -9,7 +9,7 @@ import {
 import type { EdgeApiKey } from '../edge/snapshot';
 import type { AppEnv, EdgeContext, Env } from '../env';
 import { ApiError } from '../errors';
-import { rateLimitHeaders } from '../security/sliding-window';
+import { rateLimitHeaders, rateLimitMember, sfString } from '../security/sliding-window';
 import { settings } from '../settings';
 
 /** One limit a request is counted against. */
@@ -142,9 +142,9 @@ export function customerLimit(
 
 /** The policy names as structured-field strings (the only three there are). */
 const POLICY_NAME: Record<RateLimitCheck['policy'], string> = {
-  key: '"key"',
-  ip: '"ip"',
-  customer: '"customer"',
+  key: sfString('key'),
+  ip: sfString('ip'),
+  customer: sfString('customer'),
 };
 
 /** A check's `RateLimit-Policy` member, e.g. `"key";q=600;w=60`, computed once per check object. */
@@ -180,7 +180,7 @@ function headersFor(
     const check = checks[i] as RateLimitCheck;
     const t = tickets[i] as RateLimitTicket;
     const sep = i === 0 ? '' : ', ';
-    limits += `${sep}${POLICY_NAME[check.policy]};r=${sfInteger(t.remaining)};t=${sfInteger(t.resetSeconds)}`;
+    limits += sep + rateLimitMember(POLICY_NAME[check.policy], t.remaining, t.resetSeconds);
     if (!t.allowed) retryAfter = Math.max(retryAfter, t.retryAfterSeconds);
   }
   const headers: Record<string, string> = {
@@ -189,14 +189,6 @@ function headersFor(
   };
   if (retryAfter > 0) headers['Retry-After'] = String(retryAfter);
   return headers;
-}
-
-/**
- * A structured-field integer as `rateLimitHeaders` writes it: whole, non-negative, finite and
- * at most 15 digits (NaN and negatives become 0, fractions round up).
- */
-function sfInteger(n: number): number {
-  return n > 0 ? Math.min(999_999_999_999_999, Math.ceil(n)) : 0;
 }
 
 const WHOSE = { key: 'this API key', ip: 'this client address', customer: 'this customer' };
@@ -270,7 +262,7 @@ function spendHeld(
   for (let i = 0; i < checks.length; i++) {
     rateLimiter.spendHeld(held[i] as HeldSubject, heldNow, ctx, held1);
     const name = POLICY_NAME[(checks[i] as RateLimitCheck).policy];
-    value += `${i === 0 ? '' : ', '}${name};r=${sfInteger(held1.remaining)};t=${sfInteger(held1.resetSeconds)}`;
+    value += (i === 0 ? '' : ', ') + rateLimitMember(name, held1.remaining, held1.resetSeconds);
   }
   return { RateLimit: value, 'RateLimit-Policy': policyValue(checks) };
 }

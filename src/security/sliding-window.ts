@@ -250,7 +250,8 @@ export interface RateLimitHeaderInput {
   retryAfterSeconds?: number;
 }
 
-function sfString(value: string): string {
+/** A structured-field string (`"name"`); the name must be printable ASCII. */
+export function sfString(value: string): string {
   if (!/^[\x20-\x7e]*$/.test(value)) throw new TypeError('policyName must be printable ASCII');
   return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
@@ -258,6 +259,14 @@ function sfString(value: string): string {
 function sfInteger(value: number): number {
   if (!Number.isFinite(value)) return 0;
   return Math.min(999_999_999_999_999, Math.max(0, Math.ceil(value)));
+}
+
+/**
+ * One `RateLimit` list member, `<name>;r=<remaining>;t=<reset>`, for a name already written
+ * as a structured-field string (see {@link sfString}).
+ */
+export function rateLimitMember(name: string, remaining: number, resetSeconds: number): string {
+  return `${name};r=${sfInteger(remaining)};t=${sfInteger(resetSeconds)}`;
 }
 
 /**
@@ -269,7 +278,7 @@ function sfInteger(value: number): number {
 export function rateLimitHeaders(input: RateLimitHeaderInput): Record<string, string> {
   const name = sfString(input.policyName ?? 'default');
   const headers: Record<string, string> = {
-    RateLimit: `${name};r=${sfInteger(input.remaining)};t=${sfInteger(input.resetSeconds)}`,
+    RateLimit: rateLimitMember(name, input.remaining, input.resetSeconds),
     'RateLimit-Policy': `${name};q=${sfInteger(input.limit)};w=${sfInteger(input.windowSeconds)}`,
   };
   if (input.retryAfterSeconds !== undefined && input.retryAfterSeconds > 0) {
