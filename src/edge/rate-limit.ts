@@ -129,6 +129,11 @@ export interface HeldResult {
   resetSeconds: number;
 }
 
+/** A lease that can pay for a unit at `now`. */
+function spendable(lease: Lease, now: number): boolean {
+  return lease.left > 0 && now < lease.deadline;
+}
+
 /** Attempts to get a unit through leases before falling back to one exact `check`. */
 const LEASE_ATTEMPTS = 4;
 
@@ -198,10 +203,8 @@ export class LeaseClient {
    * hit; this one has not).
    */
   takeLocal(key: string, policy: RateLimitPolicy, waiter: Waiter): RateLimitTicket | undefined {
-    const s = this.subjects.get(key);
-    if (!s || s.policy.limit !== policy.limit || s.policy.windowMs !== policy.windowMs) {
-      return undefined;
-    }
+    const s = this.known(key, policy);
+    if (!s) return undefined;
     const now = this.o.now();
     this.expire(s, now);
     const lease = this.spend(s, now);
@@ -223,15 +226,20 @@ export class LeaseClient {
    * refunds.
    */
   heldSubject(key: string, policy: RateLimitPolicy, now: number): HeldSubject | undefined {
+    const s = this.known(key, policy);
+    if (!s) return undefined;
+    this.expire(s, now);
+    for (const lease of s.leases) if (spendable(lease, now)) return s as unknown as HeldSubject;
+    return undefined;
+  }
+
+  /** The subject of `key` if this isolate tracks it under the same policy. */
+  private known(key: string, policy: RateLimitPolicy): Subject | undefined {
     const s = this.subjects.get(key);
     if (!s || s.policy.limit !== policy.limit || s.policy.windowMs !== policy.windowMs) {
       return undefined;
     }
-    this.expire(s, now);
-    for (const lease of s.leases) {
-      if (lease.left > 0 && now < lease.deadline) return s as unknown as HeldSubject;
-    }
-    return undefined;
+    return s;
   }
 
   /**
@@ -342,7 +350,7 @@ export class LeaseClient {
 
   private spend(s: Subject, now: number): Lease | undefined {
     for (const lease of s.leases) {
-      if (lease.left <= 0 || now >= lease.deadline) continue;
+      if (!spendable(lease, now)) continue;
       lease.left--;
       lease.lastSpentAt = now;
       if (lease.left === 0) this.close(s, lease);
