@@ -566,7 +566,7 @@ export const rateLimiter = new LeaseClient({
   marginMs: 500,
   idleReturnMs: 1_000,
   pollMs: 250,
-  maxBlock: 1_000,
+  maxBlock: 10_000,
   demandPeriodMs: 5_000,
   leaseWaitMs: 1_000,
   denyCacheMs: 1_000,
