@@ -81,14 +81,15 @@ export function fastPath(
   const target = requestTarget(req.url);
   const route = match(req.method, target.pathname);
   if (!route) return undefined;
-  const requestId = requestIdFrom(req.headers);
+  const headers = req.headers;
+  const requestId = requestIdFrom(headers);
   try {
-    const edge = resolveEdgeSync(req, env, ctx, route.prefix, target);
+    const edge = resolveEdgeSync(req, headers, env, ctx, route.prefix, target);
     if (!edge) return coldPath(req, env, ctx, route, target, requestId);
     assertFeature(edge, route.kind);
-    const key = authenticateKeySync(edge, req.headers, 'publishable');
+    const key = authenticateKeySync(edge, headers, 'publishable');
     if (!key) return coldPath(req, env, ctx, route, target, requestId, edge);
-    const limits = enforceRateLimitsFor(env, ctx, apiKeyLimitsFor(env, edge, key, req.headers));
+    const limits = enforceRateLimitsFor(env, ctx, apiKeyLimitsFor(env, edge, key, headers));
     if (limits instanceof Promise) {
       // A throw in `respond` lands in the same handler as a refused limit.
       return limits
@@ -185,8 +186,9 @@ function withRequestHeaders(
   requestId: string,
   limits: Record<string, string>,
 ): Response {
-  res.headers.set('x-request-id', requestId);
-  res.headers.set('ratelimit', limits.RateLimit ?? '');
+  const headers = res.headers;
+  headers.set('x-request-id', requestId);
+  headers.set('ratelimit', limits.RateLimit ?? '');
   return res;
 }
 

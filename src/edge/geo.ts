@@ -20,6 +20,8 @@ for (const [continent, list] of Object.entries(BY_CONTINENT)) {
 
 export const CONTINENTS = new Set(Object.keys(BY_CONTINENT));
 const COUNTRY_RE = /^[A-Z]{2}$/;
+/** The geography of a request without any (shared: a Geo is never mutated). */
+const NO_GEO: Geo = Object.freeze({});
 
 export interface Geo {
   country?: string;
@@ -31,12 +33,16 @@ export interface Geo {
  * `devHeaders` is on) the `CF-IPCountry` / `CF-IPContinent` headers stand in for it.
  * `XX` and `T1` (unknown / Tor) count as no country.
  */
-export function requestGeo(request: Request, devHeaders: boolean): Geo {
+export function requestGeo(
+  request: Request,
+  devHeaders: boolean,
+  headers: Headers = request.headers,
+): Geo {
   const cf = (request as { cf?: { country?: unknown; continent?: unknown } }).cf;
   let country = typeof cf?.country === 'string' ? cf.country.toUpperCase() : undefined;
   let continent = typeof cf?.continent === 'string' ? cf.continent.toUpperCase() : undefined;
   if (devHeaders) {
-    const hc = request.headers.get('cf-ipcountry');
+    const hc = headers.get('cf-ipcountry');
     if (hc !== null) {
       const v = hc.trim().toUpperCase();
       if (!COUNTRY_RE.test(v)) {
@@ -49,7 +55,7 @@ export function requestGeo(request: Request, devHeaders: boolean): Geo {
       country = v;
       continent = CONTINENT_OF[v];
     }
-    const hk = request.headers.get('cf-ipcontinent');
+    const hk = headers.get('cf-ipcontinent');
     if (hk !== null) {
       const v = hk.trim().toUpperCase();
       if (!CONTINENTS.has(v)) {
@@ -66,7 +72,7 @@ export function requestGeo(request: Request, devHeaders: boolean): Geo {
     country = undefined;
   if (continent && !CONTINENTS.has(continent)) continent = undefined;
   if (country && !continent) continent = CONTINENT_OF[country];
-  return { country, continent };
+  return country === undefined && continent === undefined ? NO_GEO : { country, continent };
 }
 
 export function continentOf(country: string): string | undefined {

@@ -17,8 +17,16 @@ export interface HotConfigOptions {
   cache?: () => Cache | undefined;
 }
 
+/** What {@link HotConfigStore.peek} and `get` answer. Never mutated once handed out. */
+export interface HotSignal {
+  readonly config?: HotConfig;
+  readonly fresh: boolean;
+}
+
 interface Entry {
   config?: HotConfig;
+  /** The last answer handed out, reused while config and freshness are unchanged. */
+  signal?: HotSignal;
   checkedAt: number;
   lastOkAt: number;
   /** A background check is under way. A flag, never a shared promise: a request must not
@@ -50,7 +58,7 @@ export class HotConfigStore {
     ns: DurableObjectNamespace<TenantConfigDurableObject>,
     tenantId: string,
     ctx: Waiter,
-  ): Promise<{ config?: HotConfig; fresh: boolean }> {
+  ): Promise<HotSignal> {
     const known = this.peek(ns, tenantId, ctx);
     if (known) return known;
     let entry = this.entries.get(tenantId);
@@ -60,10 +68,7 @@ export class HotConfigStore {
     }
     // Never checked: wait for our own check (concurrent first requests each make one).
     await this.refresh(ns, tenantId, entry);
-    return {
-      config: entry.config,
-      fresh: this.options.now() - entry.lastOkAt <= this.options.staleAfterMs,
-    };
+    return this.signal(entry, this.options.now());
   }
 
   /**
@@ -74,7 +79,7 @@ export class HotConfigStore {
     ns: DurableObjectNamespace<TenantConfigDurableObject>,
     tenantId: string,
     ctx: Waiter,
-  ): { config?: HotConfig; fresh: boolean } | undefined {
+  ): HotSignal | undefined {
     const entry = this.entries.get(tenantId);
     // Never checked, or the first check is still under way: the caller makes its own check
     // (rather than serving without the tenant's hot config, or awaiting another request's).
@@ -85,7 +90,17 @@ export class HotConfigStore {
     if (now - entry.checkedAt >= this.options.pollMs && !entry.refreshing) {
       ctx.waitUntil(this.refresh(ns, tenantId, entry));
     }
-    return { config: entry.config, fresh: now - entry.lastOkAt <= this.options.staleAfterMs };
+    return this.signal(entry, now);
+  }
+
+  /** The entry's answer at `now`; the same object as last time when nothing changed. */
+  private signal(entry: Entry, now: number): HotSignal {
+    const fresh = now - entry.lastOkAt <= this.options.staleAfterMs;
+    const last = entry.signal;
+    if (last && last.config === entry.config && last.fresh === fresh) return last;
+    const signal: HotSignal = { config: entry.config, fresh };
+    entry.signal = signal;
+    return signal;
   }
 
   private async refresh(

@@ -11,12 +11,11 @@ import { settings } from '../settings';
 import { detectClient, isChannelHeaderValid } from './channel';
 import { edgeConfig } from './config-store';
 import { type Geo, requestGeo } from './geo';
-import { hotConfig } from './hot-config';
+import { type HotSignal, hotConfig } from './hot-config';
 import { blockingKillswitch } from './killswitch';
 import { type Resolution as AnyResolution, resolveStorefront } from './resolve';
 import type {
   EdgeApiKey,
-  HotConfig,
   HotStorefrontConfig,
   KillswitchView,
   RoutingTable,
@@ -24,8 +23,6 @@ import type {
 } from './snapshot';
 
 type Resolution = Extract<AnyResolution, { ok: true }>;
-/** The tenant's hot config as `hotConfig.peek` / `get` answer it. */
-type HotSignal = { config?: HotConfig; fresh: boolean };
 
 const MAX_HOST = 253;
 const MAX_STOREFRONT_HEADER = 64;
@@ -84,8 +81,7 @@ interface EdgeInputs {
   geo: Geo;
 }
 
-function edgeInputs(req: Request, env: Env, target: RequestTarget): EdgeInputs {
-  const headers = req.headers;
+function edgeInputs(req: Request, headers: Headers, env: Env, target: RequestTarget): EdgeInputs {
   // The host is the URL's (the runtime takes it from the Host header).
   if (target.host.length > MAX_HOST) {
     throw new ApiError(
@@ -119,16 +115,16 @@ function edgeInputs(req: Request, env: Env, target: RequestTarget): EdgeInputs {
       { errors: [{ path: 'headers.x-client-channel', message: 'unknown channel' }] },
     );
   }
-  const geo = requestGeo(req, settings(env).devGeoHeaders);
+  const geo = requestGeo(req, settings(env).devGeoHeaders, headers);
   return { host: target.host, pathname: target.pathname, storefrontHeader, channelHeader, geo };
 }
 
-/** The storefront and tenant the inputs resolve to in `table`; throws a problem when none. */
+/** The storefront the inputs resolve to in `table`; throws a problem when none. */
 function resolveIn(
   table: RoutingTable,
   inputs: EdgeInputs,
   prefix: string | undefined,
-): { resolution: Resolution; tenant: RoutingTable['tenants'][string] } {
+): Resolution {
   const { host, storefrontHeader, geo } = inputs;
   const resolution = resolveStorefront(table, {
     host,
@@ -150,9 +146,18 @@ function resolveIn(
   if (prefix !== undefined && resolution.pathPrefix !== `/${prefix}`) {
     throw new ApiError('not_found', `No storefront is served under /${prefix} on ${host}.`);
   }
+  return resolution;
+}
+
+/** The resolved storefront's tenant in `table`. */
+function tenantOf(
+  table: RoutingTable,
+  resolution: Resolution,
+  host: string,
+): RoutingTable['tenants'][string] {
   const tenant = table.tenants[resolution.tenantId];
   if (!tenant) throw new ApiError('unknown_host', `No storefront is configured for "${host}".`);
-  return { resolution, tenant };
+  return tenant;
 }
 
 const snapshotHot = new WeakMap<StorefrontSnapshot, HotStorefrontConfig>();
@@ -206,6 +211,7 @@ function edgeContext(
  */
 export function resolveEdgeSync(
   req: Request,
+  headers: Headers,
   env: Env,
   ctx: ExecutionContext,
   prefix: string | undefined,
@@ -213,12 +219,13 @@ export function resolveEdgeSync(
 ): EdgeContext | undefined {
   const table = edgeConfig.cachedRoutingTable(env.CONFIG_KV, ctx);
   if (!table) return undefined;
-  const inputs = edgeInputs(req, env, target);
-  const { resolution, tenant } = resolveIn(table, inputs, prefix);
+  const inputs = edgeInputs(req, headers, env, target);
+  const resolution = resolveIn(table, inputs, prefix);
+  const tenant = tenantOf(table, resolution, inputs.host);
   const snapshot = edgeConfig.cachedSnapshot(resolution.storefrontId, tenant.version);
   const signal = snapshot && hotConfig.peek(env.TENANT_CONFIG, resolution.tenantId, ctx);
   if (!snapshot || !signal) return undefined;
-  return edgeContext(req.headers, inputs, resolution, tenant, snapshot, false, signal);
+  return edgeContext(headers, inputs, resolution, tenant, snapshot, false, signal);
 }
 
 /**
@@ -233,11 +240,13 @@ export async function resolveEdge(
   prefix?: string,
   target: RequestTarget = requestTarget(req.url),
 ): Promise<EdgeContext> {
-  const inputs = edgeInputs(req, env, target);
+  const headers = req.headers;
+  const inputs = edgeInputs(req, headers, env, target);
   const table =
     edgeConfig.cachedRoutingTable(env.CONFIG_KV, ctx) ??
     (await edgeConfig.routingTable(env.CONFIG_KV, ctx));
-  const { resolution, tenant } = resolveIn(table, inputs, prefix);
+  const resolution = resolveIn(table, inputs, prefix);
+  const tenant = tenantOf(table, resolution, inputs.host);
   const snapHit = edgeConfig.cachedSnapshot(resolution.storefrontId, tenant.version);
   const hotHit = hotConfig.peek(env.TENANT_CONFIG, resolution.tenantId, ctx);
   const [snap, signal] =
@@ -249,7 +258,7 @@ export async function resolveEdge(
             : edgeConfig.snapshot(env.CONFIG_KV, resolution.storefrontId, tenant.version),
           hotHit ?? hotConfig.get(env.TENANT_CONFIG, resolution.tenantId, ctx),
         ]);
-  return edgeContext(req.headers, inputs, resolution, tenant, snap.snapshot, snap.stale, signal);
+  return edgeContext(headers, inputs, resolution, tenant, snap.snapshot, snap.stale, signal);
 }
 
 /** Refuses the request when a killswitch for `feature` (catalog, flags, checkout…) is on. */

@@ -28,6 +28,15 @@ export type Resolution =
     }
   | { ok: false; reason: 'unknown_host' | 'storefront_not_found' | 'no_default' };
 
+type HostEntry = RoutingTable['hosts'][string];
+type Resolved = Extract<Resolution, { ok: true }>;
+
+/**
+ * A storefront host's resolution, the same object for every request to it (resolutions are
+ * never mutated), per routing-table entry.
+ */
+const byHost = new WeakMap<HostEntry, Resolved>();
+
 /** First path segment as a prefix (`/eu/v1/x` → `/eu`), or undefined. */
 function firstSegment(path: string): string | undefined {
   const end = path.indexOf('/', 1);
@@ -49,7 +58,12 @@ export function resolveStorefront(table: RoutingTable, input: ResolutionInput): 
   const tenantId = hostEntry.tenantId;
 
   if (hostEntry.storefrontId) {
-    return { ok: true, tenantId, storefrontId: hostEntry.storefrontId, resolvedBy: 'host' };
+    let resolved = byHost.get(hostEntry);
+    if (!resolved) {
+      resolved = { ok: true, tenantId, storefrontId: hostEntry.storefrontId, resolvedBy: 'host' };
+      byHost.set(hostEntry, resolved);
+    }
+    return resolved;
   }
 
   const prefix = firstSegment(input.path);
