@@ -17,7 +17,7 @@ export interface ProjectWorker {
  * Miniflare options for the project's worker, from wrangler.toml (default environment) as
  * `wrangler dev` derives them: Durable Objects (their classes are exported by the bundle's main
  * module) and every other binding, so the bench keeps working as bindings are added. The KV
- * namespace and the two vars the hot path reads are set explicitly.
+ * namespace and the vars the hot path reads are set explicitly.
  */
 export async function projectWorker(): Promise<ProjectWorker> {
   const { unstable_getMiniflareWorkerOptions } = await import('wrangler');
@@ -32,8 +32,10 @@ export async function projectWorker(): Promise<ProjectWorker> {
       ...(rest as Partial<WorkerOptions>),
       bindings: {
         ...bindings,
-        ENVIRONMENT: 'development',
-        DEV_GEO_HEADERS: 'true',
+        // Production settings, so the runs measure the hot path as deployed: e.g. the
+        // development stand-in geo headers (CF-IPCountry…) are not read.
+        ENVIRONMENT: 'production',
+        DEV_GEO_HEADERS: 'false',
         // The load generator is one client with one key: lift the per-IP and per-key limits so
         // the runs measure the route, not 429s. The limiter still runs on every request.
         RATE_LIMIT_IP_PER_MINUTE: String(BENCH_RATE_LIMIT),
