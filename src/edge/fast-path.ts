@@ -46,8 +46,8 @@ function match(method: string, pathname: string): Route | undefined {
 }
 
 /** Refuses a body that is not declared as JSON, before reading it. */
-function assertJsonBody(req: Request): void {
-  const type = req.headers.get('content-type') ?? '';
+function assertJsonBody(headers: Headers): void {
+  const type = headers.get('content-type') ?? '';
   if (!type.toLowerCase().startsWith('application/json')) {
     throw new ApiError(
       'unsupported_media_type',
@@ -186,9 +186,10 @@ function withRequestHeaders(
   requestId: string,
   limits: Record<string, string>,
 ): Response {
+  // Neither is in the template, so append (no search for an existing value) is enough.
   const headers = res.headers;
-  headers.set('x-request-id', requestId);
-  headers.set('ratelimit', limits.RateLimit ?? '');
+  headers.append('x-request-id', requestId);
+  headers.append('ratelimit', limits.RateLimit ?? '');
   return res;
 }
 
@@ -219,7 +220,7 @@ async function evaluateResponse(
   pathname: string,
 ): Promise<Response> {
   try {
-    assertJsonBody(req);
+    assertJsonBody(req.headers);
     const input = parseJsonBody(await req.text());
     let body = quickParseEvaluateRequest(input);
     if (!body) {
