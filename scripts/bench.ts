@@ -3,8 +3,8 @@
  * LaunchDarkly's Cloudflare SDK, in one run, on direct workerd sockets (see
  * ../shared/BENCH-NOTES.md for why it is done this way).
  *
- *   npm run bench                      10 s per target after a 2 s warm-up
- *   npm run bench -- --quick           3 s per target (smoke test)
+ *   npm run bench                      3 interleaved rounds of 8 s per target after a 2 s warm-up
+ *   npm run bench -- --quick           one round of 3 s per target (smoke test)
  *   npm run bench -- --json            also one JSON object on the last line
  *   npm run bench -- --help            every option
  *
@@ -61,11 +61,13 @@ type TargetName = (typeof TARGET_NAMES)[number];
 
 const HELP = `npm run bench -- [options]
 
-  --duration <s>      seconds measured per target (default 10; 3 with --quick)
+  --duration <s>      seconds measured per target and round (default 8; 3 with --quick)
   --warmup <s>        seconds of warm-up load per target, not measured (default 2; 1 with --quick)
   --connections <n>   wrk connections (default 32)
   --threads <n>       wrk threads (default 1: the server needs the other core)
-  --repeat <n>        measure every target n times, interleaved, and report medians (default 1)
+  --repeat <n>        rounds: every target is measured n times, interleaved, and the ratios
+                      are medians of the per-round ratios (default 3: one round on a shared
+                      machine swings by ±10 %; 1 with --quick)
   --only <names>      comma-separated subset of: ${TARGET_NAMES.join(', ')}
   --edge-bundle <dir> use this already built bundle of our worker (e.g. a variant built with
                       wrangler deploy --dry-run --outdir <dir>) instead of building src/
@@ -81,7 +83,7 @@ function parseOptions() {
       warmup: { type: 'string' },
       connections: { type: 'string', default: '32' },
       threads: { type: 'string', default: '1' },
-      repeat: { type: 'string', default: '1' },
+      repeat: { type: 'string' },
       only: { type: 'string' },
       'edge-bundle': { type: 'string' },
       quick: { type: 'boolean', default: false },
@@ -114,11 +116,11 @@ function positive(name: string, raw: string | undefined, fallback: number, min =
   return n;
 }
 const opts = {
-  seconds: Math.round(positive('duration', args.duration, args.quick ? 3 : 10)),
+  seconds: Math.round(positive('duration', args.duration, args.quick ? 3 : 8)),
   warmup: Math.round(positive('warmup', args.warmup, args.quick ? 1 : 2, 0)),
   connections: Math.round(positive('connections', args.connections, 32)),
   threads: Math.round(positive('threads', args.threads, 1)),
-  repeat: Math.round(positive('repeat', args.repeat, 1)),
+  repeat: Math.round(positive('repeat', args.repeat, args.quick ? 1 : 3)),
 };
 const selected = new Set<TargetName>(
   args.only
