@@ -93,10 +93,10 @@ export function fastPath(
     if (limits instanceof Promise) {
       // A throw in `respond` lands in the same handler as a refused limit.
       return limits
-        .then((l) => respond(req, env, ctx, route, edge, l, requestId, target.pathname))
+        .then((l) => respond(req, headers, env, ctx, route, edge, l, requestId, target.pathname))
         .catch((err: unknown) => problemFromError(err, requestId, target.pathname));
     }
-    return respond(req, env, ctx, route, edge, limits, requestId, target.pathname);
+    return respond(req, headers, env, ctx, route, edge, limits, requestId, target.pathname);
   } catch (err) {
     return problemFromError(err, requestId, target.pathname);
   }
@@ -124,7 +124,17 @@ async function coldPath(
       ctx,
       apiKeyLimitsFor(env, edge, key, req.headers),
     );
-    return await respond(req, env, ctx, route, edge, limits, requestId, target.pathname);
+    return await respond(
+      req,
+      req.headers,
+      env,
+      ctx,
+      route,
+      edge,
+      limits,
+      requestId,
+      target.pathname,
+    );
   } catch (err) {
     return problemFromError(err, requestId, target.pathname);
   }
@@ -195,6 +205,7 @@ function withRequestHeaders(
 
 function respond(
   req: Request,
+  headers: Headers,
   env: Env,
   ctx: ExecutionContext,
   route: Route,
@@ -207,11 +218,12 @@ function respond(
     const init = catalogInit(edge, limits['RateLimit-Policy'] ?? '');
     return withRequestHeaders(new Response(catalogBody(edge), init), requestId, limits);
   }
-  return evaluateResponse(req, env, ctx, edge, limits, requestId, pathname);
+  return evaluateResponse(req, headers, env, ctx, edge, limits, requestId, pathname);
 }
 
 async function evaluateResponse(
   req: Request,
+  headers: Headers,
   env: Env,
   ctx: ExecutionContext,
   edge: EdgeContext,
@@ -220,7 +232,7 @@ async function evaluateResponse(
   pathname: string,
 ): Promise<Response> {
   try {
-    assertJsonBody(req.headers);
+    assertJsonBody(headers);
     const input = parseJsonBody(await req.text());
     let body = quickParseEvaluateRequest(input);
     if (!body) {

@@ -59,8 +59,14 @@ export function resolveStorefront(table: RoutingTable, input: ResolutionInput): 
 
   if (hostEntry.storefrontId) {
     let resolved = byHost.get(hostEntry);
-    if (!resolved) {
-      resolved = { ok: true, tenantId, storefrontId: hostEntry.storefrontId, resolvedBy: 'host' };
+    // Checked on reuse, so an entry edited in place can never answer with its old storefront.
+    if (resolved?.storefrontId !== hostEntry.storefrontId || resolved.tenantId !== tenantId) {
+      resolved = Object.freeze({
+        ok: true as const,
+        tenantId,
+        storefrontId: hostEntry.storefrontId,
+        resolvedBy: 'host' as const,
+      });
       byHost.set(hostEntry, resolved);
     }
     return resolved;
