@@ -1,13 +1,16 @@
 /**
  * The standard security cases, generated for every route: no credential, bad credential,
- * expired credential, wrong storefront, wrong tenant and wrong role. Every route of the API is
- * listed in test/routes/security.test.ts and goes through these.
+ * expired credential, wrong storefront, wrong tenant and wrong role. test/routes/security.test.ts
+ * runs them for every operation of the OpenAPI document, by the security scheme it declares.
  */
 import { env } from 'cloudflare:test';
 import { expect, it } from 'vitest';
 import { consoleKeys } from '../../src/security/console-keys';
+import { signCustomerToken } from '../../src/security/customer-tokens';
 import { newSessionId, signSessionToken } from '../../src/security/sessions';
 import { createApiKey } from '../../src/services/admin/api-keys';
+import { customerTokenIssuer } from '../../src/services/customers/issuer';
+import { activeSigningKey } from '../../src/services/customers/signing-keys';
 import { createTenant, publish, type TestTenant, withDb } from './factories';
 import { call, expectProblem } from './http';
 import { createOperator, type TestOperator } from './operators';
@@ -27,6 +30,30 @@ export interface SecurityFixture {
   foreignOwner: TestOperator;
   /** A correctly signed session token of `owner` that expired an hour ago. */
   expiredSession: string;
+  /** A customer of t/us-store and a valid token of theirs. */
+  customer: { id: string; token: string };
+  /** A correctly signed token of that customer that expired an hour ago. */
+  expiredCustomerToken: string;
+  /** A valid token of a customer of t/eu-store (another storefront). */
+  euCustomerToken: string;
+  /** A valid token of a customer of the other tenant's us-store. */
+  foreignCustomerToken: string;
+}
+
+/** A customer of `tenant`'s storefront `sf` (created through the API) and a token of theirs. */
+async function customerWithToken(tenant: TestTenant, sf: string) {
+  const host = tenant.hosts[sf] ?? '';
+  const key = tenant.keys[sf]?.secret ?? '';
+  const created = await call(host, '/v1/customers', {
+    method: 'POST',
+    key,
+    body: { email: `sec-${sf}-${Date.now()}@example.test` },
+  });
+  const { customer } = (await created.json()) as { customer: { id: string } };
+  const issued = await call(host, `/v1/customers/${customer.id}/tokens`, { method: 'POST', key });
+  if (issued.status !== 201) throw new Error(`token issue failed: ${issued.status}`);
+  const { token } = (await issued.json()) as { token: string };
+  return { id: customer.id, token };
 }
 
 export async function securityFixture(): Promise<SecurityFixture> {
@@ -67,9 +94,26 @@ export async function securityFixture(): Promise<SecurityFixture> {
     operatorId: owner.id,
     now: Date.now() - 2 * 60 * 60 * 1000,
   });
+  const customer = await customerWithToken(t, 'us-store');
+  const euCustomer = await customerWithToken(t, 'eu-store');
+  const foreignCustomer = await customerWithToken(other, 'us-store');
+  const signing = await withDb((db) => activeSigningKey(db, env, t.tenantId));
+  const expiredCustomerToken = await signCustomerToken(signing.key, {
+    issuer: customerTokenIssuer(t.slug),
+    audience: sf,
+    subject: customer.id,
+    tenantId: t.tenantId,
+    ttlSeconds: 60,
+    now: Date.now() - 60 * 60 * 1000,
+  });
+  await publish();
   return {
     t,
     other,
+    customer,
+    expiredCustomerToken,
+    euCustomerToken: euCustomer.token,
+    foreignCustomerToken: foreignCustomer.token,
     expiredKey,
     ottOnlyKey,
     owner,
@@ -133,6 +177,76 @@ export function storefrontAuthCases(route: StorefrontRoute, f: () => SecurityFix
   });
 }
 
+export interface CustomerRoute {
+  method: string;
+  /** The path for the fixture's customer id. */
+  path: (customerId: string) => string;
+  body?: unknown;
+}
+
+/** Cases for a route authenticated by a customer token, called on t's us-store host. */
+export function customerAuthCases(route: CustomerRoute, f: () => SecurityFixture) {
+  const send = (token: string | null) =>
+    call(f().t.hosts['us-store'] ?? '', route.path(f().customer.id), {
+      method: route.method,
+      body: route.body,
+      key: null,
+      headers: token === null ? {} : { authorization: `Bearer ${token}` },
+    });
+  const invalid = async (res: Response) => {
+    await expectProblem(res, 401, 'unauthenticated');
+    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer .*error="invalid_token"/);
+  };
+  it('no credential → 401 with WWW-Authenticate', async () => {
+    const res = await send(null);
+    await expectProblem(res, 401, 'unauthenticated');
+    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+  });
+  it('bad credential (malformed, forged signature, an API key) → 401', async () => {
+    await invalid(await send('not.a.token'));
+    const [h, p] = f().customer.token.split('.');
+    await invalid(await send(`${h}.${p}.${'A'.repeat(86)}`));
+    await invalid(await send(f().t.keys['us-store']?.secret ?? ''));
+  });
+  it('expired token → 401', async () => {
+    await invalid(await send(f().expiredCustomerToken));
+  });
+  it('another storefront’s customer token → 401, no data', async () => {
+    const res = await send(f().euCustomerToken);
+    await invalid(res);
+  });
+  it('another tenant’s customer token → 401', async () => {
+    await invalid(await send(f().foreignCustomerToken));
+  });
+  it('the right token → not an auth failure', async () => {
+    const res = await send(f().customer.token);
+    expect(res.status).not.toBe(401);
+    expect(res.status).not.toBe(403);
+  });
+}
+
+export interface InternalRoute {
+  method: string;
+  path: string;
+}
+
+/** Cases for an operations route behind the deployment's PUBLISH_TOKEN. */
+export function internalAuthCases(route: InternalRoute) {
+  const send = (headers: Record<string, string>) =>
+    call('internal.test', route.path, { method: route.method, headers, key: null });
+  it('no credential → 401', async () => {
+    await expectProblem(await send({}), 401, 'unauthenticated');
+  });
+  it('bad credential → 401', async () => {
+    await expectProblem(await send({ authorization: 'Bearer wrong' }), 401, 'unauthenticated');
+    await expectProblem(
+      await send({ authorization: 'Bearer test-publish-tokenX' }),
+      401,
+      'unauthenticated',
+    );
+  });
+}
+
 export interface AdminRoute {
   method: string;
   /** The path for a tenant slug (and eu-store / us-store where a storefront is named). */
@@ -141,6 +255,8 @@ export interface AdminRoute {
   write: boolean;
   /** The route acts on one storefront (us-store), so a storefront-scoped grant matters. */
   storefrontScoped?: boolean;
+  /** False for routes about the operator themselves (no tenant in the path). */
+  tenantScoped?: boolean;
 }
 
 /** Cases for an admin-API route on tenant t. */
@@ -159,9 +275,11 @@ export function adminAuthCases(route: AdminRoute, f: () => SecurityFixture) {
   it('expired session → 401', async () => {
     await expectProblem(await send(bearer(f().expiredSession)), 401, 'unauthenticated');
   });
-  it('wrong tenant → 404, as if it did not exist', async () => {
-    await expectProblem(await send(bearer(f().foreignOwner.token)), 404, 'not_found');
-  });
+  if (route.tenantScoped !== false) {
+    it('wrong tenant → 404, as if it did not exist', async () => {
+      await expectProblem(await send(bearer(f().foreignOwner.token)), 404, 'not_found');
+    });
+  }
   if (route.write) {
     it('wrong role (viewer) → 403', async () => {
       await expectProblem(await send(bearer(f().viewer.token)), 403, 'forbidden');

@@ -1,7 +1,17 @@
-import { beforeAll, describe } from 'vitest';
+/**
+ * The standard security cases for every operation of the OpenAPI document, chosen by the
+ * security scheme the operation declares. Each operation needs an entry in `ROUTES` (what to
+ * send, and which role or key kind it needs); an operation without one fails the first test, so
+ * a new route cannot ship without its security cases.
+ */
+import { SELF } from 'cloudflare:test';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type AdminRoute,
   adminAuthCases,
+  type CustomerRoute,
+  customerAuthCases,
+  internalAuthCases,
   type SecurityFixture,
   type StorefrontRoute,
   securityFixture,
@@ -14,27 +24,56 @@ beforeAll(async () => {
 });
 const f = () => fx;
 
-/** Every storefront route that needs an API key. */
-const storefrontRoutes: Record<string, StorefrontRoute> = {
-  'GET /v1/catalog': { method: 'GET', path: '/v1/catalog', needs: 'publishable' },
+const keyId = 'key_01AAAAAAAAAAAAAAAAAAAAAAAA';
+
+type RouteCase =
+  | ({ scheme: 'apiKey' } & Omit<StorefrontRoute, 'method'>)
+  | ({ scheme: 'customerToken' } & Omit<CustomerRoute, 'method'>)
+  | ({ scheme: 'operator' } & Omit<AdminRoute, 'method'>)
+  | { scheme: 'publishToken' }
+  /** No credential by design; `why` says so. */
+  | { scheme: 'public'; why: string };
+
+/** Every operation of the API, by `METHOD <OpenAPI path>`. */
+const ROUTES: Record<string, RouteCase> = {
+  'GET /healthz': { scheme: 'public', why: 'liveness probe' },
+  'GET /v1/storefront': { scheme: 'public', why: 'storefront discovery before a key is chosen' },
+  'GET /v1/.well-known/jwks.json': { scheme: 'public', why: 'public keys for token verification' },
+  'POST /admin/v1/sessions': { scheme: 'public', why: 'operator sign-in' },
+  'DELETE /admin/v1/sessions/current': { scheme: 'public', why: 'sign-out clears the cookie' },
+  'GET /v1/catalog': { scheme: 'apiKey', path: '/v1/catalog', needs: 'publishable' },
   'POST /v1/flags/evaluate': {
-    method: 'POST',
+    scheme: 'apiKey',
     path: '/v1/flags/evaluate',
     body: {},
     needs: 'publishable',
   },
-};
-
-const keyId = 'key_01AAAAAAAAAAAAAAAAAAAAAAAA';
-/** Every admin route. */
-const adminRoutes: Record<string, AdminRoute> = {
-  'GET killswitches': {
-    method: 'GET',
+  'POST /v1/customers': {
+    scheme: 'apiKey',
+    path: '/v1/customers',
+    body: { email: 'sec@example.test' },
+    needs: 'secret',
+  },
+  'POST /v1/customers/{id}/tokens': {
+    scheme: 'apiKey',
+    path: '/v1/customers/cus_01AAAAAAAAAAAAAAAAAAAAAAAA/tokens',
+    needs: 'secret',
+  },
+  'GET /v1/me': { scheme: 'customerToken', path: () => '/v1/me' },
+  'POST /internal/publish': { scheme: 'publishToken' },
+  'GET /admin/v1/me': {
+    scheme: 'operator',
+    path: () => '/admin/v1/me',
+    write: false,
+    tenantScoped: false,
+  },
+  'GET /admin/v1/tenants/{tenant}/killswitches': {
+    scheme: 'operator',
     path: (t) => `/admin/v1/tenants/${t}/killswitches`,
     write: false,
   },
-  'POST killswitches': {
-    method: 'POST',
+  'POST /admin/v1/tenants/{tenant}/killswitches': {
+    scheme: 'operator',
     path: (t) => `/admin/v1/tenants/${t}/killswitches`,
     body: {
       scope: 'feature',
@@ -46,9 +85,13 @@ const adminRoutes: Record<string, AdminRoute> = {
     write: true,
     storefrontScoped: true,
   },
-  'GET flags': { method: 'GET', path: (t) => `/admin/v1/tenants/${t}/flags`, write: false },
-  'PUT flag': {
-    method: 'PUT',
+  'GET /admin/v1/tenants/{tenant}/flags': {
+    scheme: 'operator',
+    path: (t) => `/admin/v1/tenants/${t}/flags`,
+    write: false,
+  },
+  'PUT /admin/v1/tenants/{tenant}/flags/{key}': {
+    scheme: 'operator',
     path: (t) => `/admin/v1/tenants/${t}/flags/sec-flag`,
     body: {
       storefront: 'us-store',
@@ -59,57 +102,137 @@ const adminRoutes: Record<string, AdminRoute> = {
     write: true,
     storefrontScoped: true,
   },
-  'POST flag toggle': {
-    method: 'POST',
+  'POST /admin/v1/tenants/{tenant}/flags/{key}/toggle': {
+    scheme: 'operator',
     path: (t) => `/admin/v1/tenants/${t}/flags/sec-flag/toggle`,
     body: { storefront: 'us-store', enabled: false, reason: 'security test' },
     write: true,
     storefrontScoped: true,
   },
-  'GET audit': {
-    method: 'GET',
+  'GET /admin/v1/tenants/{tenant}/audit': {
+    scheme: 'operator',
     path: (t) => `/admin/v1/tenants/${t}/audit?storefront=us-store`,
     write: false,
     storefrontScoped: true,
   },
-  'GET audit/verify': {
-    method: 'GET',
+  'GET /admin/v1/tenants/{tenant}/audit/verify': {
+    scheme: 'operator',
     path: (t) => `/admin/v1/tenants/${t}/audit/verify?storefront=us-store`,
     write: false,
     storefrontScoped: true,
   },
-  'GET api-keys': {
-    method: 'GET',
+  'GET /admin/v1/tenants/{tenant}/storefronts': {
+    scheme: 'operator',
+    path: (t) => `/admin/v1/tenants/${t}/storefronts`,
+    write: false,
+  },
+  'GET /admin/v1/tenants/{tenant}/storefronts/{storefront}/api-keys': {
+    scheme: 'operator',
     path: (t) => `/admin/v1/tenants/${t}/storefronts/us-store/api-keys`,
     write: false,
     storefrontScoped: true,
   },
-  'POST api-keys': {
-    method: 'POST',
+  'POST /admin/v1/tenants/{tenant}/storefronts/{storefront}/api-keys': {
+    scheme: 'operator',
     path: (t) => `/admin/v1/tenants/${t}/storefronts/us-store/api-keys`,
     body: { kind: 'publishable', name: 'security test' },
     write: true,
     storefrontScoped: true,
   },
-  'POST api-keys rotate': {
-    method: 'POST',
+  'POST /admin/v1/tenants/{tenant}/storefronts/{storefront}/api-keys/{key}/rotate': {
+    scheme: 'operator',
     path: (t) => `/admin/v1/tenants/${t}/storefronts/us-store/api-keys/${keyId}/rotate`,
     body: { reason: 'security test' },
     write: true,
     storefrontScoped: true,
   },
-  'POST api-keys revoke': {
-    method: 'POST',
+  'POST /admin/v1/tenants/{tenant}/storefronts/{storefront}/api-keys/{key}/revoke': {
+    scheme: 'operator',
     path: (t) => `/admin/v1/tenants/${t}/storefronts/us-store/api-keys/${keyId}/revoke`,
     body: { reason: 'security test' },
     write: true,
     storefrontScoped: true,
   },
+  'GET /admin/v1/tenants/{tenant}/signing-keys': {
+    scheme: 'operator',
+    path: (t) => `/admin/v1/tenants/${t}/signing-keys`,
+    write: false,
+  },
+  'POST /admin/v1/tenants/{tenant}/signing-keys/rotate': {
+    scheme: 'operator',
+    path: (t) => `/admin/v1/tenants/${t}/signing-keys/rotate`,
+    body: { reason: 'security test' },
+    write: true,
+  },
 };
 
-for (const [name, route] of Object.entries(storefrontRoutes)) {
-  describe(`security: ${name}`, () => storefrontAuthCases(route, f));
+const METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options']);
+
+interface Operation {
+  name: string;
+  /** The schemes the document declares for it: `apiKey`, `customerToken`, `bearer`; [] for none. */
+  declared: string[];
 }
-for (const [name, route] of Object.entries(adminRoutes)) {
-  describe(`security: admin ${name}`, () => adminAuthCases(route, f));
+
+const doc = (await (await SELF.fetch('https://docs.test/openapi.json')).json()) as {
+  paths: Record<string, Record<string, { security?: Record<string, string[]>[] }>>;
+};
+const operations: Operation[] = Object.entries(doc.paths).flatMap(([path, ops]) =>
+  Object.entries(ops)
+    .filter(([method]) => METHODS.has(method))
+    .map(([method, op]) => ({
+      name: `${method.toUpperCase()} ${path}`,
+      declared: (op.security ?? []).flatMap((s) => Object.keys(s)),
+    })),
+);
+
+/** The scheme a route case must declare in the document. */
+function expectedDeclaration(route: RouteCase): string[] {
+  switch (route.scheme) {
+    case 'apiKey':
+    case 'customerToken':
+      return [route.scheme];
+    case 'operator':
+    case 'publishToken':
+      return ['bearer'];
+    case 'public':
+      return [];
+  }
+}
+
+describe('security cases cover the API', () => {
+  it('the OpenAPI document lists the API', () => {
+    expect(operations.length).toBeGreaterThanOrEqual(Object.keys(ROUTES).length);
+  });
+  it('every operation of the OpenAPI document has security cases', () => {
+    const missing = operations.map((o) => o.name).filter((name) => !(name in ROUTES));
+    expect(missing, 'add these operations to ROUTES in test/routes/security.test.ts').toEqual([]);
+  });
+  it('every entry names an operation that exists', () => {
+    const names = new Set(operations.map((o) => o.name));
+    expect(Object.keys(ROUTES).filter((name) => !names.has(name))).toEqual([]);
+  });
+  it('each operation declares the security scheme its cases test', () => {
+    const wrong = operations.flatMap((o) => {
+      const route = ROUTES[o.name];
+      if (!route) return [];
+      const want = expectedDeclaration(route);
+      return JSON.stringify(want) === JSON.stringify(o.declared)
+        ? []
+        : [`${o.name}: declares ${JSON.stringify(o.declared)}, cases are for ${route.scheme}`];
+    });
+    expect(wrong).toEqual([]);
+  });
+});
+
+for (const { name } of operations) {
+  const route = ROUTES[name];
+  if (!route || route.scheme === 'public') continue;
+  const method = name.slice(0, name.indexOf(' '));
+  describe(`security: ${name}`, () => {
+    if (route.scheme === 'apiKey') storefrontAuthCases({ ...route, method }, f);
+    else if (route.scheme === 'customerToken') customerAuthCases({ ...route, method }, f);
+    else if (route.scheme === 'operator') adminAuthCases({ ...route, method }, f);
+    else internalAuthCases({ method, path: name.slice(method.length + 1) });
+  });
 }
