@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { createApp, newRouter } from './app';
 import { fastPath } from './edge/fast-path';
+import { PREFIX_MOUNT_PATH } from './edge/reserved-paths';
 import type { AppEnv, Env } from './env';
 import { storefrontContext } from './middleware/storefront-context';
 import { consumeExposures } from './queues/exposures';
@@ -36,8 +37,9 @@ app.route('/admin/v1', storefrontAdminRoutes);
 app.route('/', consoleRoutes);
 app.route('/admin/v1', signingKeyAdminRoutes);
 // The same storefront API under a tenant's path prefix (`/eu/v1/catalog`). Mounted through a
-// plain Hono router so the OpenAPI document lists each operation once.
-app.route('/:sfPrefix{[a-z0-9-]{1,63}}/v1', new Hono<AppEnv>().route('/', storefrontApi));
+// plain Hono router so the OpenAPI document lists each operation once. The prefix never
+// matches a reserved segment (`/admin`, `/internal`…), so the mount order does not matter.
+app.route(PREFIX_MOUNT_PATH, new Hono<AppEnv>().route('/', storefrontApi));
 // Served by the direct dispatch below; registered so the OpenAPI document describes them.
 for (const route of [catalogRoute, flagEvaluateRoute]) {
   app.openAPIRegistry.registerPath({ ...route, path: `/v1${route.path}` });

@@ -22,9 +22,10 @@ import {
   resolveEdge,
   resolveEdgeSync,
 } from './pipeline';
+import { PREFIX_SEGMENT_SOURCE } from './reserved-paths';
 
-const CATALOG_RE = /^(?:\/([a-z0-9-]{1,63}))?\/v1\/catalog$/;
-const FLAGS_RE = /^(?:\/([a-z0-9-]{1,63}))?\/v1\/flags\/evaluate$/;
+const CATALOG_RE = new RegExp(`^/(${PREFIX_SEGMENT_SOURCE})/v1/catalog$`);
+const FLAGS_RE = new RegExp(`^/(${PREFIX_SEGMENT_SOURCE})/v1/flags/evaluate$`);
 const MAX_FLAGS_BODY = 64 * 1024;
 
 type Route = { kind: 'catalog' | 'flags'; prefix: string | undefined };

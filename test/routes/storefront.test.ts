@@ -56,6 +56,22 @@ describe('storefront resolution', () => {
     await expectProblem(await call(a.sharedHost, '/nope/v1/storefront'), 404, 'not_found');
   });
 
+  it('path: a reserved segment is never a storefront prefix (the API behind it answers)', async () => {
+    for (const path of [
+      '/admin/v1/catalog',
+      '/admin/v1/flags/evaluate',
+      '/internal/v1/storefront',
+    ]) {
+      const method = path.endsWith('evaluate') ? 'POST' : 'GET';
+      const res = await call(a.sharedHost, path, {
+        method,
+        body: method === 'POST' ? {} : undefined,
+      });
+      const body = await expectProblem(res, 404, 'not_found');
+      expect(body.detail).toMatch(/^No route for/);
+    }
+  });
+
   it('header: X-Storefront by slug or id, within the host’s tenant', async () => {
     const bySlug = await resolve(a.sharedHost, '/v1/storefront', {
       headers: { 'x-storefront': 'eu-store' },

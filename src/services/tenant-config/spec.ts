@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EntitlementValueSchemas } from '../../domain/entitlements';
 import { CONTINENTS } from '../../edge/geo';
+import { isReservedSegment } from '../../edge/reserved-paths';
 import { isCurrency } from '../../lib/money';
 
 const Slug = z
@@ -13,19 +14,10 @@ const Hostname = z
     /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/,
     'a lower-case hostname without port',
   );
-const RESERVED_PREFIXES = new Set([
-  '/v1',
-  '/docs',
-  '/internal',
-  '/admin',
-  '/console',
-  '/healthz',
-  '/problems',
-]);
 const PathPrefix = z
   .string()
   .regex(/^\/[a-z0-9-]{1,63}$/, 'one path segment such as /eu')
-  .refine((p) => !RESERVED_PREFIXES.has(p), 'this prefix is reserved for the API');
+  .refine((p) => !isReservedSegment(p.slice(1)), 'this prefix is reserved for the API');
 const Country = z.string().regex(/^[A-Z]{2}$/, 'ISO 3166-1 alpha-2, upper case');
 const Continent = z.string().refine((c) => CONTINENTS.has(c), 'a Cloudflare continent code');
 const Currency = z.string().refine(isCurrency, 'an ISO 4217 currency code we support');
