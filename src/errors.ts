@@ -92,6 +92,16 @@ export function problemBody(
   return body;
 }
 
+/** The problem body of an {@link ApiError} answered at `instance`. */
+export function apiErrorBody(err: ApiError, instance: string, requestId: string): ProblemBody {
+  return problemBody(err.code, err.message, {
+    instance,
+    requestId,
+    errors: err.errors,
+    ...err.extensions,
+  });
+}
+
 export function problemResponse(
   code: ProblemCode,
   detail: string,

@@ -1,3 +1,4 @@
+import { CHANNELS } from '../db/schema/enums';
 import type { Channel } from './snapshot';
 
 export type Shape = 'full' | 'compact';
@@ -22,7 +23,7 @@ const TV_FAMILIES: [RegExp, string][] = [
   [/\bCrKey\b/i, 'chromecast'],
 ];
 const MOBILE = /\b(iPhone|iPad|Android|Mobile)\b/i;
-const CHANNELS = new Set<Channel>(['web', 'mobile', 'partner', 'ott']);
+const CHANNEL_SET = new Set<string>(CHANNELS);
 
 /**
  * Which client is calling, from `X-Client-Channel` (web | mobile | partner | ott), else the
@@ -68,7 +69,7 @@ function classify(
     }
   }
   let channel: Channel = storefrontChannel;
-  if (explicit && CHANNELS.has(explicit as Channel)) channel = explicit as Channel;
+  if (explicit && CHANNEL_SET.has(explicit)) channel = explicit as Channel;
   else if (family) channel = 'ott';
   else if (storefrontChannel === 'web' && MOBILE.test(ua)) channel = 'mobile';
   const wanted = shapeHeader?.trim().toLowerCase();
@@ -78,5 +79,5 @@ function classify(
 }
 
 export function isChannelHeaderValid(value: string | null): boolean {
-  return value === null || CHANNELS.has(value.trim().toLowerCase() as Channel);
+  return value === null || CHANNEL_SET.has(value.trim().toLowerCase());
 }

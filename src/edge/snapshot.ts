@@ -1,4 +1,12 @@
 import { z } from 'zod';
+import {
+  apiKeyKindEnum,
+  billingIntervalEnum,
+  channelEnum,
+  entitlementTypeEnum,
+  failModeEnum,
+  killswitchScopeEnum,
+} from '../db/schema/enums';
 
 /** KV keys of the published read model. */
 export const KV_KEYS = {
@@ -6,13 +14,13 @@ export const KV_KEYS = {
   snapshot: (storefrontId: string, version: number) => `snapshot/${storefrontId}/v${version}`,
 } as const;
 
-export const ChannelSchema = z.enum(['web', 'mobile', 'partner', 'ott']);
+export const ChannelSchema = z.enum(channelEnum.enumValues);
 export type Channel = z.infer<typeof ChannelSchema>;
 
 export const EntitlementGrantSchema = z.object({
   key: z.string(),
   name: z.string(),
-  type: z.enum(['quota', 'feature', 'slots', 'tier']),
+  type: z.enum(entitlementTypeEnum.enumValues),
   unit: z.string().nullable(),
   value: z.record(z.string(), z.unknown()),
 });
@@ -27,7 +35,7 @@ export const SnapshotBundleSchema = z.object({
     id: z.string(),
     amount: z.number().int().nonnegative(),
     currency: z.string().length(3),
-    interval: z.enum(['day', 'week', 'month', 'year']),
+    interval: z.enum(billingIntervalEnum.enumValues),
     intervalCount: z.number().int().positive(),
   }),
   entitlements: z.array(EntitlementGrantSchema),
@@ -45,11 +53,11 @@ export const ProviderConfigSchema = z.object({
 
 export const KillswitchViewSchema = z.object({
   id: z.string(),
-  scope: z.enum(['tenant', 'storefront', 'channel', 'feature', 'provider']),
+  scope: z.enum(killswitchScopeEnum.enumValues),
   target: z.string(),
   storefrontId: z.string().nullable(),
   engaged: z.boolean(),
-  failMode: z.enum(['closed', 'open']),
+  failMode: z.enum(failModeEnum.enumValues),
   retryAfterSeconds: z.number().int().nonnegative(),
   reason: z.string().nullable(),
 });
@@ -59,7 +67,7 @@ export type KillswitchView = z.infer<typeof KillswitchViewSchema>;
 export const EdgeApiKeySchema = z.object({
   id: z.string(),
   hash: z.string(),
-  kind: z.enum(['publishable', 'secret']),
+  kind: z.enum(apiKeyKindEnum.enumValues),
   /** Empty = every channel. */
   channels: z.array(ChannelSchema),
   /** ISO time; absent = never. */

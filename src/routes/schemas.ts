@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { channelEnum } from '../db/schema/enums';
 
 export const ProblemSchema = z
   .object({
@@ -12,7 +13,8 @@ export const ProblemSchema = z
   })
   .openapi('Problem');
 
-const problem = (description: string) => ({
+/** An OpenAPI response that is an RFC 9457 problem. */
+export const problem = (description: string) => ({
   description,
   content: { 'application/problem+json': { schema: ProblemSchema } },
 });
@@ -42,7 +44,7 @@ export const ResolvedStorefrontSchema = z
     name: z.string(),
     tenantId: z.string(),
     tenant: z.string().openapi({ example: 'globalcorp' }),
-    channel: z.enum(['web', 'mobile', 'partner', 'ott']),
+    channel: z.enum(channelEnum.enumValues),
     currency: z.string().openapi({ example: 'USD' }),
     region: z.string().openapi({ example: 'US' }),
     locale: z.string().openapi({ example: 'en-US' }),

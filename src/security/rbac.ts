@@ -7,8 +7,9 @@
  * it; the same holds for channels. Failing closed here means a route that forgets to pass the
  * storefront id denies a narrowed operator instead of letting them act tenant-wide.
  */
+import { operatorRoleEnum } from '../db/schema/enums';
 
-export const ROLES = ['owner', 'admin', 'operator', 'viewer'] as const;
+export const ROLES = operatorRoleEnum.enumValues;
 export type Role = (typeof ROLES)[number];
 
 export const READ_ACTIONS = [

@@ -1,3 +1,4 @@
+import type { Channel } from '../../src/db/schema/enums';
 import { upsertOperator } from '../../src/services/admin/operators';
 import { unique, withDb } from './factories';
 import { call, json } from './http';
@@ -17,7 +18,7 @@ export interface TestOperator {
 export async function createOperator(
   tenantId: string,
   role: Role,
-  scope: { storefrontIds?: string[]; channels?: ('web' | 'mobile' | 'partner' | 'ott')[] } = {},
+  scope: { storefrontIds?: string[]; channels?: Channel[] } = {},
 ): Promise<TestOperator> {
   const email = `op-${unique()}@example.test`;
   const password = `Correct-Horse-${unique()}`;

@@ -1,5 +1,9 @@
 import { pgEnum } from 'drizzle-orm/pg-core';
 
+/**
+ * Every enum of the domain, written once. zod schemas derive from these
+ * (`z.enum(channelEnum.enumValues)`) and types from {@link EnumValue}.
+ */
 export const channelEnum = pgEnum('channel', ['web', 'mobile', 'partner', 'ott']);
 export const recordStatusEnum = pgEnum('record_status', ['active', 'archived']);
 export const routeKindEnum = pgEnum('route_kind', [
@@ -45,3 +49,8 @@ export const failModeEnum = pgEnum('fail_mode', ['closed', 'open']);
 export const apiKeyKindEnum = pgEnum('api_key_kind', ['publishable', 'secret']);
 export const operatorRoleEnum = pgEnum('operator_role', ['owner', 'admin', 'operator', 'viewer']);
 export const actorTypeEnum = pgEnum('actor_type', ['operator', 'api_key', 'system']);
+
+/** The values of a pgEnum as a TypeScript union. */
+export type EnumValue<E extends { enumValues: readonly string[] }> = E['enumValues'][number];
+export type Channel = EnumValue<typeof channelEnum>;
+export const CHANNELS = channelEnum.enumValues;

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { newRouter } from '../../app';
+import { apiKeyKindEnum, channelEnum } from '../../db/schema/enums';
 import type { AppEnv } from '../../env';
 import { ApiError } from '../../errors';
 import { authorizeScope, operatorChange } from '../../middleware/operator-auth';
@@ -30,7 +31,7 @@ const ApiKeySchema = z
   .object({
     id: z.string(),
     storefrontId: z.string(),
-    kind: z.enum(['publishable', 'secret']),
+    kind: z.enum(apiKeyKindEnum.enumValues),
     name: z.string(),
     prefix: z.string().openapi({ example: 'pk_live_Ab12' }),
     channels: z.array(z.string()),
@@ -47,7 +48,7 @@ const ShownOnceKeySchema = z.string().nullable().openapi({
   description: 'The key, in the first answer only (null in an Idempotency-Key replay)',
 });
 
-const Channel = z.enum(['web', 'mobile', 'partner', 'ott']);
+const Channel = z.enum(channelEnum.enumValues);
 
 async function scope(
   c: Context<AppEnv>,
@@ -94,7 +95,7 @@ export const apiKeyAdminRoutes = newRouter()
           content: {
             'application/json': {
               schema: z.object({
-                kind: z.enum(['publishable', 'secret']),
+                kind: z.enum(apiKeyKindEnum.enumValues),
                 name: z.string().trim().min(1).max(120),
                 channels: z.array(Channel).max(4).default([]),
                 expiresAt: z.iso.datetime().optional(),

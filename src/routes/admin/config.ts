@@ -1,5 +1,11 @@
 import { z } from '@hono/zod-openapi';
 import { newRouter } from '../../app';
+import {
+  CHANNELS,
+  failModeEnum,
+  flagValueTypeEnum,
+  killswitchScopeEnum,
+} from '../../db/schema/enums';
 import { authorizeScope, authorizeTenant, operatorChange } from '../../middleware/operator-auth';
 import {
   listFlags,
@@ -24,11 +30,11 @@ const TenantParam = TenantParamSchema;
 const KillswitchSchema = z
   .object({
     id: z.string(),
-    scope: z.enum(['tenant', 'storefront', 'channel', 'feature', 'provider']),
+    scope: z.enum(killswitchScopeEnum.enumValues),
     target: z.string(),
     storefrontId: z.string().nullable(),
     engaged: z.boolean(),
-    failMode: z.enum(['closed', 'open']),
+    failMode: z.enum(failModeEnum.enumValues),
     retryAfterSeconds: z.number().int(),
     reason: z.string().nullable(),
     updatedAt: z.string(),
@@ -37,7 +43,7 @@ const KillswitchSchema = z
 
 const KillswitchChangeSchema = z
   .object({
-    scope: z.enum(['tenant', 'storefront', 'channel', 'feature', 'provider']),
+    scope: z.enum(killswitchScopeEnum.enumValues),
     target: z
       .string()
       .regex(/^[a-z0-9_-]{0,64}$/)
@@ -52,7 +58,7 @@ const KillswitchChangeSchema = z
       .optional()
       .openapi({ description: 'Storefront slug or id; required for the storefront scope' }),
     engaged: z.boolean(),
-    failMode: z.enum(['closed', 'open']).optional(),
+    failMode: z.enum(failModeEnum.enumValues).optional(),
     retryAfterSeconds: z.number().int().min(1).max(86_400).optional(),
     reason: ReasonSchema,
   })
@@ -67,11 +73,11 @@ const KillswitchChangeSchema = z
     if ((v.scope === 'tenant' || v.scope === 'storefront') && v.target !== '') {
       ctx.addIssue({ code: 'custom', path: ['target'], message: 'must be empty for this scope' });
     }
-    if (v.scope === 'channel' && !['web', 'mobile', 'partner', 'ott'].includes(v.target)) {
+    if (v.scope === 'channel' && !(CHANNELS as readonly string[]).includes(v.target)) {
       ctx.addIssue({
         code: 'custom',
         path: ['target'],
-        message: 'one of web, mobile, partner, ott',
+        message: `one of ${CHANNELS.join(', ')}`,
       });
     }
     if ((v.scope === 'feature' || v.scope === 'provider') && v.target === '') {
@@ -84,7 +90,7 @@ const FlagSchema = z
     id: z.string(),
     key: z.string(),
     storefrontId: z.string().nullable(),
-    valueType: z.enum(['boolean', 'string', 'number', 'json']),
+    valueType: z.enum(flagValueTypeEnum.enumValues),
     enabled: z.boolean(),
     version: z.number().int(),
     definition: z.record(z.string(), z.unknown()),
@@ -205,7 +211,7 @@ export const configAdminRoutes = newRouter()
             'application/json': {
               schema: z.object({
                 storefront: z.string().max(64).optional(),
-                valueType: z.enum(['boolean', 'string', 'number', 'json']),
+                valueType: z.enum(flagValueTypeEnum.enumValues),
                 enabled: z.boolean().default(true),
                 definition: z.record(z.string(), z.unknown()).openapi({
                   description:

@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { newRouter } from '../../app';
 import { getDb } from '../../db/client';
+import { operatorRoleEnum } from '../../db/schema/enums';
 import { ApiError } from '../../errors';
 import { SESSION_COOKIE } from '../../middleware/operator-auth';
 import { consoleKeys } from '../../security/console-keys';
@@ -17,7 +18,7 @@ import { adminProblems, adminRoute } from './support';
 
 const GrantSchema = z.object({
   tenantId: z.string(),
-  role: z.enum(['owner', 'admin', 'operator', 'viewer']),
+  role: z.enum(operatorRoleEnum.enumValues),
   storefrontIds: z.array(z.string()),
   channels: z.array(z.string()),
 });

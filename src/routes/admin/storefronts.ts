@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { newRouter } from '../../app';
+import { channelEnum } from '../../db/schema/enums';
 import { ApiError } from '../../errors';
 import { ACTIONS, authorize } from '../../security/rbac';
 import { findTenant } from '../../services/admin/operators';
@@ -17,7 +18,7 @@ const StorefrontSummarySchema = z
     id: z.string(),
     slug: z.string(),
     name: z.string(),
-    channel: z.enum(['web', 'mobile', 'partner', 'ott']),
+    channel: z.enum(channelEnum.enumValues),
     currency: z.string().openapi({ example: 'USD' }),
     region: z.string(),
     locale: z.string(),

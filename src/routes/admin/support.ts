@@ -1,11 +1,11 @@
 import { createRoute, type RouteConfig, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AppEnv, Env } from '../../env';
-import { ApiError, problemBody } from '../../errors';
+import { ApiError, apiErrorBody } from '../../errors';
 import { operatorAuth } from '../../middleware/operator-auth';
 import { claimIdempotencyKey, IDEMPOTENCY_KEY_RE } from '../../services/admin/idempotency';
 import type { PublishResult } from '../../services/publish/publish';
-import { ProblemSchema } from '../schemas';
+import { problem } from '../schemas';
 
 /** Publishes through the single publisher object (serialized with every other publish). */
 export function publishNow(env: Env): Promise<PublishResult> {
@@ -36,11 +36,6 @@ export const ReasonSchema = z
   .trim()
   .min(3, 'say why (at least 3 characters); it goes into the audit trail')
   .max(500);
-
-const problem = (description: string) => ({
-  description,
-  content: { 'application/problem+json': { schema: ProblemSchema } },
-});
 
 export const adminProblems = {
   400: problem('Invalid input'),
@@ -119,12 +114,7 @@ export async function idempotent(
     result = await run();
   } catch (err) {
     if (err instanceof ApiError && err.status < 500) {
-      const problem = problemBody(err.code, err.message, {
-        instance,
-        requestId: c.get('requestId'),
-        errors: err.errors,
-        ...err.extensions,
-      });
+      const problem = apiErrorBody(err, instance, c.get('requestId'));
       await claim.release(err.status, problem).catch(() => claim.abandon());
     } else {
       await claim.abandon().catch(() => {});

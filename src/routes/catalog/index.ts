@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { billingIntervalEnum, entitlementTypeEnum } from '../../db/schema/enums';
 import { ResolvedStorefrontSchema, StorefrontHeadersSchema, storefrontProblems } from '../schemas';
 
 const PriceSchema = z
@@ -6,7 +7,7 @@ const PriceSchema = z
     id: z.string(),
     amount: z.number().int().openapi({ description: 'Integer minor units', example: 2900 }),
     currency: z.string().openapi({ description: 'ISO 4217', example: 'USD' }),
-    interval: z.enum(['day', 'week', 'month', 'year']),
+    interval: z.enum(billingIntervalEnum.enumValues),
     intervalCount: z.number().int(),
     formatted: z.string().openapi({ example: '$29.00' }),
   })
@@ -16,7 +17,7 @@ const EntitlementSchema = z
   .object({
     key: z.string().openapi({ example: 'api_access' }),
     name: z.string().openapi({ example: 'API Access' }),
-    type: z.enum(['quota', 'feature', 'slots', 'tier']),
+    type: z.enum(entitlementTypeEnum.enumValues),
     unit: z.string().nullable(),
     value: z
       .record(z.string(), z.unknown())

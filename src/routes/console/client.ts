@@ -5,7 +5,9 @@
  * Written without template literals, `${` or backslash escapes, so it can live in a TS template
  * literal unchanged.
  */
-export const CONSOLE_JS = `(() => {
+import { CHANNELS } from '../../db/schema/enums';
+
+const CONSOLE_TEMPLATE = `(() => {
   'use strict';
 
   const $ = (sel, root) => (root || document).querySelector(sel);
@@ -439,7 +441,7 @@ export const CONSOLE_JS = `(() => {
 
   const TARGETS = {
     feature: ['catalog', 'checkout', 'flags', 'signup', 'subscriptions'],
-    channel: ['web', 'mobile', 'partner', 'ott'],
+    channel: CHANNELS_JSON,
     provider: ['stripe', 'paypal', 'adyen', 'sandbox'],
   };
 
@@ -660,3 +662,6 @@ export const CONSOLE_JS = `(() => {
   });
 })();
 `;
+
+/** The script with the domain's enums filled in (they are written once, in db/schema/enums). */
+export const CONSOLE_JS = CONSOLE_TEMPLATE.replace('CHANNELS_JSON', JSON.stringify(CHANNELS));

@@ -8,7 +8,7 @@ import { featureGuard } from '../../middleware/storefront-context';
 import { MAX_CUSTOMER_TOKEN_TTL_SECONDS } from '../../security/customer-tokens';
 import { issueCustomerToken, upsertCustomer } from '../../services/customers/customers';
 import { IdempotencyHeaderSchema, idempotent, publishNow } from '../admin/support';
-import { ProblemSchema, StorefrontHeadersSchema, storefrontProblems } from '../schemas';
+import { problem, StorefrontHeadersSchema, storefrontProblems } from '../schemas';
 import { customerAuth } from './auth';
 
 const DEFAULT_TOKEN_TTL_SECONDS = 3600;
@@ -55,11 +55,6 @@ const JwkSchema = z
     use: z.string(),
   })
   .openapi('Jwk');
-
-const problem = (description: string) => ({
-  description,
-  content: { 'application/problem+json': { schema: ProblemSchema } },
-});
 
 const customerProblems = {
   ...storefrontProblems,

@@ -4,7 +4,7 @@ import { getDb } from '../../db/client';
 import { ApiError } from '../../errors';
 import { timingSafeEqualText } from '../../lib/crypto';
 import { durableObjectSignal, publishConfig } from '../../services/publish/publish';
-import { ProblemSchema } from '../schemas';
+import { problem } from '../schemas';
 
 const PublishResultSchema = z
   .object({
@@ -31,10 +31,7 @@ export const internalRoutes = newRouter().openapi(
         description: 'Published',
         content: { 'application/json': { schema: PublishResultSchema } },
       },
-      401: {
-        description: 'Missing or wrong token',
-        content: { 'application/problem+json': { schema: ProblemSchema } },
-      },
+      401: problem('Missing or wrong token'),
     },
   }),
   async (c) => {

@@ -1,13 +1,12 @@
 import { and, desc, eq } from 'drizzle-orm';
 import { apiKeys } from '../../db/schema';
+import type { Channel } from '../../db/schema/enums';
 import type { Db } from '../../db/types';
 import { ApiError } from '../../errors';
 import { newId } from '../../lib/ids';
 import { generateApiKey } from '../../security/api-keys';
 import { type Actor, appendAudit } from '../audit/audit';
 import { bumpConfigVersion } from './config-changes';
-
-type Channel = 'web' | 'mobile' | 'partner' | 'ott';
 
 export interface KeyChangeContext {
   tenantId: string;

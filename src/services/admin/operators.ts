@@ -1,5 +1,6 @@
 import { and, eq, isNull, or, sql } from 'drizzle-orm';
 import { operatorRoles, operators, tenants } from '../../db/schema';
+import type { Channel } from '../../db/schema/enums';
 import type { Db } from '../../db/types';
 import { newId } from '../../lib/ids';
 import { hashPassword, verifyPassword } from '../../security/passwords';
@@ -100,7 +101,7 @@ export async function upsertOperator(db: Db, input: NewOperator): Promise<string
       const values = {
         role: g.role,
         storefrontIds: g.storefrontIds ?? [],
-        channels: (g.channels ?? []) as ('web' | 'mobile' | 'partner' | 'ott')[],
+        channels: (g.channels ?? []) as Channel[],
       };
       await tx
         .insert(operatorRoles)

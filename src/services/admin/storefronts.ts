@@ -1,12 +1,13 @@
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import { storefrontRoutes, storefronts } from '../../db/schema';
+import type { Channel } from '../../db/schema/enums';
 import type { Db } from '../../db/types';
 
 export interface StorefrontSummary {
   id: string;
   slug: string;
   name: string;
-  channel: 'web' | 'mobile' | 'partner' | 'ott';
+  channel: Channel;
   currency: string;
   region: string;
   locale: string;

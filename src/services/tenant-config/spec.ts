@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { billingIntervalEnum, channelEnum, entitlementTypeEnum } from '../../db/schema/enums';
 import { EntitlementValueSchemas } from '../../domain/entitlements';
 import { CONTINENTS } from '../../edge/geo';
 import { isReservedSegment } from '../../edge/reserved-paths';
@@ -34,7 +35,7 @@ export const ProviderSpecSchema = z.strictObject({
 export const StorefrontSpecSchema = z.strictObject({
   slug: Slug,
   name: z.string().min(1).max(120),
-  channel: z.enum(['web', 'mobile', 'partner', 'ott']).default('web'),
+  channel: z.enum(channelEnum.enumValues).default('web'),
   currency: Currency,
   region: z.string().min(2).max(32),
   locale: z.string().min(2).max(35).default('en-US'),
@@ -59,7 +60,7 @@ export const StorefrontSpecSchema = z.strictObject({
 const EntitlementDefSchema = z.strictObject({
   key: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/),
   name: z.string().min(1).max(120),
-  type: z.enum(['quota', 'feature', 'slots', 'tier']),
+  type: z.enum(entitlementTypeEnum.enumValues),
   unit: z.string().max(32).optional(),
 });
 
@@ -75,7 +76,7 @@ export const BundleSpecSchema = z.strictObject({
       storefront: Slug,
       /** Integer minor units of the storefront's currency. */
       amount: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-      interval: z.enum(['day', 'week', 'month', 'year']).default('month'),
+      interval: z.enum(billingIntervalEnum.enumValues).default('month'),
       intervalCount: z.number().int().positive().max(36).default(1),
     }),
   ),
