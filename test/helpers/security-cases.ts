@@ -131,6 +131,19 @@ export function storefrontAuthCases(route: StorefrontRoute, f: () => SecurityFix
     // A key restricted to the ott channel, used from the web channel.
     await expectProblem(await send(f().ottOnlyKey), 403, 'forbidden');
   });
+  it('a client header or user agent cannot widen a key’s channels → 403', async () => {
+    // us-store is a web storefront: claiming to be a TV client must not unlock an ott-only key.
+    await expectProblem(
+      await send(f().ottOnlyKey, { 'x-client-channel': 'ott' }),
+      403,
+      'forbidden',
+    );
+    await expectProblem(
+      await send(f().ottOnlyKey, { 'user-agent': 'Roku/DVP-12.0 (12.0.0.4182-88)' }),
+      403,
+      'forbidden',
+    );
+  });
 }
 
 export interface AdminRoute {
