@@ -24,9 +24,11 @@ export interface Env {
   TENANT_CONFIG: DurableObjectNamespace<TenantConfigDurableObject>;
   /** One object per rate-limited subject (API key, client IP, customer): exact sliding windows. */
   RATE_LIMITER: DurableObjectNamespace<RateLimiterDurableObject>;
-  /** Requests per minute per API key without a limit of its own (default 600). */
+  /** Requests per minute per publishable API key without a limit of its own (default 600). */
   RATE_LIMIT_KEY_PER_MINUTE?: string;
-  /** Requests per minute per client IP and storefront (default 1200). */
+  /** Requests per minute per secret API key without a limit of its own (default 6000). */
+  RATE_LIMIT_SECRET_KEY_PER_MINUTE?: string;
+  /** Requests per minute per client IP and storefront, for public clients (default 1200). */
   RATE_LIMIT_IP_PER_MINUTE?: string;
   /** Requests per minute per signed-in customer and storefront (default 300). */
   RATE_LIMIT_CUSTOMER_PER_MINUTE?: string;

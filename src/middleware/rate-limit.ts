@@ -48,7 +48,11 @@ export function clientIpSubject(headers: Headers): string {
     .join(':')}::/64`;
 }
 
-/** The storefront API's limits for a request authenticated with `key`: per key and per IP. */
+/**
+ * The storefront API's limits for a request authenticated with `key`: per key, and per client
+ * IP for a publishable key (a public client). A secret key is a tenant's backend, which sends
+ * many customers' requests from few addresses: its own limit bounds it.
+ */
 export function apiKeyLimits(c: Context<AppEnv>, key: EdgeApiKey): readonly RateLimitCheck[] {
   return apiKeyLimitsFor(c.env, c.get('edge'), key, c.req.raw.headers);
 }
@@ -64,6 +68,8 @@ interface KeyPlan {
   keyLimit: number;
   ipLimit: number;
   keyCheck: RateLimitCheck;
+  /** What a secret key's request is counted against: its key alone. */
+  keyOnly: readonly RateLimitCheck[];
   byIp: Map<string, readonly RateLimitCheck[]>;
 }
 const keyPlans = new WeakMap<EdgeApiKey, KeyPlan>();
@@ -90,7 +96,9 @@ export function apiKeyLimitsFor(
   headers: Headers,
 ): readonly RateLimitCheck[] {
   const defaults = settings(env).rateLimits;
-  const keyLimit = key.rateLimit ?? defaults.keyPerMinute;
+  const secret = key.kind === 'secret';
+  const keyLimit =
+    key.rateLimit ?? (secret ? defaults.secretKeyPerMinute : defaults.keyPerMinute);
   const storefrontId = edge.resolution.storefrontId;
   let plan = keyPlans.get(key);
   if (
@@ -98,15 +106,23 @@ export function apiKeyLimitsFor(
     plan.ipLimit !== defaults.ipPerMinute ||
     plan.storefrontId !== storefrontId
   ) {
+    const keyCheck: RateLimitCheck = {
+      policy: 'key',
+      subject: `key:${key.id}`,
+      limit: keyLimit,
+      windowMs: MINUTE_MS,
+    };
     plan = {
       storefrontId,
       keyLimit,
       ipLimit: defaults.ipPerMinute,
-      keyCheck: { policy: 'key', subject: `key:${key.id}`, limit: keyLimit, windowMs: MINUTE_MS },
+      keyCheck,
+      keyOnly: [keyCheck],
       byIp: new Map(),
     };
     keyPlans.set(key, plan);
   }
+  if (secret) return plan.keyOnly;
   const ip = ipSubjectOf(headers);
   let checks = plan.byIp.get(ip);
   if (!checks) {
