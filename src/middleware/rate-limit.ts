@@ -141,19 +141,40 @@ export function apiKeyLimitsFor(
   return checks;
 }
 
-/** The per-customer limit in the request's storefront (default from settings). */
+/**
+ * The per-customer limit in the request's tenant and storefront (default from settings). The
+ * customer id comes from a verified token, so one customer cannot spend another's budget.
+ */
 export function customerLimit(
   c: Context<AppEnv>,
   customerId: string,
   perMinute = settings(c.env).rateLimits.customerPerMinute,
 ): RateLimitCheck {
-  const storefrontId = c.get('edge').resolution.storefrontId;
+  const { tenantId, storefrontId } = c.get('edge').resolution;
   return {
     policy: 'customer',
-    subject: `cus:${storefrontId}:${customerId}`,
+    subject: `cus:${tenantId}:${storefrontId}:${customerId}`,
     limit: perMinute,
     windowMs: MINUTE_MS,
   };
+}
+
+/** The per-address limit of a public client in the request's storefront. */
+export function clientIpLimit(c: Context<AppEnv>): RateLimitCheck {
+  return {
+    policy: 'ip',
+    subject: `ip:${c.get('edge').resolution.storefrontId}:${ipSubjectOf(c.req.raw.headers)}`,
+    limit: settings(c.env).rateLimits.ipPerMinute,
+    windowMs: MINUTE_MS,
+  };
+}
+
+/**
+ * What a request behind a customer token is counted against: the customer, and the client
+ * address (a customer's app is a public client, like a publishable key).
+ */
+export function customerLimits(c: Context<AppEnv>, customerId: string): RateLimitCheck[] {
+  return [customerLimit(c, customerId), clientIpLimit(c)];
 }
 
 /** The policy names as structured-field strings (the only three there are). */

@@ -185,7 +185,9 @@ describe('storefront API rate limits', () => {
 describe('limitCustomer (for the customer-token routes)', () => {
   const app = createApp();
   app.use('*', async (c, next) => {
-    c.set('edge', { resolution: { storefrontId: 'sf_test' } } as unknown as EdgeContext);
+    c.set('edge', {
+      resolution: { tenantId: 'tn_test', storefrontId: 'sf_test' },
+    } as unknown as EdgeContext);
     await next();
   });
   app.get('/me/:customer', async (c) => {
