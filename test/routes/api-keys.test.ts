@@ -80,7 +80,12 @@ describe('channel restrictions', () => {
 
   it('are checked against the storefront’s own channel, never what the client claims', async () => {
     // An ott-only key on a web storefront: no header, channel header or TV user agent helps.
-    for (const headers of [{}, { 'x-client-channel': 'ott' }, { 'user-agent': TV_UA }]) {
+    const claims: Record<string, string>[] = [
+      {},
+      { 'x-client-channel': 'ott' },
+      { 'user-agent': TV_UA },
+    ];
+    for (const headers of claims) {
       const res = await on('us-store', keys.ottOnUs, headers);
       const problem = await expectProblem(res, 403, 'forbidden');
       expect(problem.detail).toMatch(/web channel/);
