@@ -24,7 +24,7 @@ const unauthenticated = (detail: string) =>
  * Operator authentication for the admin API and the console: a session token in
  * `Authorization: Bearer …` or in the session cookie. Cookie-authenticated unsafe requests must
  * also carry the session's CSRF token in `X-CSRF-Token`. Opens a database handle for the
- * request (`c.var.db`), closed when the response is done.
+ * request (`c.var.db`), closed when the response is done. Every response is `no-store`.
  */
 export const operatorAuth = createMiddleware<AppEnv>(async (c, next) => {
   const auth = c.req.header('authorization');
@@ -65,6 +65,9 @@ export const operatorAuth = createMiddleware<AppEnv>(async (c, next) => {
     c.set('operator', { ...operator, sessionId: verified.claims.sid });
     c.set('db', handle.db);
     await next();
+    // Every admin answer is the operator's own (a CSRF token, a key shown once, grants…):
+    // never stored by a browser or any cache on the way.
+    c.header('cache-control', 'no-store');
   } finally {
     c.executionCtx.waitUntil(handle.close());
   }

@@ -98,6 +98,7 @@ export const sessionRoutes = newRouter()
         path: '/',
         maxAge: SESSION_TTL_SECONDS,
       });
+      c.header('cache-control', 'no-store');
       return c.json(
         {
           token,
