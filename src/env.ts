@@ -84,7 +84,8 @@ export interface AppEnv {
     edge: EdgeContext;
     /** The storefront API key that authenticated this request. */
     apiKey: EdgeApiKey;
-    operator: OperatorPrincipal & { sessionId: string };
+    /** The signed-in operator, with their session's id and expiry. */
+    operator: OperatorPrincipal & { sessionId: string; sessionExpiresAt: Date };
     /** The customer whose token authenticated this request (verified at the edge). */
     customer: CustomerPrincipal;
     /** A database handle for this request (admin routes and the customer-writing routes). */

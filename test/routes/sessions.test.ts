@@ -1,6 +1,8 @@
+import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createTenant, type TestTenant } from '../helpers/factories';
-import { call, json } from '../helpers/http';
+import { operators } from '../../src/db/schema';
+import { createTenant, type TestTenant, withDb } from '../helpers/factories';
+import { call, expectProblem, json } from '../helpers/http';
 import { asOperator, createOperator, type TestOperator } from '../helpers/operators';
 
 let t: TestTenant;
@@ -71,4 +73,74 @@ describe('Cache-Control: no-store on every response that carries a session or a 
       expect(res.headers.get('cache-control')).toMatch(/(^|,\s*)no-store(\s*,|$)/);
     });
   }
+});
+
+describe('sign-out', () => {
+  const me = (headers: Record<string, string>) => call('admin.test', '/admin/v1/me', { headers });
+
+  it('ends the session on the server: the same bearer token and cookie are refused with 401', async () => {
+    const op = await createOperator(t.tenantId, 'viewer');
+    const cookieHeaders = { cookie: op.cookie };
+    const bearer = { authorization: `Bearer ${op.token}` };
+    expect((await me(bearer)).status).toBe(200);
+    expect((await me(cookieHeaders)).status).toBe(200);
+
+    // The console signs out with its cookie and CSRF token.
+    const out = await call('admin.test', '/admin/v1/sessions/current', {
+      method: 'DELETE',
+      headers: { ...cookieHeaders, 'x-csrf-token': op.csrfToken },
+    });
+    expect(out.status).toBe(204);
+    expect(out.headers.get('set-cookie')).toMatch(/azotte_session=;/);
+    expect(out.headers.get('cache-control')).toBe('no-store');
+
+    for (const headers of [bearer, cookieHeaders]) {
+      const res = await me(headers);
+      const problem = await expectProblem(res, 401, 'unauthenticated');
+      expect(problem.detail).toMatch(/signed out/);
+    }
+    // Another session of the same operator is not affected.
+    const again = await signIn(op.email, op.password);
+    const { token } = await json<{ token: string }>(again);
+    expect((await me({ authorization: `Bearer ${token}` })).status).toBe(200);
+  });
+
+  it('a bearer session signs out the same way; a cookie sign-out needs the CSRF token', async () => {
+    const op = await createOperator(t.tenantId, 'viewer');
+    const forged = await call('admin.test', '/admin/v1/sessions/current', {
+      method: 'DELETE',
+      headers: { cookie: op.cookie },
+    });
+    await expectProblem(forged, 403, 'forbidden');
+    expect((await asOperator(op, 'GET', '/admin/v1/me')).status).toBe(200);
+    expect((await asOperator(op, 'DELETE', '/admin/v1/sessions/current')).status).toBe(204);
+    await expectProblem(await asOperator(op, 'GET', '/admin/v1/me'), 401, 'unauthenticated');
+  });
+
+  it('“sign out everywhere” ends every session of the operator, and only theirs', async () => {
+    const op = await createOperator(t.tenantId, 'viewer');
+    const second = await json<{ token: string }>(await signIn(op.email, op.password));
+    const bystander = await createOperator(t.tenantId, 'viewer');
+    const res = await asOperator(op, 'DELETE', '/admin/v1/sessions');
+    expect(res.status).toBe(204);
+    for (const token of [op.token, second.token]) {
+      const refused = await me({ authorization: `Bearer ${token}` });
+      await expectProblem(refused, 401, 'unauthenticated');
+    }
+    expect((await asOperator(bystander, 'GET', '/admin/v1/me')).status).toBe(200);
+    // Signing in again works (a session of a later second than the sign-out).
+    await new Promise((r) => setTimeout(r, 1_000));
+    const fresh = await json<{ token: string }>(await signIn(op.email, op.password));
+    expect((await me({ authorization: `Bearer ${fresh.token}` })).status).toBe(200);
+  });
+
+  it('disabling an operator ends their sessions at the next request', async () => {
+    const op = await createOperator(t.tenantId, 'viewer');
+    await withDb((db) =>
+      db.update(operators).set({ disabledAt: new Date() }).where(eq(operators.id, op.id)),
+    );
+    const res = await asOperator(op, 'GET', '/admin/v1/me');
+    const problem = await expectProblem(res, 401, 'unauthenticated');
+    expect(problem.detail).toMatch(/disabled/);
+  });
 });

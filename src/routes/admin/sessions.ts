@@ -11,7 +11,11 @@ import {
   SESSION_TTL_SECONDS,
   signSessionToken,
 } from '../../security/sessions';
-import { authenticateOperator } from '../../services/admin/operators';
+import {
+  authenticateOperator,
+  revokeAllSessions,
+  revokeSession,
+} from '../../services/admin/operators';
 import { settings } from '../../settings';
 import { adminProblems, adminRoute } from './support';
 
@@ -130,14 +134,38 @@ export const sessionRoutes = newRouter()
     },
   )
   .openapi(
-    createRoute({
+    adminRoute({
       method: 'delete',
       path: '/sessions/current',
-      tags: ['Admin'],
-      summary: 'Sign out (clears the console cookie)',
-      responses: { 204: { description: 'Signed out' } },
+      summary: 'Sign out: ends this session on the server and clears the console cookie',
+      description:
+        'The session token (bearer or cookie) is refused from the next request on, at every ' +
+        'edge. With the cookie, send `X-CSRF-Token` as for any write.',
+      responses: { 204: { description: 'Signed out' }, ...adminProblems },
     }),
-    (c) => {
+    async (c) => {
+      const op = c.get('operator');
+      await revokeSession(c.get('db'), {
+        sessionId: op.sessionId,
+        operatorId: op.id,
+        expiresAt: op.sessionExpiresAt,
+      });
+      deleteCookie(c, SESSION_COOKIE, { path: '/' });
+      return c.body(null, 204);
+    },
+  )
+  .openapi(
+    adminRoute({
+      method: 'delete',
+      path: '/sessions',
+      summary: 'Sign out everywhere: ends every session of the signed-in operator',
+      description:
+        'Every session token of this operator issued until now (and within the same second) ' +
+        'is refused from the next request on, this one included.',
+      responses: { 204: { description: 'Signed out everywhere' }, ...adminProblems },
+    }),
+    async (c) => {
+      await revokeAllSessions(c.get('db'), c.get('operator').id, Date.now());
       deleteCookie(c, SESSION_COOKIE, { path: '/' });
       return c.body(null, 204);
     },
