@@ -144,3 +144,85 @@ describe('sign-out', () => {
     expect(problem.detail).toMatch(/disabled/);
   });
 });
+
+describe('sign-in throttling', () => {
+  let address = 0;
+  /** A client address of this test's own. */
+  const freshAddress = () => `192.0.2.${++address}`;
+  const from = (ip: string) => ({ 'cf-connecting-ip': ip });
+
+  async function expectLockedOut(res: Response) {
+    const problem = await expectProblem(res, 429, 'rate_limited');
+    const retryAfter = Number(res.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(850);
+    expect(retryAfter).toBeLessThanOrEqual(900);
+    expect(problem.detail).toMatch(/Too many failed sign-in attempts/);
+    expect(JSON.stringify(problem)).not.toMatch(/token/);
+    return problem;
+  }
+
+  it('5 failures per account in 15 minutes, then even the right password is refused', async () => {
+    const op = await createOperator(t.tenantId, 'viewer');
+    const ip = freshAddress();
+    for (let i = 0; i < 5; i++) {
+      await expectProblem(
+        await signIn(op.email, 'wrong-password', from(ip)),
+        401,
+        'unauthenticated',
+      );
+    }
+    const locked = await expectLockedOut(await signIn(op.email, op.password, from(ip)));
+    // From another address too (the account is what is guessed at), in another letter case.
+    const elsewhere = await signIn(op.email.toUpperCase(), op.password, from(freshAddress()));
+    await expectLockedOut(elsewhere);
+    // The same answer for an account that does not exist: the lockout tells nothing.
+    const ghost = `nobody-${Date.now()}@example.test`;
+    for (let i = 0; i < 5; i++) {
+      await expectProblem(await signIn(ghost, 'wrong-password', from(ip)), 401, 'unauthenticated');
+    }
+    const ghostLocked = await expectLockedOut(await signIn(ghost, 'whatever', from(ip)));
+    expect(ghostLocked.detail).toBe(locked.detail);
+    // Sessions opened before the lockout keep working.
+    expect((await asOperator(op, 'GET', '/admin/v1/me')).status).toBe(200);
+  });
+
+  it('successful sign-ins are not counted and do not reset the failures', async () => {
+    const op = await createOperator(t.tenantId, 'viewer');
+    const ip = freshAddress();
+    for (let i = 0; i < 7; i++)
+      expect((await signIn(op.email, op.password, from(ip))).status).toBe(201);
+    for (let i = 0; i < 4; i++) {
+      await expectProblem(
+        await signIn(op.email, 'wrong-password', from(ip)),
+        401,
+        'unauthenticated',
+      );
+    }
+    expect((await signIn(op.email, op.password, from(ip))).status).toBe(201);
+    await expectProblem(await signIn(op.email, 'wrong-password', from(ip)), 401, 'unauthenticated');
+    await expectLockedOut(await signIn(op.email, op.password, from(ip)));
+  });
+
+  it('20 failures per client address in 15 minutes, whatever the accounts', async () => {
+    const op = await createOperator(t.tenantId, 'viewer');
+    const ip = freshAddress();
+    for (let i = 0; i < 20; i++) {
+      const email = `spray-${i}-${Date.now()}@example.test`;
+      await expectProblem(await signIn(email, 'Winter2026!', from(ip)), 401, 'unauthenticated');
+    }
+    await expectLockedOut(await signIn(op.email, op.password, from(ip)));
+    // The account itself is fine from anywhere else.
+    expect((await signIn(op.email, op.password, from(freshAddress()))).status).toBe(201);
+  });
+
+  it('concurrent guesses never get more than 5 answers', async () => {
+    const op = await createOperator(t.tenantId, 'viewer');
+    const statuses = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        signIn(op.email, `guess-${i}`, from(freshAddress())).then((r) => r.status),
+      ),
+    );
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
+    expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
+  });
+});

@@ -2,8 +2,10 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { newRouter } from '../../app';
 import { getDb } from '../../db/client';
+import { durableObjectBackend } from '../../edge/rate-limit';
 import { ApiError } from '../../errors';
 import { SESSION_COOKIE } from '../../middleware/operator-auth';
+import { clientIpSubject } from '../../middleware/rate-limit';
 import { consoleKeys } from '../../security/console-keys';
 import {
   createCsrfToken,
@@ -16,7 +18,20 @@ import {
   revokeAllSessions,
   revokeSession,
 } from '../../services/admin/operators';
+import {
+  beginSignInAttempt,
+  SIGN_IN_FAILURES_PER_ACCOUNT,
+  SIGN_IN_FAILURES_PER_ADDRESS,
+} from '../../services/admin/sign-in-throttle';
 import { settings } from '../../settings';
+
+/** A lease not handed back stays counted as a failure until it expires: safe, just stricter. */
+function logThrottleError(err: unknown): void {
+  console.error(
+    JSON.stringify({ level: 'error', component: 'sign-in-throttle', error: String(err) }),
+  );
+}
+import { ProblemSchema } from '../schemas';
 import { adminProblems, adminRoute } from './support';
 
 const GrantSchema = z.object({
@@ -60,7 +75,11 @@ export const sessionRoutes = newRouter()
       tags: ['Admin'],
       summary: 'Sign in as an operator',
       description:
-        'Returns a short-lived session token (30 minutes) and sets it as an HttpOnly cookie for the console, with a CSRF token for cookie-authenticated writes.',
+        'Returns a short-lived session token (30 minutes) and sets it as an HttpOnly cookie for ' +
+        'the console, with a CSRF token for cookie-authenticated writes. Failed attempts are ' +
+        `limited to ${SIGN_IN_FAILURES_PER_ACCOUNT} per account and ` +
+        `${SIGN_IN_FAILURES_PER_ADDRESS} per client address in 15 minutes; beyond that every ` +
+        'attempt is a 429 with `Retry-After`, whatever the password.',
       request: {
         body: {
           required: true,
@@ -78,17 +97,40 @@ export const sessionRoutes = newRouter()
         },
         400: adminProblems[400],
         401: adminProblems[401],
+        429: {
+          description: 'Too many failed attempts for this account or from this address',
+          content: { 'application/problem+json': { schema: ProblemSchema } },
+        },
       },
     }),
     async (c) => {
       const { email, password } = c.req.valid('json');
+      const attempt = await beginSignInAttempt(durableObjectBackend(c.env.RATE_LIMITER), {
+        email,
+        address: clientIpSubject(c.req.raw.headers),
+      });
+      if (!attempt.ok) {
+        // Before any password check: during a lockout the right password is refused too, and
+        // the answer is the same whether the account exists or not.
+        throw new ApiError(
+          'rate_limited',
+          'Too many failed sign-in attempts for this account or from this address. ' +
+            `Retry after ${attempt.retryAfterSeconds} s.`,
+          { headers: { 'retry-after': String(attempt.retryAfterSeconds) } },
+        );
+      }
       const { db, close } = getDb(c.env);
       let operator: Awaited<ReturnType<typeof authenticateOperator>>;
       try {
         operator = await authenticateOperator(db, email, password);
+      } catch (err) {
+        await attempt.finish(false).catch(logThrottleError); // no answer given: not counted
+        throw err;
       } finally {
         c.executionCtx.waitUntil(close());
       }
+      // Settled before answering, so the next attempt sees this one's outcome.
+      await attempt.finish(operator === null).catch(logThrottleError);
       if (!operator) throw new ApiError('unauthenticated', 'Wrong email or password.');
       const keys = await consoleKeys(c.env);
       const now = Date.now();
