@@ -97,8 +97,7 @@ export function apiKeyLimitsFor(
 ): readonly RateLimitCheck[] {
   const defaults = settings(env).rateLimits;
   const secret = key.kind === 'secret';
-  const keyLimit =
-    key.rateLimit ?? (secret ? defaults.secretKeyPerMinute : defaults.keyPerMinute);
+  const keyLimit = key.rateLimit ?? (secret ? defaults.secretKeyPerMinute : defaults.keyPerMinute);
   const storefrontId = edge.resolution.storefrontId;
   let plan = keyPlans.get(key);
   if (

@@ -24,6 +24,8 @@ import {
   SIGN_IN_FAILURES_PER_ADDRESS,
 } from '../../services/admin/sign-in-throttle';
 import { settings } from '../../settings';
+import { ProblemSchema } from '../schemas';
+import { adminProblems, adminRoute } from './support';
 
 /** A lease not handed back stays counted as a failure until it expires: safe, just stricter. */
 function logThrottleError(err: unknown): void {
@@ -31,8 +33,6 @@ function logThrottleError(err: unknown): void {
     JSON.stringify({ level: 'error', component: 'sign-in-throttle', error: String(err) }),
   );
 }
-import { ProblemSchema } from '../schemas';
-import { adminProblems, adminRoute } from './support';
 
 const GrantSchema = z.object({
   tenantId: z.string(),

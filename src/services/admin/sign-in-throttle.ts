@@ -67,9 +67,7 @@ export async function beginSignInAttempt(
   });
   const release = (failed: boolean) =>
     Promise.all(
-      held.map((h) =>
-        backend.release(h.subject, [{ leaseId: h.leaseId, unused: failed ? 0 : 1 }]),
-      ),
+      held.map((h) => backend.release(h.subject, [{ leaseId: h.leaseId, unused: failed ? 0 : 1 }])),
     ).then(() => undefined);
   if (failure !== undefined || retryAfterSeconds > 0) {
     // Nothing was answered: the unit of the window that did grant one goes back.
