@@ -24,9 +24,11 @@ export interface Env {
   TENANT_CONFIG: DurableObjectNamespace<TenantConfigDurableObject>;
   /** One object per rate-limited subject (API key, client IP, customer): exact sliding windows. */
   RATE_LIMITER: DurableObjectNamespace<RateLimiterDurableObject>;
-  /** Requests per minute per API key without a limit of its own (default 600). */
+  /** Requests per minute per publishable API key without a limit of its own (default 600). */
   RATE_LIMIT_KEY_PER_MINUTE?: string;
-  /** Requests per minute per client IP and storefront (default 1200). */
+  /** Requests per minute per secret API key without a limit of its own (default 6000). */
+  RATE_LIMIT_SECRET_KEY_PER_MINUTE?: string;
+  /** Requests per minute per client IP and storefront, for public clients (default 1200). */
   RATE_LIMIT_IP_PER_MINUTE?: string;
   /** Requests per minute per signed-in customer and storefront (default 300). */
   RATE_LIMIT_CUSTOMER_PER_MINUTE?: string;
@@ -82,7 +84,8 @@ export interface AppEnv {
     edge: EdgeContext;
     /** The storefront API key that authenticated this request. */
     apiKey: EdgeApiKey;
-    operator: OperatorPrincipal & { sessionId: string };
+    /** The signed-in operator, with their session's id and expiry. */
+    operator: OperatorPrincipal & { sessionId: string; sessionExpiresAt: Date };
     /** The customer whose token authenticated this request (verified at the edge). */
     customer: CustomerPrincipal;
     /** A database handle for this request (admin routes and the customer-writing routes). */

@@ -8,8 +8,13 @@ export interface Settings {
 }
 
 export interface RateLimitDefaults {
-  /** Per API key that has no `rateLimit` of its own. */
+  /** Per publishable API key that has no `rateLimit` of its own. */
   keyPerMinute: number;
+  /**
+   * Per secret API key that has no `rateLimit` of its own: a tenant's backend, which is not
+   * also held to the per-address limit (100 requests per second, as Stripe allows).
+   */
+  secretKeyPerMinute: number;
   /** Per client IP and storefront. */
   ipPerMinute: number;
   /** Per signed-in customer and storefront. */
@@ -38,6 +43,7 @@ export function settings(env: Env): Settings {
       devGeoHeaders: environment !== 'production' && env.DEV_GEO_HEADERS === 'true',
       rateLimits: {
         keyPerMinute: perMinute(env.RATE_LIMIT_KEY_PER_MINUTE, 600),
+        secretKeyPerMinute: perMinute(env.RATE_LIMIT_SECRET_KEY_PER_MINUTE, 6000),
         ipPerMinute: perMinute(env.RATE_LIMIT_IP_PER_MINUTE, 1200),
         customerPerMinute: perMinute(env.RATE_LIMIT_CUSTOMER_PER_MINUTE, 300),
       },

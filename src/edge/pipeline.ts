@@ -302,7 +302,8 @@ function presentedKey(headers: Headers): string | undefined {
 /**
  * Storefront API key check, in Unkey's order: well-formed → exists (among this storefront's
  * active keys, so another storefront's or tenant's key simply does not exist here) → not
- * expired → allowed kind → allowed channel. The rate limit comes after, in the caller.
+ * expired → allowed kind → allowed channel (the storefront's, never a client header). The rate
+ * limit comes after, in the caller.
  */
 export async function authenticateKey(
   edge: EdgeContext,
@@ -359,11 +360,11 @@ function checkKey(edge: EdgeContext, hash: string, allowed: 'publishable' | 'sec
       'This endpoint needs a secret key (sk_live_…); publishable keys cannot call it.',
     );
   }
-  if (key.channels.length > 0 && !key.channels.includes(edge.client.channel)) {
-    throw new ApiError(
-      'forbidden',
-      `This API key is not allowed on the ${edge.client.channel} channel.`,
-    );
+  // The storefront's own channel, from its published config: `X-Client-Channel` and the user
+  // agent are the client's word and may choose the response shape, never widen a key.
+  const channel = edge.snapshot.storefront.channel;
+  if (key.channels.length > 0 && !key.channels.includes(channel)) {
+    throw new ApiError('forbidden', `This API key is not allowed on the ${channel} channel.`);
   }
   return key;
 }

@@ -5,7 +5,8 @@ import { apiKeyLimits, appendRateLimitHeaders, enforceRateLimits } from './rate-
 
 /**
  * Storefront API key check (see `authenticateKey`: well-formed → exists in this storefront →
- * not expired → kind → channel), then the rate limits per key and per client IP (see
+ * not expired → kind → channel), then the rate limits per key and, for a publishable key, per
+ * client IP (see
  * ./rate-limit.ts). Runs after `storefrontContext`; no Postgres.
  */
 export function apiKeyAuth(allowed: 'publishable' | 'secret') {

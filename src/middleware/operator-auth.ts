@@ -9,7 +9,7 @@ import { consoleKeys } from '../security/console-keys';
 import { type Action, authorize } from '../security/rbac';
 import { verifyCsrfToken, verifySessionToken } from '../security/sessions';
 import { findStorefront } from '../services/admin/config-changes';
-import { findTenant, loadOperator, type OperatorPrincipal } from '../services/admin/operators';
+import { findTenant, loadSession, type OperatorPrincipal } from '../services/admin/operators';
 
 export const SESSION_COOKIE = 'azotte_session';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -23,8 +23,10 @@ const unauthenticated = (detail: string) =>
 /**
  * Operator authentication for the admin API and the console: a session token in
  * `Authorization: Bearer …` or in the session cookie. Cookie-authenticated unsafe requests must
- * also carry the session's CSRF token in `X-CSRF-Token`. Opens a database handle for the
- * request (`c.var.db`), closed when the response is done.
+ * also carry the session's CSRF token in `X-CSRF-Token`. The session must still be live in
+ * Postgres (not signed out, operator enabled; see `loadSession`), checked in the query that
+ * loads the operator. Opens a database handle for the request (`c.var.db`), closed when the
+ * response is done. Every response is `no-store`.
  */
 export const operatorAuth = createMiddleware<AppEnv>(async (c, next) => {
   const auth = c.req.header('authorization');
@@ -58,13 +60,27 @@ export const operatorAuth = createMiddleware<AppEnv>(async (c, next) => {
       );
     }
   }
+  const { sid, operatorId, iat, exp } = verified.claims;
   const handle = getDb(c.env);
   try {
-    const operator = await loadOperator(handle.db, verified.claims.operatorId);
-    if (!operator) throw unauthenticated('This operator account is disabled.');
-    c.set('operator', { ...operator, sessionId: verified.claims.sid });
+    const session = await loadSession(handle.db, { sessionId: sid, operatorId, issuedAt: iat });
+    if (!session.ok) {
+      throw unauthenticated(
+        session.reason === 'disabled'
+          ? 'This operator account is disabled.'
+          : 'This session has been signed out. Sign in again.',
+      );
+    }
+    c.set('operator', {
+      ...session.operator,
+      sessionId: sid,
+      sessionExpiresAt: new Date(exp * 1000),
+    });
     c.set('db', handle.db);
     await next();
+    // Every admin answer is the operator's own (a CSRF token, a key shown once, grants…):
+    // never stored by a browser or any cache on the way.
+    c.header('cache-control', 'no-store');
   } finally {
     c.executionCtx.waitUntil(handle.close());
   }

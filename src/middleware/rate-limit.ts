@@ -48,7 +48,11 @@ export function clientIpSubject(headers: Headers): string {
     .join(':')}::/64`;
 }
 
-/** The storefront API's limits for a request authenticated with `key`: per key and per IP. */
+/**
+ * The storefront API's limits for a request authenticated with `key`: per key, and per client
+ * IP for a publishable key (a public client). A secret key is a tenant's backend, which sends
+ * many customers' requests from few addresses: its own limit bounds it.
+ */
 export function apiKeyLimits(c: Context<AppEnv>, key: EdgeApiKey): readonly RateLimitCheck[] {
   return apiKeyLimitsFor(c.env, c.get('edge'), key, c.req.raw.headers);
 }
@@ -64,6 +68,8 @@ interface KeyPlan {
   keyLimit: number;
   ipLimit: number;
   keyCheck: RateLimitCheck;
+  /** What a secret key's request is counted against: its key alone. */
+  keyOnly: readonly RateLimitCheck[];
   byIp: Map<string, readonly RateLimitCheck[]>;
 }
 const keyPlans = new WeakMap<EdgeApiKey, KeyPlan>();
@@ -90,7 +96,8 @@ export function apiKeyLimitsFor(
   headers: Headers,
 ): readonly RateLimitCheck[] {
   const defaults = settings(env).rateLimits;
-  const keyLimit = key.rateLimit ?? defaults.keyPerMinute;
+  const secret = key.kind === 'secret';
+  const keyLimit = key.rateLimit ?? (secret ? defaults.secretKeyPerMinute : defaults.keyPerMinute);
   const storefrontId = edge.resolution.storefrontId;
   let plan = keyPlans.get(key);
   if (
@@ -98,15 +105,23 @@ export function apiKeyLimitsFor(
     plan.ipLimit !== defaults.ipPerMinute ||
     plan.storefrontId !== storefrontId
   ) {
+    const keyCheck: RateLimitCheck = {
+      policy: 'key',
+      subject: `key:${key.id}`,
+      limit: keyLimit,
+      windowMs: MINUTE_MS,
+    };
     plan = {
       storefrontId,
       keyLimit,
       ipLimit: defaults.ipPerMinute,
-      keyCheck: { policy: 'key', subject: `key:${key.id}`, limit: keyLimit, windowMs: MINUTE_MS },
+      keyCheck,
+      keyOnly: [keyCheck],
       byIp: new Map(),
     };
     keyPlans.set(key, plan);
   }
+  if (secret) return plan.keyOnly;
   const ip = ipSubjectOf(headers);
   let checks = plan.byIp.get(ip);
   if (!checks) {
@@ -125,19 +140,40 @@ export function apiKeyLimitsFor(
   return checks;
 }
 
-/** The per-customer limit in the request's storefront (default from settings). */
+/**
+ * The per-customer limit in the request's tenant and storefront (default from settings). The
+ * customer id comes from a verified token, so one customer cannot spend another's budget.
+ */
 export function customerLimit(
   c: Context<AppEnv>,
   customerId: string,
   perMinute = settings(c.env).rateLimits.customerPerMinute,
 ): RateLimitCheck {
-  const storefrontId = c.get('edge').resolution.storefrontId;
+  const { tenantId, storefrontId } = c.get('edge').resolution;
   return {
     policy: 'customer',
-    subject: `cus:${storefrontId}:${customerId}`,
+    subject: `cus:${tenantId}:${storefrontId}:${customerId}`,
     limit: perMinute,
     windowMs: MINUTE_MS,
   };
+}
+
+/** The per-address limit of a public client in the request's storefront. */
+export function clientIpLimit(c: Context<AppEnv>): RateLimitCheck {
+  return {
+    policy: 'ip',
+    subject: `ip:${c.get('edge').resolution.storefrontId}:${ipSubjectOf(c.req.raw.headers)}`,
+    limit: settings(c.env).rateLimits.ipPerMinute,
+    windowMs: MINUTE_MS,
+  };
+}
+
+/**
+ * What a request behind a customer token is counted against: the customer, and the client
+ * address (a customer's app is a public client, like a publishable key).
+ */
+export function customerLimits(c: Context<AppEnv>, customerId: string): RateLimitCheck[] {
+  return [customerLimit(c, customerId), clientIpLimit(c)];
 }
 
 /** The policy names as structured-field strings (the only three there are). */

@@ -7,8 +7,9 @@
  * key are derived from one server secret with HKDF under different labels, so a CSRF token can
  * never be passed off as a session signature or the reverse.
  *
- * Keep the session id server side (KV or a DO) if sessions must be revocable before `exp`; this
- * module only proves the token was issued by us and is still in date.
+ * This module only proves the token was issued by us and is still in date; whether its session
+ * was signed out before `exp` is looked up in Postgres by `operatorAuth` (see `loadSession` in
+ * src/services/admin/operators.ts).
  */
 import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import { constantTimeEqual, fromBase64Url, randomBytes, toBase64Url, utf8 } from './encoding';

@@ -175,6 +175,19 @@ export function storefrontAuthCases(route: StorefrontRoute, f: () => SecurityFix
     // A key restricted to the ott channel, used from the web channel.
     await expectProblem(await send(f().ottOnlyKey), 403, 'forbidden');
   });
+  it('a client header or user agent cannot widen a key’s channels → 403', async () => {
+    // us-store is a web storefront: claiming to be a TV client must not unlock an ott-only key.
+    await expectProblem(
+      await send(f().ottOnlyKey, { 'x-client-channel': 'ott' }),
+      403,
+      'forbidden',
+    );
+    await expectProblem(
+      await send(f().ottOnlyKey, { 'user-agent': 'Roku/DVP-12.0 (12.0.0.4182-88)' }),
+      403,
+      'forbidden',
+    );
+  });
 }
 
 export interface CustomerRoute {
@@ -257,6 +270,8 @@ export interface AdminRoute {
   storefrontScoped?: boolean;
   /** False for routes about the operator themselves (no tenant in the path). */
   tenantScoped?: boolean;
+  /** Any signed-in operator may call it, whatever their role (signing out). */
+  anyRole?: boolean;
 }
 
 /** Cases for an admin-API route on tenant t. */
@@ -280,10 +295,12 @@ export function adminAuthCases(route: AdminRoute, f: () => SecurityFixture) {
       await expectProblem(await send(bearer(f().foreignOwner.token)), 404, 'not_found');
     });
   }
-  if (route.write) {
+  if (route.write && !route.anyRole) {
     it('wrong role (viewer) → 403', async () => {
       await expectProblem(await send(bearer(f().viewer.token)), 403, 'forbidden');
     });
+  }
+  if (route.write) {
     it('cookie session without X-CSRF-Token → 403', async () => {
       await expectProblem(await send({ cookie: f().owner.cookie }), 403, 'forbidden');
     });

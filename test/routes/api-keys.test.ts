@@ -1,7 +1,15 @@
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { idempotencyKeys } from '../../src/db/schema';
-import { createTenant, publish, type TestTenant, withDb } from '../helpers/factories';
+import { createApiKey } from '../../src/services/admin/api-keys';
+import {
+  createTenant,
+  globalcorpLikeSpec,
+  publish,
+  type TestTenant,
+  unique,
+  withDb,
+} from '../helpers/factories';
 import { call, expectProblem, json } from '../helpers/http';
 import { asOperator, createOperator, type TestOperator } from '../helpers/operators';
 
@@ -21,10 +29,88 @@ async function until(check: () => Promise<boolean>, deadlineMs = 2000): Promise<
 const catalogWith = (key: string, headers: Record<string, string> = {}) =>
   call(t.hosts['us-store'] ?? '', '/v1/catalog', { key, headers });
 
+/** us-store (web), eu-store, apac-store and tv-store (channel ott). */
+function specWithTvStore() {
+  const u = unique();
+  const spec = globalcorpLikeSpec(u);
+  spec.storefronts.push({
+    slug: 'tv-store',
+    name: 'TV Store',
+    channel: 'ott',
+    currency: 'USD',
+    region: 'US',
+    hosts: [`tv.t${u}.test`],
+  });
+  return spec;
+}
+
+/** A publishable key of `storefront` limited to `channels`, straight through the service. */
+function channelKey(storefront: string, channels: ('web' | 'ott')[]) {
+  return withDb(async (db) => {
+    const created = await createApiKey(
+      db,
+      {
+        tenantId: t.tenantId,
+        storefrontId: t.storefronts[storefront] ?? '',
+        actor: { type: 'system', id: 'tests' },
+        requestId: null,
+        reason: 'channel test',
+      },
+      { kind: 'publishable', name: `${channels} only`, channels, expiresAt: null, rateLimit: null },
+    );
+    return created.secret;
+  });
+}
+
+const keys = { ottOnUs: '', ottOnTv: '', webOnTv: '' };
+
 beforeAll(async () => {
-  t = await createTenant();
+  t = await createTenant(specWithTvStore());
+  keys.ottOnUs = await channelKey('us-store', ['ott']);
+  keys.ottOnTv = await channelKey('tv-store', ['ott']);
+  keys.webOnTv = await channelKey('tv-store', ['web']);
   await publish();
   admin = await createOperator(t.tenantId, 'admin');
+});
+
+describe('channel restrictions', () => {
+  const on = (sf: string, key: string, headers: Record<string, string> = {}) =>
+    call(t.hosts[sf] ?? '', '/v1/catalog', { key, headers });
+  const TV_UA = 'Roku/DVP-12.0 (12.0.0.4182-88)';
+
+  it('are checked against the storefront’s own channel, never what the client claims', async () => {
+    // An ott-only key on a web storefront: no header, channel header or TV user agent helps.
+    const claims: Record<string, string>[] = [
+      {},
+      { 'x-client-channel': 'ott' },
+      { 'user-agent': TV_UA },
+    ];
+    for (const headers of claims) {
+      const res = await on('us-store', keys.ottOnUs, headers);
+      const problem = await expectProblem(res, 403, 'forbidden');
+      expect(problem.detail).toMatch(/web channel/);
+    }
+    // A web-only key on the ott storefront is refused even when the client says it is web.
+    await expectProblem(await on('tv-store', keys.webOnTv), 403, 'forbidden');
+    await expectProblem(
+      await on('tv-store', keys.webOnTv, { 'x-client-channel': 'web' }),
+      403,
+      'forbidden',
+    );
+  });
+
+  it('a client header still chooses the response shape', async () => {
+    const compact = await on('tv-store', keys.ottOnTv);
+    expect(compact.status).toBe(200);
+    expect(compact.headers.get('x-response-shape')).toBe('compact');
+    // A browser on the TV storefront asking for the full shape: same key, same permission.
+    const full = await on('tv-store', keys.ottOnTv, {
+      'x-client-channel': 'web',
+      'x-response-shape': 'full',
+    });
+    expect(full.status).toBe(200);
+    expect(full.headers.get('x-response-shape')).toBe('full');
+  });
 });
 
 describe('storefront API keys', () => {

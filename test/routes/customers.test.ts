@@ -247,6 +247,42 @@ describe('customer tokens', () => {
   });
 });
 
+describe('rate limits behind a customer token', () => {
+  const meFrom = (token: string, ip: string) =>
+    call(host(t, 'us-store'), '/v1/me', {
+      key: null,
+      headers: { authorization: `Bearer ${token}`, 'cf-connecting-ip': ip },
+    });
+
+  it('each customer gets 300 requests a minute (plus the per-address limit), then a 429', async () => {
+    const bob = await customerOf(t, 'us-store', `bob-${Date.now()}@example.test`);
+    const carol = await customerOf(t, 'us-store', `carol-${Date.now()}@example.test`);
+    const bobToken = await tokenFor(t, 'us-store', bob.id);
+    const ip = '203.0.113.77';
+    const first = await meFrom(bobToken, ip);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('ratelimit-policy')).toBe('"customer";q=300;w=60, "ip";q=1200;w=60');
+    expect(first.headers.get('ratelimit')).toMatch(/^"customer";r=299;t=\d+, "ip";r=\d+;t=\d+$/);
+    // 298 more of the minute's units, spent straight at the customer's counter (300 requests
+    // through the router take long on a shared test machine); the edge asks it for 300 a minute.
+    const ns = env.RATE_LIMITER;
+    const counter = ns.get(ns.idFromName(`cus:${t.tenantId}:${sid(t, 'us-store')}:${bob.id}`));
+    for (let i = 0; i < 298; i++) expect((await counter.check(300, 60_000)).allowed).toBe(true);
+    const last = await meFrom(bobToken, ip);
+    expect(last.status).toBe(200);
+    expect(last.headers.get('ratelimit')).toMatch(/^"customer";r=0;/);
+    for (const address of [ip, '203.0.113.78']) {
+      const refused = await meFrom(bobToken, address);
+      const problem = await expectProblem(refused, 429, 'rate_limited');
+      expect(problem.rateLimit).toEqual({ policy: 'customer', limit: 300, windowSeconds: 60 });
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(refused.headers.get('ratelimit-policy')).toMatch(/^"customer";q=300;w=60, "ip";/);
+    }
+    // Another customer, even from the same address, has a budget of its own.
+    expect((await meFrom(await tokenFor(t, 'us-store', carol.id), ip)).status).toBe(200);
+  });
+});
+
 describe('customer token attacks on /v1/me', () => {
   const h = () => host(t, 'us-store');
 

@@ -18,7 +18,12 @@ import { call, expectProblem } from '../helpers/http';
 let t: TestTenant;
 let host: string;
 let storefrontId: string;
-const keys: Record<'a' | 'b' | 'burst' | 'plain', string> = { a: '', b: '', burst: '', plain: '' };
+const keys: Record<'a' | 'b' | 'burst' | 'plain', string> = {
+  a: '',
+  b: '',
+  burst: '',
+  plain: '',
+};
 
 async function keyWithLimit(rateLimit: number | null): Promise<string> {
   const created = await withDb((db) =>
@@ -145,6 +150,31 @@ describe('storefront API rate limits', () => {
     expect(saved?.state.entries.reduce((n, e) => n + e.count, 0)).toBeGreaterThanOrEqual(1);
   });
 
+  it('a secret key is bounded by its own limit (6,000/min by default), not its address', async () => {
+    const ip = freshIp();
+    const secret = t.keys['us-store']?.secret ?? '';
+    const first = await catalog(secret, ip);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('ratelimit-policy')).toBe('"key";q=6000;w=60');
+    expect(first.headers.get('ratelimit')).toMatch(/^"key";r=\d+;t=\d+$/);
+
+    for (let i = 0; i < 4; i++) expect((await catalog(secret, ip)).status).toBe(200);
+
+    // Nothing was counted against the address (its object holds no window), while one request
+    // of a public client from it is.
+    const ns = env.RATE_LIMITER;
+    const ipObject = ns.get(ns.idFromName(`ip:${storefrontId}:${ip}`));
+    const held = () =>
+      runInDurableObject(ipObject, (_, state) => {
+        const saved = state.storage.kv.get<{ state: SlidingWindowState }>('window');
+        return saved?.state.entries.reduce((n, e) => n + e.count, 0) ?? 0;
+      });
+    expect(await held()).toBe(0);
+    const pk = await catalog(keys.plain, ip);
+    expect(pk.headers.get('ratelimit-policy')).toBe('"key";q=600;w=60, "ip";q=1200;w=60');
+    expect(await held()).toBe(1);
+  });
+
   it('routes without an API key are not counted', async () => {
     const res = await call(host, '/v1/storefront', { key: null });
     expect(res.status).toBe(200);
@@ -155,7 +185,9 @@ describe('storefront API rate limits', () => {
 describe('limitCustomer (for the customer-token routes)', () => {
   const app = createApp();
   app.use('*', async (c, next) => {
-    c.set('edge', { resolution: { storefrontId: 'sf_test' } } as unknown as EdgeContext);
+    c.set('edge', {
+      resolution: { tenantId: 'tn_test', storefrontId: 'sf_test' },
+    } as unknown as EdgeContext);
     await next();
   });
   app.get('/me/:customer', async (c) => {

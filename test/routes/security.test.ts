@@ -40,7 +40,20 @@ const ROUTES: Record<string, RouteCase> = {
   'GET /v1/storefront': { scheme: 'public', why: 'storefront discovery before a key is chosen' },
   'GET /v1/.well-known/jwks.json': { scheme: 'public', why: 'public keys for token verification' },
   'POST /admin/v1/sessions': { scheme: 'public', why: 'operator sign-in' },
-  'DELETE /admin/v1/sessions/current': { scheme: 'public', why: 'sign-out clears the cookie' },
+  'DELETE /admin/v1/sessions/current': {
+    scheme: 'operator',
+    path: () => '/admin/v1/sessions/current',
+    write: true,
+    tenantScoped: false,
+    anyRole: true,
+  },
+  'DELETE /admin/v1/sessions': {
+    scheme: 'operator',
+    path: () => '/admin/v1/sessions',
+    write: true,
+    tenantScoped: false,
+    anyRole: true,
+  },
   'GET /v1/catalog': { scheme: 'apiKey', path: '/v1/catalog', needs: 'publishable' },
   'POST /v1/flags/evaluate': {
     scheme: 'apiKey',

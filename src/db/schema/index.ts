@@ -9,6 +9,7 @@ export * from './feature-flags';
 export * from './flag-exposures';
 export * from './idempotency-keys';
 export * from './killswitches';
+export * from './operator-session-revocations';
 export * from './operators';
 export * from './payment-attempts';
 export * from './payments';

@@ -13,6 +13,8 @@ export const operators = pgTable(
     /** `pbkdf2-sha256$<iterations>$<salt b64url>$<hash b64url>` */
     passwordHash: text('password_hash').notNull(),
     disabledAt: timestamp('disabled_at', { withTimezone: true }),
+    /** Sessions issued before this are ended ("sign out everywhere"); null = none. */
+    sessionsNotBefore: timestamp('sessions_not_before', { withTimezone: true }),
     ...timestamps,
   },
   (t) => [uniqueIndex('operators_email_uq').on(sql`lower(${t.email})`)],

@@ -1,6 +1,13 @@
+import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import type { AppEnv } from '../../env';
+import type { AppEnv, CustomerPrincipal } from '../../env';
 import { ApiError } from '../../errors';
+import {
+  appendRateLimitHeaders,
+  customerLimits,
+  enforceRateLimits,
+  type RateLimitCheck,
+} from '../../middleware/rate-limit';
 import { type TokenFailure, verifyCustomerToken } from '../../security/customer-tokens';
 import { customerTokenIssuer } from '../../services/customers/issuer';
 
@@ -34,14 +41,44 @@ function invalidToken(description: string): ApiError {
   });
 }
 
+export interface CustomerAuthOptions {
+  /**
+   * The limits a request is counted against once its token is verified. Default: the
+   * customer's (300/min) and the client address's ({@link customerLimits}). This is the hook
+   * for metering routes (usage reports), which are bounded by the customer's quota instead:
+   * they pass the limits they still want (e.g. only the address's) and check the quota in the
+   * route.
+   */
+  limits?: (c: Context<AppEnv>, customer: CustomerPrincipal) => readonly RateLimitCheck[];
+}
+
 /**
  * Customer authentication at the edge: `Authorization: Bearer <customer token>`, verified
  * against the tenant's JWKS in the published snapshot (no Postgres). The algorithm is pinned to
  * the tenant's key types, `iss` must be the tenant's issuer, `aud` the resolved storefront, and
  * `exp`/`nbf`/`iat` must hold. Every failure is a 401 problem with a `WWW-Authenticate`
- * challenge; the token is never echoed or logged. Runs after `storefrontContext`.
+ * challenge; the token is never echoed or logged. Then the rate limits (see
+ * {@link CustomerAuthOptions.limits}): a 429 with `Retry-After` when one refuses, else the
+ * `RateLimit` headers on the response. Runs after `storefrontContext`.
  */
-export const customerAuth = createMiddleware<AppEnv>(async (c, next) => {
+export function customerAuthWith(options: CustomerAuthOptions = {}) {
+  const limitsOf = options.limits ?? ((c, customer) => customerLimits(c, customer.customerId));
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const customer = await verifiedCustomer(c);
+    c.set('customer', customer);
+    // After verification: only a customer who may make this call counts against the limits.
+    const checks = limitsOf(c, customer);
+    const rateLimit = checks.length > 0 ? await enforceRateLimits(c, checks) : undefined;
+    await next();
+    if (rateLimit) appendRateLimitHeaders(c, rateLimit);
+  });
+}
+
+/** {@link customerAuthWith} with the default limits: for every customer-token route. */
+export const customerAuth = customerAuthWith();
+
+/** The customer of the request's token; throws the 401. */
+async function verifiedCustomer(c: Context<AppEnv>): Promise<CustomerPrincipal> {
   const auth = c.req.header('authorization');
   if (!auth) {
     throw new ApiError(
@@ -66,11 +103,10 @@ export const customerAuth = createMiddleware<AppEnv>(async (c, next) => {
   const { claims } = verified;
   // The issuer already names the tenant; the tenant claim must agree with it.
   if (claims.tid !== edge.snapshot.tenant.id) throw invalidToken(DESCRIPTIONS.wrong_issuer);
-  c.set('customer', {
+  return {
     customerId: claims.sub,
     storefrontId,
     tenantId: claims.tid,
     expiresAt: new Date(claims.exp * 1000).toISOString(),
-  });
-  await next();
-});
+  };
+}

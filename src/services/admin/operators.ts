@@ -1,5 +1,5 @@
-import { and, eq, isNull, or, sql } from 'drizzle-orm';
-import { operatorRoles, operators, tenants } from '../../db/schema';
+import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
+import { operatorRoles, operatorSessionRevocations, operators, tenants } from '../../db/schema';
 import type { Channel } from '../../db/schema/enums';
 import type { Db } from '../../db/types';
 import { newId } from '../../lib/ids';
@@ -49,14 +49,72 @@ export async function authenticateOperator(
   return { id: op.id, email: op.email, name: op.name, grants: await grantsOf(db, op.id) };
 }
 
-/** A session's operator, if still enabled. */
-export async function loadOperator(db: Db, operatorId: string): Promise<OperatorPrincipal | null> {
+/** A verified session token's facts, as {@link loadSession} needs them. */
+export interface SessionRef {
+  sessionId: string;
+  operatorId: string;
+  /** The token's `iat`, epoch seconds. */
+  issuedAt: number;
+}
+
+export type LoadedSession =
+  | { ok: true; operator: OperatorPrincipal }
+  | { ok: false; reason: 'disabled' | 'signed_out' };
+
+/**
+ * A session's operator, if the session is still live: the operator exists and is enabled, the
+ * session was not signed out, and it was issued after the operator's last "sign out
+ * everywhere". The revocation check rides on the query that loads the operator (no extra
+ * round trip), so a sign-out applies at every edge from the next request.
+ */
+export async function loadSession(db: Db, ref: SessionRef): Promise<LoadedSession> {
   const [op] = await db
-    .select()
+    .select({
+      id: operators.id,
+      email: operators.email,
+      name: operators.name,
+      disabledAt: operators.disabledAt,
+      sessionsNotBefore: operators.sessionsNotBefore,
+      signedOut: sql<boolean>`exists (select 1 from ${operatorSessionRevocations} where ${operatorSessionRevocations.sessionId} = ${ref.sessionId})`,
+    })
     .from(operators)
-    .where(and(eq(operators.id, operatorId), isNull(operators.disabledAt)));
-  if (!op) return null;
-  return { id: op.id, email: op.email, name: op.name, grants: await grantsOf(db, op.id) };
+    .where(eq(operators.id, ref.operatorId));
+  if (!op || op.disabledAt) return { ok: false, reason: 'disabled' };
+  const notBefore = op.sessionsNotBefore?.getTime();
+  if (op.signedOut || (notBefore !== undefined && ref.issuedAt * 1000 < notBefore)) {
+    return { ok: false, reason: 'signed_out' };
+  }
+  return {
+    ok: true,
+    operator: { id: op.id, email: op.email, name: op.name, grants: await grantsOf(db, op.id) },
+  };
+}
+
+/**
+ * Ends one session before its token expires (`expiresAt`, when its row may go). Idempotent.
+ * Rows of sessions whose tokens have expired anyway are deleted on the way.
+ */
+export async function revokeSession(
+  db: Db,
+  session: { sessionId: string; operatorId: string; expiresAt: Date },
+): Promise<void> {
+  await db.insert(operatorSessionRevocations).values(session).onConflictDoNothing();
+  await db
+    .delete(operatorSessionRevocations)
+    .where(lt(operatorSessionRevocations.expiresAt, sql`now() - interval '1 minute'`));
+}
+
+/**
+ * Ends every session of an operator issued up to `now` ("sign out everywhere"). Tokens carry
+ * `iat` in whole seconds, so a session opened later in the same second is ended too (sign in
+ * again a second later).
+ */
+export async function revokeAllSessions(db: Db, operatorId: string, now: number): Promise<void> {
+  const notBefore = new Date(Math.floor(now / 1000) * 1000 + 1000);
+  await db
+    .update(operators)
+    .set({ sessionsNotBefore: notBefore })
+    .where(eq(operators.id, operatorId));
 }
 
 /** A tenant by id or slug. */
