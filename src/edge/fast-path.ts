@@ -27,20 +27,23 @@ const CATALOG_RE = /^(?:\/([a-z0-9-]{1,63}))?\/v1\/catalog$/;
 const FLAGS_RE = /^(?:\/([a-z0-9-]{1,63}))?\/v1\/flags\/evaluate$/;
 const MAX_FLAGS_BODY = 64 * 1024;
 
-type Route = { kind: 'catalog' | 'flags'; prefix: string | undefined };
+/** `head`: a HEAD request, answered like the GET without a body. */
+type Route = { kind: 'catalog' | 'flags'; prefix: string | undefined; head: boolean };
 
-const CATALOG: Route = { kind: 'catalog', prefix: undefined };
-const FLAGS: Route = { kind: 'flags', prefix: undefined };
+const CATALOG: Route = { kind: 'catalog', prefix: undefined, head: false };
+const CATALOG_HEAD: Route = { kind: 'catalog', prefix: undefined, head: true };
+const FLAGS: Route = { kind: 'flags', prefix: undefined, head: false };
 
 function match(method: string, pathname: string): Route | undefined {
-  if (method === 'GET') {
-    if (pathname === '/v1/catalog') return CATALOG;
+  if (method === 'GET' || method === 'HEAD') {
+    const head = method === 'HEAD';
+    if (pathname === '/v1/catalog') return head ? CATALOG_HEAD : CATALOG;
     const m = CATALOG_RE.exec(pathname);
-    if (m) return { kind: 'catalog', prefix: m[1] };
+    if (m) return { kind: 'catalog', prefix: m[1], head };
   } else if (method === 'POST') {
     if (pathname === '/v1/flags/evaluate') return FLAGS;
     const m = FLAGS_RE.exec(pathname);
-    if (m) return { kind: 'flags', prefix: m[1] };
+    if (m) return { kind: 'flags', prefix: m[1], head: false };
   }
   return undefined;
 }
@@ -94,12 +97,18 @@ export function fastPath(
       // A throw in `respond` lands in the same handler as a refused limit.
       return limits
         .then((l) => respond(req, headers, env, ctx, route, edge, l, requestId, target.pathname))
-        .catch((err: unknown) => problemFromError(err, requestId, target.pathname));
+        .catch((err: unknown) => problem(route, err, requestId, target.pathname));
     }
     return respond(req, headers, env, ctx, route, edge, limits, requestId, target.pathname);
   } catch (err) {
-    return problemFromError(err, requestId, target.pathname);
+    return problem(route, err, requestId, target.pathname);
   }
+}
+
+/** The problem response for `err`; for a HEAD request, its status and headers only. */
+function problem(route: Route, err: unknown, requestId: string, pathname: string): Response {
+  const res = problemFromError(err, requestId, pathname);
+  return route.head ? new Response(null, res) : res;
 }
 
 /** The same steps with their loads awaited (a cold isolate, a key not hashed here yet). */
@@ -136,7 +145,7 @@ async function coldPath(
       target.pathname,
     );
   } catch (err) {
-    return problemFromError(err, requestId, target.pathname);
+    return problem(route, err, requestId, target.pathname);
   }
 }
 
@@ -216,7 +225,8 @@ function respond(
 ): Response | Promise<Response> {
   if (route.kind === 'catalog') {
     const init = catalogInit(edge, limits['RateLimit-Policy'] ?? '');
-    return withRequestHeaders(new Response(catalogBody(edge), init), requestId, limits);
+    const body = route.head ? null : catalogBody(edge);
+    return withRequestHeaders(new Response(body, init), requestId, limits);
   }
   return evaluateResponse(req, headers, env, ctx, edge, limits, requestId, pathname);
 }
