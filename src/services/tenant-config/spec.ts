@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EntitlementValueSchemas } from '../../domain/entitlements';
 import { CONTINENTS } from '../../edge/geo';
+import { CachePolicySchema } from '../../edge/http-cache';
 import { isCurrency } from '../../lib/money';
 
 const Slug = z
@@ -62,6 +63,8 @@ export const StorefrontSpecSchema = z.strictObject({
       tagline: z.string().max(200).optional(),
     })
     .default({}),
+  /** `Cache-Control` of its reads per resource and channel; the README lists the defaults. */
+  cachePolicy: CachePolicySchema.default({}),
 });
 
 const EntitlementDefSchema = z.strictObject({
