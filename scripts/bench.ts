@@ -11,6 +11,7 @@
  * Targets, measured one after another (never concurrently: two cores):
  *   baseline      bare Hono app, one JSON route (scripts/bench/baseline)
  *   catalog       GET  /v1/catalog on our worker
+ *   catalog304    the same with `If-None-Match: <its ETag>`: the 304 a revalidating client gets
  *   flags         POST /v1/flags/evaluate on our worker (skipped while the route answers 404)
  *   launchdarkly  the same flag through LaunchDarkly's SDK (scripts/bench/launchdarkly)
  * Our worker is the `wrangler deploy --dry-run` bundle of src/ with wrangler.toml's bindings;
@@ -51,10 +52,14 @@ import {
 } from './bench/runtime';
 import { currentLoad, type LoadRequest, type LoadResult, runLoad, wrkVersion } from './bench/wrk';
 
-/** Pass marks, as ratios of req/s. */
-const TARGETS = { catalogVsBaseline: 0.85, flagsVsLaunchDarkly: 5 } as const;
+/** Pass marks, as ratios of req/s. A 304 should cost no more than the bare baseline. */
+const TARGETS = {
+  catalogVsBaseline: 0.85,
+  catalog304VsBaseline: 1,
+  flagsVsLaunchDarkly: 5,
+} as const;
 
-const TARGET_NAMES = ['baseline', 'catalog', 'flags', 'launchdarkly'] as const;
+const TARGET_NAMES = ['baseline', 'catalog', 'catalog304', 'flags', 'launchdarkly'] as const;
 type TargetName = (typeof TARGET_NAMES)[number];
 
 // --- options ----------------------------------------------------------------------------------
@@ -194,6 +199,8 @@ interface Target {
   label: string;
   worker: RunningWorker;
   request: LoadRequest;
+  /** The status a sane answer has (default 200). */
+  status?: number;
   /** A problem with the verification response, or undefined when it is sane. */
   check(res: HttpResult): string | undefined;
   skipped?: string;
@@ -265,7 +272,7 @@ async function main(): Promise<boolean> {
 
   tmpdir = await mkdtemp(path.join(os.tmpdir(), 'azotte-bench-'));
   const need = {
-    edge: selected.has('catalog') || selected.has('flags'),
+    edge: selected.has('catalog') || selected.has('catalog304') || selected.has('flags'),
     baseline: selected.has('baseline'),
     ld: selected.has('launchdarkly'),
   };
@@ -339,6 +346,25 @@ async function main(): Promise<boolean> {
         results: [],
       });
     }
+    if (selected.has('catalog304')) {
+      const etag = (await request(worker.url, '/v1/catalog', { headers })).headers?.etag;
+      if (typeof etag !== 'string') throw new Error('catalog304: the catalog has no ETag');
+      targets.push({
+        name: 'catalog304',
+        label: 'catalog 304: GET /v1/catalog, If-None-Match',
+        worker,
+        request: {
+          url: worker.url,
+          path: '/v1/catalog',
+          method: 'GET',
+          headers: { ...headers, 'if-none-match': etag },
+        },
+        status: 304,
+        check: (res) =>
+          res.body === '' && res.headers?.etag === etag ? undefined : 'expected no body, same ETag',
+        results: [],
+      });
+    }
     if (selected.has('flags')) {
       targets.push({
         name: 'flags',
@@ -394,13 +420,13 @@ async function main(): Promise<boolean> {
   }
   log(`  ✓ ${workers.map((w) => `${w.name} on ${w.url.host}`).join(', ')} ${since()}`);
 
-  step('Verifying every target answers 200 with a sane body');
+  step('Verifying every target answers its status (200, or 304) with a sane body');
   for (const t of targets) {
     const { request: r } = t;
     const res = await request(r.url, r.path, r);
     const host = r.headers?.host;
     const what = `${r.method} ${r.path}${host ? ` (Host: ${host})` : ''} → ${res.status}`;
-    const problem = res.status === 200 ? t.check(res) : `status ${res.status}`;
+    const problem = res.status === (t.status ?? 200) ? t.check(res) : `status ${res.status}`;
     if (!problem) {
       log(`  ✓ ${t.name}: ${what} ${dim(excerpt(res.body, 100))}`);
       continue;
@@ -559,10 +585,12 @@ function report(targets: Target[], killswitchP99: number | null): boolean {
   };
   const ratios = {
     catalog_vs_baseline: roundRatio('catalog', 'baseline'),
+    catalog304_vs_baseline: roundRatio('catalog304', 'baseline'),
     flags_vs_launchdarkly: roundRatio('flags', 'launchdarkly'),
   };
   const ratiosByCpu = {
     catalog_vs_baseline: roundRatio('catalog', 'baseline', 'cpu'),
+    catalog304_vs_baseline: roundRatio('catalog304', 'baseline', 'cpu'),
     flags_vs_launchdarkly: roundRatio('flags', 'launchdarkly', 'cpu'),
   };
 
@@ -605,6 +633,7 @@ function report(targets: Target[], killswitchP99: number | null): boolean {
   };
   log(bold('Ratios of req/s (compare these; p99 is mostly workerd stalls)'));
   log(verdict('catalog_vs_baseline', TARGETS.catalogVsBaseline));
+  log(verdict('catalog304_vs_baseline', TARGETS.catalog304VsBaseline));
   const flagsSkip = runs.find((r) => r.name === 'flags')?.skipped;
   log(verdict('flags_vs_launchdarkly', TARGETS.flagsVsLaunchDarkly, flagsSkip));
   log(
@@ -647,6 +676,7 @@ function report(targets: Target[], killswitchP99: number | null): boolean {
         ratios_by_cpu: ratiosByCpu,
         targets: {
           catalog_vs_baseline: TARGETS.catalogVsBaseline,
+          catalog304_vs_baseline: TARGETS.catalog304VsBaseline,
           flags_vs_launchdarkly: TARGETS.flagsVsLaunchDarkly,
         },
         killswitch_p99_ms: killswitchP99,

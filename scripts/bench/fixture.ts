@@ -228,6 +228,7 @@ export function benchTenantRows(
     locale: s.locale,
     paymentProviders: s.providers,
     branding: { displayName: `BenchCorp ${s.region}`, primaryColor: '#1f4ed8' },
+    cachePolicy: {},
     status: 'active',
     ...stamps,
   }));

@@ -72,6 +72,8 @@ export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Prom
 export interface HttpResult {
   status: number;
   body: string;
+  /** Response headers, lower-case names. */
+  headers?: http.IncomingHttpHeaders;
 }
 
 /** One request to a direct socket, headers as given (fetch would not let us set Host). */
@@ -102,7 +104,7 @@ export function request(
         res.on('data', (d) => {
           body += d;
         });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
       },
     );
     req.on('timeout', () => req.destroy(new Error(`request to ${path} timed out`)));

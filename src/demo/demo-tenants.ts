@@ -29,6 +29,10 @@ export const GLOBALCORP: TenantSpecInput = {
         { provider: 'paypal', priority: 0, weight: 20 },
       ],
       branding: { displayName: 'GlobalCorp US', primaryColor: '#1f4ed8' },
+      // Partner portals front the catalog with their CDN (see README: HTTP caching).
+      cachePolicy: {
+        catalog: { partner: { scope: 'public', maxAge: 120, staleWhileRevalidate: 600 } },
+      },
     },
     {
       slug: 'eu-store',
@@ -72,6 +76,8 @@ export const GLOBALCORP: TenantSpecInput = {
       pathPrefixes: ['/tv'],
       paymentProviders: [{ provider: 'stripe', priority: 0, weight: 100 }],
       branding: { displayName: 'GlobalCorp TV', primaryColor: '#7c3aed' },
+      // The TV menu changes rarely: 15 minutes fresh, 2 hours served stale while revalidating.
+      cachePolicy: { catalog: { ott: { maxAge: 900, staleWhileRevalidate: 7200 } } },
     },
   ],
   bundles: [

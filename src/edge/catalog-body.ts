@@ -1,13 +1,36 @@
 import type { EdgeContext } from '../env';
 import { formatMoney } from '../lib/money';
+import type { Shape } from './channel';
+import { makeRepresentation, type Representation } from './representation';
+import type { ResolvedBy } from './resolve';
 import { type FullCatalog, shapeCatalog } from './shape';
+import type { Channel } from './snapshot';
 import { storefrontView } from './storefront-view';
 
-/** The request headers that choose the catalog's shape. */
-export const CATALOG_VARY = 'User-Agent, X-Client-Channel, X-Response-Shape';
+/**
+ * The request headers that choose the catalog's body: the key (so a shared cache serves a
+ * copy only to a caller presenting the same key), the storefront and the shape.
+ */
+export const CATALOG_VARY =
+  'Authorization, X-Api-Key, X-Storefront, User-Agent, X-Client-Channel, X-Response-Shape';
 
-/** snapshot → shape → how the storefront was resolved → body. */
-const rendered = new WeakMap<EdgeContext['snapshot'], Map<string, Map<string, string>>>();
+/**
+ * snapshot → how the storefront was resolved → client channel (its cache rule) → shape →
+ * the catalog as sent. Nested maps: no key string is built per request.
+ */
+const rendered = new WeakMap<
+  EdgeContext['snapshot'],
+  Map<ResolvedBy, Map<Channel, Map<Shape, Representation>>>
+>();
+
+function child<K, C extends Map<unknown, unknown>>(map: Map<K, C>, key: K): C {
+  let next = map.get(key);
+  if (!next) {
+    next = new Map() as C;
+    map.set(key, next);
+  }
+  return next;
+}
 
 function fullCatalog(edge: EdgeContext): FullCatalog {
   const { snapshot } = edge;
@@ -27,24 +50,25 @@ function fullCatalog(edge: EdgeContext): FullCatalog {
 }
 
 /**
- * The catalog's JSON body for this request. It depends only on the snapshot, the client's
- * shape and how the storefront was resolved, so it is rendered once per isolate and snapshot.
+ * The catalog for this request: its JSON body, ETag and caching headers. The body depends only
+ * on the snapshot, the client's shape and how the storefront was resolved, and the
+ * `Cache-Control` on the storefront's policy for the client's channel, so each is made once
+ * per isolate and snapshot.
  */
-export function catalogBody(edge: EdgeContext): string {
+export function catalogRepresentation(edge: EdgeContext): Representation {
   let perSnapshot = rendered.get(edge.snapshot);
   if (!perSnapshot) {
     perSnapshot = new Map();
     rendered.set(edge.snapshot, perSnapshot);
   }
-  let perShape = perSnapshot.get(edge.client.shape);
-  if (!perShape) {
-    perShape = new Map();
-    perSnapshot.set(edge.client.shape, perShape);
+  const { resolvedBy } = edge.resolution;
+  const { channel, shape } = edge.client;
+  const perShape = child(child(perSnapshot, resolvedBy), channel);
+  let rep = perShape.get(shape);
+  if (rep === undefined) {
+    const body = JSON.stringify(shapeCatalog(fullCatalog(edge), shape));
+    rep = makeRepresentation(edge, 'catalog', body, CATALOG_VARY, resolvedBy);
+    perShape.set(shape, rep);
   }
-  let body = perShape.get(edge.resolution.resolvedBy);
-  if (body === undefined) {
-    body = JSON.stringify(shapeCatalog(fullCatalog(edge), edge.client.shape));
-    perShape.set(edge.resolution.resolvedBy, body);
-  }
-  return body;
+  return rep;
 }

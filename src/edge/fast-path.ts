@@ -10,9 +10,10 @@ import { problemFromError, requestIdFrom, validationError } from '../app';
 import type { EdgeContext, Env } from '../env';
 import { ApiError } from '../errors';
 import { apiKeyLimitsFor, enforceRateLimitsFor } from '../middleware/rate-limit';
-import { CATALOG_VARY, catalogBody } from './catalog-body';
+import { catalogRepresentation } from './catalog-body';
 import type { Shape } from './channel';
 import { EvaluateRequestSchema, evaluateFlags, quickParseEvaluateRequest } from './flag-evaluate';
+import { ifNoneMatch } from './http-cache';
 import {
   assertFeature,
   authenticateKey,
@@ -22,26 +23,30 @@ import {
   resolveEdge,
   resolveEdgeSync,
 } from './pipeline';
+import { cachingHeaders, type Representation } from './representation';
 import { PREFIX_SEGMENT_SOURCE } from './reserved-paths';
 
 const CATALOG_RE = new RegExp(`^/(${PREFIX_SEGMENT_SOURCE})/v1/catalog$`);
 const FLAGS_RE = new RegExp(`^/(${PREFIX_SEGMENT_SOURCE})/v1/flags/evaluate$`);
 const MAX_FLAGS_BODY = 64 * 1024;
 
-type Route = { kind: 'catalog' | 'flags'; prefix: string | undefined };
+/** `head`: a HEAD request, answered like the GET without a body. */
+type Route = { kind: 'catalog' | 'flags'; prefix: string | undefined; head: boolean };
 
-const CATALOG: Route = { kind: 'catalog', prefix: undefined };
-const FLAGS: Route = { kind: 'flags', prefix: undefined };
+const CATALOG: Route = { kind: 'catalog', prefix: undefined, head: false };
+const CATALOG_HEAD: Route = { kind: 'catalog', prefix: undefined, head: true };
+const FLAGS: Route = { kind: 'flags', prefix: undefined, head: false };
 
 function match(method: string, pathname: string): Route | undefined {
-  if (method === 'GET') {
-    if (pathname === '/v1/catalog') return CATALOG;
+  if (method === 'GET' || method === 'HEAD') {
+    const head = method === 'HEAD';
+    if (pathname === '/v1/catalog') return head ? CATALOG_HEAD : CATALOG;
     const m = CATALOG_RE.exec(pathname);
-    if (m) return { kind: 'catalog', prefix: m[1] };
+    if (m) return { kind: 'catalog', prefix: m[1], head };
   } else if (method === 'POST') {
     if (pathname === '/v1/flags/evaluate') return FLAGS;
     const m = FLAGS_RE.exec(pathname);
-    if (m) return { kind: 'flags', prefix: m[1] };
+    if (m) return { kind: 'flags', prefix: m[1], head: false };
   }
   return undefined;
 }
@@ -95,12 +100,18 @@ export function fastPath(
       // A throw in `respond` lands in the same handler as a refused limit.
       return limits
         .then((l) => respond(req, headers, env, ctx, route, edge, l, requestId, target.pathname))
-        .catch((err: unknown) => problemFromError(err, requestId, target.pathname));
+        .catch((err: unknown) => problem(route, err, requestId, target.pathname));
     }
     return respond(req, headers, env, ctx, route, edge, limits, requestId, target.pathname);
   } catch (err) {
-    return problemFromError(err, requestId, target.pathname);
+    return problem(route, err, requestId, target.pathname);
   }
+}
+
+/** The problem response for `err`; for a HEAD request, its status and headers only. */
+function problem(route: Route, err: unknown, requestId: string, pathname: string): Response {
+  const res = problemFromError(err, requestId, pathname);
+  return route.head ? new Response(null, res) : res;
 }
 
 /** The same steps with their loads awaited (a cold isolate, a key not hashed here yet). */
@@ -137,46 +148,48 @@ async function coldPath(
       target.pathname,
     );
   } catch (err) {
-    return problemFromError(err, requestId, target.pathname);
+    return problem(route, err, requestId, target.pathname);
   }
 }
 
 /**
  * What every response of a fast route shares (content type, `RateLimit-Policy`, and for the
- * catalog `Vary` and `X-Response-Shape`), as a Response to construct from: copying a Headers
- * is cheaper than converting an object literal, and only `X-Request-Id` and `RateLimit` are
- * set per request.
+ * catalog its caching headers and `X-Response-Shape`), as a Response to construct from:
+ * copying a Headers is cheaper than converting an object literal, and only `X-Request-Id` and
+ * `RateLimit` are set per request.
  */
-/** snapshot → shape → `RateLimit-Policy` value (one per distinct key limit) → template. */
-const catalogTemplates = new WeakMap<EdgeContext['snapshot'], Map<Shape, Map<string, Response>>>();
+interface CatalogTemplates {
+  ok: Response;
+  /** The 304: the same caching headers, no content type. */
+  notModified: Response;
+}
+/** catalog representation → `RateLimit-Policy` value (one per distinct key limit) → templates. */
+const catalogTemplates = new WeakMap<Representation, Map<string, CatalogTemplates>>();
 const MAX_POLICIES = 64;
 const flagTemplates = new Map<string, Response>();
 
-function template(headers: Record<string, string>): Response {
-  return new Response(null, { status: 200, headers });
+function template(headers: Record<string, string>, status = 200): Response {
+  return new Response(null, { status, headers });
 }
 
-function catalogInit(edge: EdgeContext, policy: string): Response {
-  let perShape = catalogTemplates.get(edge.snapshot);
-  if (!perShape) {
-    perShape = new Map();
-    catalogTemplates.set(edge.snapshot, perShape);
-  }
-  const shape = edge.client.shape;
-  let perPolicy = perShape.get(shape);
+function catalogInit(rep: Representation, shape: Shape, policy: string): CatalogTemplates {
+  let perPolicy = catalogTemplates.get(rep);
   if (!perPolicy) {
     perPolicy = new Map();
-    perShape.set(shape, perPolicy);
+    catalogTemplates.set(rep, perPolicy);
   }
   let init = perPolicy.get(policy);
   if (!init) {
     if (perPolicy.size >= MAX_POLICIES) perPolicy.clear();
-    init = template({
-      'content-type': 'application/json',
+    const shared = {
+      ...cachingHeaders(rep),
       'ratelimit-policy': policy,
-      vary: CATALOG_VARY,
       'x-response-shape': shape,
-    });
+    };
+    init = {
+      ok: template({ 'content-type': 'application/json', ...shared }),
+      notModified: template(shared, 304),
+    };
     perPolicy.set(policy, init);
   }
   return init;
@@ -216,8 +229,16 @@ function respond(
   pathname: string,
 ): Response | Promise<Response> {
   if (route.kind === 'catalog') {
-    const init = catalogInit(edge, limits['RateLimit-Policy'] ?? '');
-    return withRequestHeaders(new Response(catalogBody(edge), init), requestId, limits);
+    const rep = catalogRepresentation(edge);
+    const init = catalogInit(rep, edge.client.shape, limits['RateLimit-Policy'] ?? '');
+    // Only now, after the key check and the rate limit: a caller without a valid key gets its
+    // 401 (or 429), never a 304 that would confirm what it asked about.
+    const field = headers.get('if-none-match');
+    if (field !== null && ifNoneMatch(field, rep.etag)) {
+      return withRequestHeaders(new Response(null, init.notModified), requestId, limits);
+    }
+    const body = route.head ? null : rep.body;
+    return withRequestHeaders(new Response(body, init.ok), requestId, limits);
   }
   return evaluateResponse(req, headers, env, ctx, edge, limits, requestId, pathname);
 }

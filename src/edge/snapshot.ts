@@ -7,6 +7,7 @@ import {
   failModeEnum,
   killswitchScopeEnum,
 } from '../db/schema/enums';
+import { CachePolicySchema } from './http-cache';
 
 /** KV keys of the published read model. */
 export const KV_KEYS = {
@@ -128,6 +129,8 @@ export const StorefrontSnapshotSchema = z.object({
     locale: z.string(),
     branding: z.record(z.string(), z.unknown()),
     paymentProviders: z.array(ProviderConfigSchema),
+    /** The storefront's cache policy as configured (defaults are applied at the edge). */
+    cachePolicy: CachePolicySchema.default({}),
   }),
   bundles: z.array(SnapshotBundleSchema),
   flags: HotStorefrontConfigSchema.shape.flags,

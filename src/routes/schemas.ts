@@ -52,3 +52,24 @@ export const ResolvedStorefrontSchema = z
     configVersion: z.number().int(),
   })
   .openapi('Storefront');
+
+/** Response headers of a cacheable storefront read (200 and 304 alike). */
+export const CachingHeadersDoc = {
+  ETag: {
+    description: 'Weak validator of the body; send it back in `If-None-Match` to get a 304',
+    schema: { type: 'string' as const, example: 'W/"1k3x9c0f2ab"' },
+  },
+  'Cache-Control': {
+    description: 'The storefront’s cache policy for this resource and the client’s channel',
+    schema: { type: 'string' as const, example: 'private, max-age=60, stale-while-revalidate=300' },
+  },
+};
+
+/** The conditional-GET answer of a cacheable read. */
+export const notModifiedResponse = {
+  304: {
+    description:
+      '`If-None-Match` matched the current `ETag` (weak comparison; a list or `*` too). No body; the same `ETag`, `Cache-Control` and `Vary` as the 200. Authentication and rate limits apply as for the 200.',
+    headers: CachingHeadersDoc,
+  },
+} as const;

@@ -1,4 +1,5 @@
 import { jsonb, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import type { CachePolicy } from '../../edge/http-cache';
 import { timestamps } from './_columns';
 import { channelEnum, recordStatusEnum } from './enums';
 import { tenants } from './tenants';
@@ -37,6 +38,8 @@ export const storefronts = pgTable(
     locale: text('locale').notNull().default('en-US'),
     paymentProviders: jsonb('payment_providers').$type<ProviderConfig[]>().notNull().default([]),
     branding: jsonb('branding').$type<Branding>().notNull().default({}),
+    /** HTTP caching of the storefront's reads, per resource and channel (src/edge/http-cache.ts). */
+    cachePolicy: jsonb('cache_policy').$type<CachePolicy>().notNull().default({}),
     status: recordStatusEnum('status').notNull().default('active'),
     ...timestamps,
   },

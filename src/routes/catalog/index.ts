@@ -1,6 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { billingIntervalEnum, entitlementTypeEnum } from '../../db/schema/enums';
-import { ResolvedStorefrontSchema, StorefrontHeadersSchema, storefrontProblems } from '../schemas';
+import {
+  CachingHeadersDoc,
+  notModifiedResponse,
+  ResolvedStorefrontSchema,
+  StorefrontHeadersSchema,
+  storefrontProblems,
+} from '../schemas';
 
 const PriceSchema = z
   .object({
@@ -76,15 +82,20 @@ export const catalogRoute = createRoute({
   path: '/catalog',
   tags: ['Storefront'],
   summary: 'Bundles offered in the resolved storefront, with localized prices',
-  description: 'Served from the published snapshot at the edge; never waits for Postgres.',
+  description:
+    'Served from the published snapshot at the edge; never waits for Postgres. Cacheable: a ' +
+    'weak `ETag`, and `Cache-Control` from the storefront’s cache policy for the client’s ' +
+    'channel; `If-None-Match` gets a 304. `HEAD` answers the same without a body.',
   security: [{ apiKey: [] }],
   request: { headers: StorefrontHeadersSchema },
   responses: {
     200: {
       description:
         'The catalog. Web, mobile and partner clients get the full shape; OTT / Smart TV clients (`X-Client-Channel: ott`, a TV user agent, or an OTT storefront) get the compact one (`X-Response-Shape: compact`); `X-Response-Shape: full | compact` in the request overrides.',
+      headers: CachingHeadersDoc,
       content: { 'application/json': { schema: z.union([CatalogSchema, CompactCatalogSchema]) } },
     },
+    ...notModifiedResponse,
     ...storefrontProblems,
   },
 });

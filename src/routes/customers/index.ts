@@ -2,13 +2,20 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { createMiddleware } from 'hono/factory';
 import { newRouter } from '../../app';
 import { getDb } from '../../db/client';
+import { conditionalResponse, jwksRepresentation } from '../../edge/representation';
 import type { AppEnv } from '../../env';
 import { apiKeyAuth } from '../../middleware/api-key-auth';
 import { featureGuard } from '../../middleware/storefront-context';
 import { MAX_CUSTOMER_TOKEN_TTL_SECONDS } from '../../security/customer-tokens';
 import { issueCustomerToken, upsertCustomer } from '../../services/customers/customers';
 import { IdempotencyHeaderSchema, idempotent, publishNow } from '../admin/support';
-import { problem, StorefrontHeadersSchema, storefrontProblems } from '../schemas';
+import {
+  CachingHeadersDoc,
+  notModifiedResponse,
+  problem,
+  StorefrontHeadersSchema,
+  storefrontProblems,
+} from '../schemas';
 import { customerAuth } from './auth';
 
 const DEFAULT_TOKEN_TTL_SECONDS = 3600;
@@ -266,16 +273,15 @@ export const customerRoutes = newRouter()
       request: { headers: StorefrontHeadersSchema },
       responses: {
         200: {
-          description: 'RFC 7517 JSON Web Key Set',
+          description: 'RFC 7517 JSON Web Key Set, with `ETag` and `Cache-Control`',
+          headers: CachingHeadersDoc,
           content: {
             'application/json': { schema: z.object({ keys: z.array(JwkSchema) }).openapi('Jwks') },
           },
         },
+        ...notModifiedResponse,
         ...storefrontProblems,
       },
     }),
-    (c) => {
-      c.header('cache-control', 'public, max-age=300');
-      return c.json({ keys: c.get('edge').snapshot.jwks }, 200);
-    },
+    (c) => conditionalResponse(jwksRepresentation(c.get('edge')), c.req.raw.headers),
   );

@@ -1,7 +1,13 @@
 import { createRoute } from '@hono/zod-openapi';
 import { newRouter } from '../../app';
-import { storefrontView } from '../../edge/storefront-view';
-import { ResolvedStorefrontSchema, StorefrontHeadersSchema, storefrontProblems } from '../schemas';
+import { conditionalResponse, storefrontRepresentation } from '../../edge/representation';
+import {
+  CachingHeadersDoc,
+  notModifiedResponse,
+  ResolvedStorefrontSchema,
+  StorefrontHeadersSchema,
+  storefrontProblems,
+} from '../schemas';
 
 export const storefrontRoutes = newRouter().openapi(
   createRoute({
@@ -16,11 +22,13 @@ export const storefrontRoutes = newRouter().openapi(
     request: { headers: StorefrontHeadersSchema },
     responses: {
       200: {
-        description: 'The resolved storefront',
+        description: 'The resolved storefront, with `ETag` and the storefront’s `Cache-Control`',
+        headers: CachingHeadersDoc,
         content: { 'application/json': { schema: ResolvedStorefrontSchema } },
       },
+      ...notModifiedResponse,
       ...storefrontProblems,
     },
   }),
-  (c) => c.json(storefrontView(c.get('edge')), 200),
+  (c) => conditionalResponse(storefrontRepresentation(c.get('edge')), c.req.raw.headers),
 );

@@ -65,6 +65,7 @@ export function buildSnapshot(
       locale: sf.locale,
       branding: { ...sf.branding },
       paymentProviders: sf.paymentProviders,
+      cachePolicy: sf.cachePolicy,
     },
     bundles,
     flags: [...flags.values()],

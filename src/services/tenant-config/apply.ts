@@ -52,6 +52,7 @@ export async function applyTenantSpec(db: Db, input: TenantSpecInput): Promise<A
         locale: sf.locale,
         paymentProviders: sf.paymentProviders,
         branding: sf.branding,
+        cachePolicy: sf.cachePolicy,
       };
       const [row] = await tx
         .insert(storefronts)

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { billingIntervalEnum, channelEnum, entitlementTypeEnum } from '../../db/schema/enums';
 import { EntitlementValueSchemas } from '../../domain/entitlements';
 import { CONTINENTS } from '../../edge/geo';
+import { CachePolicySchema } from '../../edge/http-cache';
 import { isReservedSegment } from '../../edge/reserved-paths';
 import { isCurrency } from '../../lib/money';
 
@@ -55,6 +56,8 @@ export const StorefrontSpecSchema = z.strictObject({
       tagline: z.string().max(200).optional(),
     })
     .default({}),
+  /** `Cache-Control` of its reads per resource and channel; the README lists the defaults. */
+  cachePolicy: CachePolicySchema.default({}),
 });
 
 const EntitlementDefSchema = z.strictObject({

@@ -1,0 +1,1 @@
+ALTER TABLE "storefronts" ADD COLUMN "cache_policy" jsonb DEFAULT '{}'::jsonb NOT NULL;
