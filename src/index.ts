@@ -3,7 +3,6 @@ import { createApp, newRouter } from './app';
 import { fastPath } from './edge/fast-path';
 import { PREFIX_MOUNT_PATH } from './edge/reserved-paths';
 import type { AppEnv, Env } from './env';
-import { storefrontContext } from './middleware/storefront-context';
 import { consumeExposures } from './queues/exposures';
 import { apiKeyAdminRoutes } from './routes/admin/api-keys';
 import { auditAdminRoutes } from './routes/admin/audit';
@@ -21,7 +20,6 @@ import { internalRoutes } from './routes/internal';
 import { storefrontRoutes } from './routes/storefront';
 
 const storefrontApi = newRouter();
-storefrontApi.use('*', storefrontContext);
 storefrontApi.route('/', storefrontRoutes);
 storefrontApi.route('/', customerRoutes);
 

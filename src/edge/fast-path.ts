@@ -1,30 +1,22 @@
 /**
  * Direct dispatch of the two hottest storefront routes, `GET /v1/catalog` and
- * `POST /v1/flags/evaluate` (also under a tenant's path prefix). They run the same pipeline
- * functions as every other storefront route (resolve → killswitches → key → rate limit) and the
- * same renderers, but skip the router, the middleware chain and the response rebuilds a Hono
- * context does on each header: on these routes that overhead is most of the cost (npm run
- * bench). Their OpenAPI description is registered with the app like any route's.
+ * `POST /v1/flags/evaluate` (also under a tenant's path prefix). They run the same pipeline as
+ * every other storefront route (src/edge/pipeline.ts) and the same renderers, but skip the
+ * router, the middleware chain and the response rebuilds a Hono context does on each header: on
+ * these routes that overhead is most of the cost (npm run bench). Their OpenAPI description is
+ * registered with the app like any route's.
  */
 import { problemFromError, requestIdFrom, validationError } from '../app';
-import type { EdgeContext, Env } from '../env';
+import type { Env } from '../env';
 import { ApiError } from '../errors';
-import { apiKeyLimitsFor, enforceRateLimitsFor } from '../middleware/rate-limit';
 import { catalogRepresentation } from './catalog-body';
 import type { Shape } from './channel';
 import { EvaluateRequestSchema, evaluateFlags, quickParseEvaluateRequest } from './flag-evaluate';
 import { ifNoneMatch } from './http-cache';
-import {
-  assertFeature,
-  authenticateKey,
-  authenticateKeySync,
-  type RequestTarget,
-  requestTarget,
-  resolveEdge,
-  resolveEdgeSync,
-} from './pipeline';
+import { type PipelineState, type RoutePolicy, runPipeline } from './pipeline';
 import { cachingHeaders, type Representation } from './representation';
 import { PREFIX_SEGMENT_SOURCE } from './reserved-paths';
+import { requestTarget } from './resolve-edge';
 
 const CATALOG_RE = new RegExp(`^/(${PREFIX_SEGMENT_SOURCE})/v1/catalog$`);
 const FLAGS_RE = new RegExp(`^/(${PREFIX_SEGMENT_SOURCE})/v1/flags/evaluate$`);
@@ -36,6 +28,12 @@ type Route = { kind: 'catalog' | 'flags'; prefix: string | undefined; head: bool
 const CATALOG: Route = { kind: 'catalog', prefix: undefined, head: false };
 const CATALOG_HEAD: Route = { kind: 'catalog', prefix: undefined, head: true };
 const FLAGS: Route = { kind: 'flags', prefix: undefined, head: false };
+
+/** What the two routes ask of the pipeline: a publishable key, and their feature switch. */
+const POLICIES: Record<Route['kind'], RoutePolicy> = {
+  catalog: { access: 'publishable', feature: 'catalog' },
+  flags: { access: 'publishable', feature: 'flags' },
+};
 
 function match(method: string, pathname: string): Route | undefined {
   if (method === 'GET' || method === 'HEAD') {
@@ -77,7 +75,7 @@ function parseJsonBody(text: string): unknown {
 /**
  * The response for a fast route, or undefined when the request is for the router. A warm
  * isolate (config, key hash and rate-limit units in memory) answers the catalog without a
- * single promise; anything that needs I/O first continues in {@link coldPath}.
+ * single promise.
  */
 export function fastPath(
   req: Request,
@@ -87,24 +85,17 @@ export function fastPath(
   const target = requestTarget(req.url);
   const route = match(req.method, target.pathname);
   if (!route) return undefined;
-  const headers = req.headers;
-  const requestId = requestIdFrom(headers);
+  const requestId = requestIdFrom(req.headers);
+  const fail = (err: unknown) => problem(route, err, requestId, target.pathname);
   try {
-    const edge = resolveEdgeSync(req, headers, env, ctx, route.prefix, target);
-    if (!edge) return coldPath(req, env, ctx, route, target, requestId);
-    assertFeature(edge, route.kind);
-    const key = authenticateKeySync(edge, headers, 'publishable');
-    if (!key) return coldPath(req, env, ctx, route, target, requestId, edge);
-    const limits = enforceRateLimitsFor(env, ctx, apiKeyLimitsFor(env, edge, key, headers));
-    if (limits instanceof Promise) {
-      // A throw in `respond` lands in the same handler as a refused limit.
-      return limits
-        .then((l) => respond(req, headers, env, ctx, route, edge, l, requestId, target.pathname))
-        .catch((err: unknown) => problem(route, err, requestId, target.pathname));
+    const s = runPipeline(req, env, ctx, target, route.prefix, POLICIES[route.kind]);
+    if (s instanceof Promise) {
+      // A throw in `respond` lands in the same handler as a refused step.
+      return s.then((done) => respond(route, done, requestId)).catch(fail);
     }
-    return respond(req, headers, env, ctx, route, edge, limits, requestId, target.pathname);
+    return respond(route, s, requestId);
   } catch (err) {
-    return problem(route, err, requestId, target.pathname);
+    return fail(err);
   }
 }
 
@@ -112,44 +103,6 @@ export function fastPath(
 function problem(route: Route, err: unknown, requestId: string, pathname: string): Response {
   const res = problemFromError(err, requestId, pathname);
   return route.head ? new Response(null, res) : res;
-}
-
-/** The same steps with their loads awaited (a cold isolate, a key not hashed here yet). */
-async function coldPath(
-  req: Request,
-  env: Env,
-  ctx: ExecutionContext,
-  route: Route,
-  target: RequestTarget,
-  requestId: string,
-  resolved?: EdgeContext,
-): Promise<Response> {
-  try {
-    let edge = resolved;
-    if (!edge) {
-      edge = await resolveEdge(req, env, ctx, route.prefix, target);
-      assertFeature(edge, route.kind);
-    }
-    const key = await authenticateKey(edge, req.headers, 'publishable');
-    const limits = await enforceRateLimitsFor(
-      env,
-      ctx,
-      apiKeyLimitsFor(env, edge, key, req.headers),
-    );
-    return await respond(
-      req,
-      req.headers,
-      env,
-      ctx,
-      route,
-      edge,
-      limits,
-      requestId,
-      target.pathname,
-    );
-  } catch (err) {
-    return problem(route, err, requestId, target.pathname);
-  }
 }
 
 /**
@@ -217,45 +170,34 @@ function withRequestHeaders(
   return res;
 }
 
-function respond(
-  req: Request,
-  headers: Headers,
-  env: Env,
-  ctx: ExecutionContext,
-  route: Route,
-  edge: EdgeContext,
-  limits: Record<string, string>,
-  requestId: string,
-  pathname: string,
-): Response | Promise<Response> {
+function respond(route: Route, s: PipelineState, requestId: string): Response | Promise<Response> {
+  const limits = s.rateLimit ?? NO_LIMITS;
+  const { edge } = s;
   if (route.kind === 'catalog') {
     const rep = catalogRepresentation(edge);
     const init = catalogInit(rep, edge.client.shape, limits['RateLimit-Policy'] ?? '');
     // Only now, after the key check and the rate limit: a caller without a valid key gets its
     // 401 (or 429), never a 304 that would confirm what it asked about.
-    const field = headers.get('if-none-match');
+    const field = s.headers.get('if-none-match');
     if (field !== null && ifNoneMatch(field, rep.etag)) {
       return withRequestHeaders(new Response(null, init.notModified), requestId, limits);
     }
     const body = route.head ? null : rep.body;
     return withRequestHeaders(new Response(body, init.ok), requestId, limits);
   }
-  return evaluateResponse(req, headers, env, ctx, edge, limits, requestId, pathname);
+  return evaluateResponse(s, limits, requestId);
 }
 
+const NO_LIMITS: Record<string, string> = {};
+
 async function evaluateResponse(
-  req: Request,
-  headers: Headers,
-  env: Env,
-  ctx: ExecutionContext,
-  edge: EdgeContext,
+  s: PipelineState,
   limits: Record<string, string>,
   requestId: string,
-  pathname: string,
 ): Promise<Response> {
   try {
-    assertJsonBody(headers);
-    const input = parseJsonBody(await req.text());
+    assertJsonBody(s.headers);
+    const input = parseJsonBody(await s.req.text());
     let body = quickParseEvaluateRequest(input);
     if (!body) {
       const parsed = EvaluateRequestSchema.safeParse(input);
@@ -263,9 +205,9 @@ async function evaluateResponse(
       body = parsed.data;
     }
     const init = flagsInit(limits['RateLimit-Policy'] ?? '');
-    const res = new Response(evaluateFlags(edge, body, env, ctx), init);
+    const res = new Response(evaluateFlags(s.edge, body, s.env, s.ctx), init);
     return withRequestHeaders(res, requestId, limits);
   } catch (err) {
-    return problemFromError(err, requestId, pathname);
+    return problemFromError(err, requestId, s.target.pathname);
   }
 }

@@ -3,13 +3,13 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { LeaseGrant, LeaseReturn } from '../../durable-objects/rate-limiter';
 import { createApp } from '../../src/app';
+import { clientIpSubject, customerLimit, enforceRateLimits } from '../../src/edge/limits';
 import {
   LeaseClient,
   type RateLimitBackend,
   type RateLimitTicket,
 } from '../../src/edge/rate-limit';
 import type { EdgeContext } from '../../src/env';
-import { clientIpSubject, limitCustomer } from '../../src/middleware/rate-limit';
 import { SlidingWindowLog, type SlidingWindowState } from '../../src/security/sliding-window';
 import { createApiKey } from '../../src/services/admin/api-keys';
 import { createTenant, publish, type TestTenant, unique, withDb } from '../helpers/factories';
@@ -182,7 +182,7 @@ describe('storefront API rate limits', () => {
   });
 });
 
-describe('limitCustomer (for the customer-token routes)', () => {
+describe('customerLimit (for the customer-token routes)', () => {
   const app = createApp();
   app.use('*', async (c, next) => {
     c.set('edge', {
@@ -191,8 +191,9 @@ describe('limitCustomer (for the customer-token routes)', () => {
     await next();
   });
   app.get('/me/:customer', async (c) => {
-    await limitCustomer(c, c.req.param('customer'), 3);
-    return c.json({ ok: true });
+    const check = customerLimit(c.get('edge'), c.req.param('customer'), 3);
+    const headers = await enforceRateLimits(c.env, c.executionCtx, [check]);
+    return c.json({ ok: true }, 200, headers);
   });
   // Not waiting for the execution context: a lease's return runs there until the lease ends.
   const get = (customer: string) =>

@@ -148,7 +148,7 @@ describe('requestGeo', () => {
 
 describe('requestTarget', () => {
   it('matches the URL parser on the URLs a runtime hands over', async () => {
-    const { requestTarget } = await import('../../src/edge/pipeline');
+    const { requestTarget } = await import('../../src/edge/resolve-edge');
     fc.assert(
       fc.property(
         fc.constantFrom('http', 'https'),

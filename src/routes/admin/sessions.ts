@@ -3,10 +3,10 @@ import { deleteCookie, setCookie } from 'hono/cookie';
 import { newRouter } from '../../app';
 import { getDb } from '../../db/client';
 import { operatorRoleEnum } from '../../db/schema/enums';
+import { clientIpSubject } from '../../edge/limits';
 import { durableObjectBackend } from '../../edge/rate-limit';
 import { ApiError } from '../../errors';
 import { SESSION_COOKIE } from '../../middleware/operator-auth';
-import { clientIpSubject } from '../../middleware/rate-limit';
 import { consoleKeys } from '../../security/console-keys';
 import {
   createCsrfToken,

@@ -4,8 +4,7 @@ import { newRouter } from '../../app';
 import { getDb } from '../../db/client';
 import { conditionalResponse, jwksRepresentation } from '../../edge/representation';
 import type { AppEnv } from '../../env';
-import { apiKeyAuth } from '../../middleware/api-key-auth';
-import { featureGuard } from '../../middleware/storefront-context';
+import { storefront } from '../../middleware/storefront';
 import { MAX_CUSTOMER_TOKEN_TTL_SECONDS } from '../../security/customer-tokens';
 import { issueCustomerToken, upsertCustomer } from '../../services/customers/customers';
 import { IdempotencyHeaderSchema, idempotent, publishNow } from '../admin/support';
@@ -16,7 +15,6 @@ import {
   StorefrontHeadersSchema,
   storefrontProblems,
 } from '../schemas';
-import { customerAuth } from './auth';
 
 const DEFAULT_TOKEN_TTL_SECONDS = 3600;
 /** Longer than a publish takes to reach every isolate. */
@@ -79,7 +77,7 @@ export const customerRoutes = newRouter()
       description:
         'A customer is unique within a storefront (emails compare case-insensitively): the same ' +
         'email in another storefront is another customer. Secret key only.',
-      middleware: [featureGuard('customers'), apiKeyAuth('secret'), withDb] as const,
+      middleware: [storefront({ access: 'secret', feature: 'customers' }), withDb] as const,
       security: [{ apiKey: [] }],
       request: {
         headers: StorefrontHeadersSchema.extend(IdempotencyHeaderSchema.shape),
@@ -159,7 +157,7 @@ export const customerRoutes = newRouter()
         '`https://<tenant slug>.azotte.dev`, `aud` the storefront id, `sub` the customer id. ' +
         'Verify it against `GET /v1/.well-known/jwks.json`. Secret key only; the customer must ' +
         'belong to the resolved storefront.',
-      middleware: [featureGuard('customers'), apiKeyAuth('secret'), withDb] as const,
+      middleware: [storefront({ access: 'secret', feature: 'customers' }), withDb] as const,
       security: [{ apiKey: [] }],
       request: {
         params: CustomerParams,
@@ -233,7 +231,7 @@ export const customerRoutes = newRouter()
         'Verified at the edge against the tenant’s published keys; never waits for Postgres. ' +
         'A missing, malformed, expired, not-yet-valid, foreign or tampered token is a 401 with ' +
         '`WWW-Authenticate: Bearer error="invalid_token"`.',
-      middleware: [featureGuard('customers'), customerAuth] as const,
+      middleware: [storefront({ access: 'customer', feature: 'customers' })] as const,
       security: [{ customerToken: [] }],
       request: { headers: StorefrontHeadersSchema },
       responses: {
@@ -270,6 +268,7 @@ export const customerRoutes = newRouter()
       description:
         'Public keys only: the key that signs now and retired keys still within their overlap ' +
         'window. Cache it; refetch when a token names an unknown `kid`.',
+      middleware: [storefront({ access: 'public' })] as const,
       request: { headers: StorefrontHeadersSchema },
       responses: {
         200: {

@@ -1,6 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { newRouter } from '../../app';
 import { conditionalResponse, storefrontRepresentation } from '../../edge/representation';
+import { storefront } from '../../middleware/storefront';
 import {
   CachingHeadersDoc,
   notModifiedResponse,
@@ -19,6 +20,7 @@ export const storefrontRoutes = newRouter().openapi(
       'Resolution order: the storefront’s own host → a path prefix on the tenant’s shared host → ' +
       '`X-Storefront` (within the host’s tenant) → geography (country, then continent) → the ' +
       'tenant’s default storefront.',
+    middleware: [storefront({ access: 'public' })] as const,
     request: { headers: StorefrontHeadersSchema },
     responses: {
       200: {

@@ -1,16 +1,20 @@
-import type { Context } from 'hono';
+/**
+ * The pipeline's rate-limit step (src/edge/pipeline.ts): which limits a request is counted
+ * against (per API key, client address, customer) and counting it, exactly, through the
+ * leases of ./rate-limit.ts.
+ */
+import type { EdgeContext, Env } from '../env';
+import { ApiError } from '../errors';
+import { rateLimitHeaders, rateLimitMember, sfString } from '../security/sliding-window';
+import { settings } from '../settings';
 import {
   durableObjectBackend,
   type HeldResult,
   type HeldSubject,
   type RateLimitTicket,
   rateLimiter,
-} from '../edge/rate-limit';
-import type { EdgeApiKey } from '../edge/snapshot';
-import type { AppEnv, EdgeContext, Env } from '../env';
-import { ApiError } from '../errors';
-import { rateLimitHeaders, rateLimitMember, sfString } from '../security/sliding-window';
-import { settings } from '../settings';
+} from './rate-limit';
+import type { EdgeApiKey } from './snapshot';
 
 /** One limit a request is counted against. */
 export interface RateLimitCheck {
@@ -49,15 +53,6 @@ export function clientIpSubject(headers: Headers): string {
 }
 
 /**
- * The storefront API's limits for a request authenticated with `key`: per key, and per client
- * IP for a publishable key (a public client). A secret key is a tenant's backend, which sends
- * many customers' requests from few addresses: its own limit bounds it.
- */
-export function apiKeyLimits(c: Context<AppEnv>, key: EdgeApiKey): readonly RateLimitCheck[] {
-  return apiKeyLimitsFor(c.env, c.get('edge'), key, c.req.raw.headers);
-}
-
-/**
  * The checks of hot subjects, built once: per key object (one published config), the key's
  * check and, per client IP, the pair of checks a request is counted against. Reusing the
  * objects spares the work and lets {@link enforceRateLimitsFor} keep the `RateLimit-Policy`
@@ -88,8 +83,12 @@ function ipSubjectOf(headers: Headers): string {
   return subject;
 }
 
-/** {@link apiKeyLimits} without a Hono context (the direct dispatch in src/edge/fast-path.ts). */
-export function apiKeyLimitsFor(
+/**
+ * The storefront API's limits for a request authenticated with `key`: per key, and per client
+ * IP for a publishable key (a public client). A secret key is a tenant's backend, which sends
+ * many customers' requests from few addresses: its own limit bounds it.
+ */
+export function apiKeyLimits(
   env: Env,
   edge: EdgeContext,
   key: EdgeApiKey,
@@ -141,15 +140,15 @@ export function apiKeyLimitsFor(
 }
 
 /**
- * The per-customer limit in the request's tenant and storefront (default from settings). The
- * customer id comes from a verified token, so one customer cannot spend another's budget.
+ * The per-customer limit in the request's tenant and storefront. The customer id comes from a
+ * verified token, so one customer cannot spend another's budget.
  */
 export function customerLimit(
-  c: Context<AppEnv>,
+  edge: EdgeContext,
   customerId: string,
-  perMinute = settings(c.env).rateLimits.customerPerMinute,
+  perMinute: number,
 ): RateLimitCheck {
-  const { tenantId, storefrontId } = c.get('edge').resolution;
+  const { tenantId, storefrontId } = edge.resolution;
   return {
     policy: 'customer',
     subject: `cus:${tenantId}:${storefrontId}:${customerId}`,
@@ -158,22 +157,26 @@ export function customerLimit(
   };
 }
 
-/** The per-address limit of a public client in the request's storefront. */
-export function clientIpLimit(c: Context<AppEnv>): RateLimitCheck {
-  return {
-    policy: 'ip',
-    subject: `ip:${c.get('edge').resolution.storefrontId}:${ipSubjectOf(c.req.raw.headers)}`,
-    limit: settings(c.env).rateLimits.ipPerMinute,
-    windowMs: MINUTE_MS,
-  };
-}
-
 /**
  * What a request behind a customer token is counted against: the customer, and the client
  * address (a customer's app is a public client, like a publishable key).
  */
-export function customerLimits(c: Context<AppEnv>, customerId: string): RateLimitCheck[] {
-  return [customerLimit(c, customerId), clientIpLimit(c)];
+export function customerLimits(
+  env: Env,
+  edge: EdgeContext,
+  headers: Headers,
+  customerId: string,
+): RateLimitCheck[] {
+  const limits = settings(env).rateLimits;
+  return [
+    customerLimit(edge, customerId, limits.customerPerMinute),
+    {
+      policy: 'ip',
+      subject: `ip:${edge.resolution.storefrontId}:${ipSubjectOf(headers)}`,
+      limit: limits.ipPerMinute,
+      windowMs: MINUTE_MS,
+    },
+  ];
 }
 
 /** The policy names as structured-field strings (the only three there are). */
@@ -230,29 +233,19 @@ function headersFor(
 const WHOSE = { key: 'this API key', ip: 'this client address', customer: 'this customer' };
 
 /**
- * Counts the request against every check at once (in parallel; without a round trip when the
- * isolate holds a lease). Throws a 429 `rate_limited` problem with `Retry-After` when any of
- * them refuses, giving the units of the others back; otherwise returns the `RateLimit` headers
- * for the response (see {@link appendRateLimitHeaders}).
+ * Counts the request against every check at once (in parallel). Synchronous (no promise) when
+ * this isolate holds units for every check, as it does for a busy subject. Throws (or rejects
+ * with) a 429 `rate_limited` problem with `Retry-After` when any of them refuses, giving the
+ * units of the others back; otherwise returns the `RateLimit` headers for the response.
  */
 export function enforceRateLimits(
-  c: Context<AppEnv>,
-  checks: readonly RateLimitCheck[],
-): Record<string, string> | Promise<Record<string, string>> {
-  return enforceRateLimitsFor(c.env, c.executionCtx, checks);
-}
-
-/**
- * {@link enforceRateLimits} without a Hono context. Synchronous (no promise) when this isolate
- * holds units for every check, as it does for a busy subject; throws or rejects with the 429.
- */
-export function enforceRateLimitsFor(
   env: Env,
   ctx: ExecutionContext,
   checks: readonly RateLimitCheck[],
 ): Record<string, string> | Promise<Record<string, string>> {
-  const held = heldSubjects(checks);
-  if (held) return spendHeld(checks, held, ctx);
+  const now = rateLimiter.now();
+  const held = heldSubjects(checks, now);
+  if (held) return spendHeld(checks, held, now, ctx);
   const tickets: (RateLimitTicket | undefined)[] = [];
   let missing = false;
   for (const check of checks) {
@@ -267,22 +260,16 @@ export function enforceRateLimitsFor(
   ).then((taken) => decide(checks, taken));
 }
 
-/** Scratch for {@link spendHeld} (single-threaded: used and read within one call). */
-const held1: HeldResult = { remaining: 0, resetSeconds: 0 };
-let heldNow = 0;
-const heldScratch: HeldSubject[] = [];
-
 /** The subjects of every check when this isolate holds a unit for each, else undefined. */
-function heldSubjects(checks: readonly RateLimitCheck[]): HeldSubject[] | undefined {
-  heldNow = rateLimiter.now();
-  heldScratch.length = 0;
+function heldSubjects(checks: readonly RateLimitCheck[], now: number): HeldSubject[] | undefined {
+  const held: HeldSubject[] = [];
   for (const check of checks) {
-    const s = rateLimiter.heldSubject(check.subject, check, heldNow);
+    const s = rateLimiter.heldSubject(check.subject, check, now);
     // Two checks of one subject might need two units: the general path counts them.
-    if (!s || heldScratch.includes(s)) return undefined;
-    heldScratch.push(s);
+    if (!s || held.includes(s)) return undefined;
+    held.push(s);
   }
-  return heldScratch;
+  return held;
 }
 
 /**
@@ -292,13 +279,15 @@ function heldSubjects(checks: readonly RateLimitCheck[]): HeldSubject[] | undefi
 function spendHeld(
   checks: readonly RateLimitCheck[],
   held: readonly HeldSubject[],
+  now: number,
   ctx: ExecutionContext,
 ): Record<string, string> {
   let value = '';
+  const result: HeldResult = { remaining: 0, resetSeconds: 0 };
   for (let i = 0; i < checks.length; i++) {
-    rateLimiter.spendHeld(held[i] as HeldSubject, heldNow, ctx, held1);
+    rateLimiter.spendHeld(held[i] as HeldSubject, now, ctx, result);
     const name = POLICY_NAME[(checks[i] as RateLimitCheck).policy];
-    value += (i === 0 ? '' : ', ') + rateLimitMember(name, held1.remaining, held1.resetSeconds);
+    value += (i === 0 ? '' : ', ') + rateLimitMember(name, result.remaining, result.resetSeconds);
   }
   return { RateLimit: value, 'RateLimit-Policy': policyValue(checks) };
 }
@@ -344,24 +333,4 @@ function decide(
     );
   }
   return headers;
-}
-
-/** Adds the headers of {@link enforceRateLimits} to the response, after those already set. */
-export function appendRateLimitHeaders(c: Context<AppEnv>, headers: Record<string, string>) {
-  for (const [name, value] of Object.entries(headers)) {
-    if (name !== 'Retry-After') c.header(name, value, { append: true });
-  }
-}
-
-/**
- * Per-customer limit for routes behind a customer token: call it in the handler (or a
- * middleware) once the customer is known. Throws 429; on success the headers are added to the
- * response the handler builds with `c.json` / `c.body`.
- */
-export async function limitCustomer(
-  c: Context<AppEnv>,
-  customerId: string,
-  perMinute?: number,
-): Promise<void> {
-  appendRateLimitHeaders(c, await enforceRateLimits(c, [customerLimit(c, customerId, perMinute)]));
 }
