@@ -93,7 +93,12 @@ interface CompiledFlag {
   key: string;
   valueType: FlagValueType;
   enabled: boolean;
-  off: EvaluationResult;
+  version: number;
+  metadata: FlagMetadata;
+  /** What a disabled flag serves: its off variation, else undefined (the caller's default). */
+  off: EvaluationResult | undefined;
+  /** A disabled flag without an off variation, for callers whose default is null. */
+  offNull: EvaluationResult;
   rules: CompiledRule[];
   fallthrough: Serve;
 }
@@ -240,7 +245,13 @@ function compileFlag(flag: Flag, segments: ReadonlyMap<string, Matcher>): Compil
     key: flag.key,
     valueType: flag.valueType,
     enabled: flag.enabled,
-    off: result(flag.offVariation, EvaluationReason.DISABLED, undefined, false),
+    version: flag.version,
+    metadata,
+    off:
+      flag.offVariation === undefined
+        ? undefined
+        : result(flag.offVariation, EvaluationReason.DISABLED, undefined, false),
+    offNull: disabledResult(flag.key, null, flag.version, metadata),
     rules: flag.rules.map((rule, index) => ({
       clauses: rule.clauses.map((c) => compileClause(c, segments)),
       serve: serve(rule, EvaluationReason.TARGETING_MATCH, { index, id: rule.id }),
@@ -268,8 +279,31 @@ function serveFor(serve: Serve, ctx: EvaluationContext): EvaluationResult | stri
   return results[results.length - 1] as EvaluationResult;
 }
 
-function resolve(flag: CompiledFlag, ctx: EvaluationContext): EvaluationResult | string {
-  if (!flag.enabled) return flag.off;
+/** A disabled flag without an off variation: the caller's default, reason DISABLED. */
+function disabledResult<T extends FlagValue>(
+  flagKey: string,
+  value: T,
+  flagVersion: number,
+  flagMetadata: FlagMetadata,
+): EvaluationResult<T> {
+  return Object.freeze({
+    flagKey,
+    value,
+    variant: undefined,
+    reason: EvaluationReason.DISABLED,
+    errorCode: undefined,
+    errorMessage: undefined,
+    variationIndex: undefined,
+    ruleIndex: undefined,
+    ruleId: undefined,
+    inExperiment: false,
+    flagVersion,
+    flagMetadata,
+  });
+}
+
+/** An enabled flag's result for `ctx` (see `resolve` for disabled ones). */
+function resolveEnabled(flag: CompiledFlag, ctx: EvaluationContext): EvaluationResult | string {
   const rules = flag.rules;
   outer: for (let r = 0; r < rules.length; r++) {
     const rule = rules[r] as CompiledRule;
@@ -300,8 +334,8 @@ function errorResult<T extends FlagValue>(
     ruleIndex: undefined,
     ruleId: undefined,
     inExperiment: false,
-    flagVersion: flag?.off.flagVersion,
-    flagMetadata: flag?.off.flagMetadata,
+    flagVersion: flag?.version,
+    flagMetadata: flag?.metadata,
   };
 }
 
@@ -367,7 +401,13 @@ class CompiledFlags implements FlagEvaluator {
           flag,
         );
       }
-      const result = resolve(flag, context ?? EMPTY_CONTEXT);
+      if (!flag.enabled) {
+        if (flag.off !== undefined) return flag.off as EvaluationResult<T>;
+        return fallback === null
+          ? (flag.offNull as EvaluationResult<T>)
+          : disabledResult(key, fallback, flag.version, flag.metadata);
+      }
+      const result = resolveEnabled(flag, context ?? EMPTY_CONTEXT);
       if (typeof result === 'string') {
         return errorResult(key, fallback, EvaluationErrorCode.TARGETING_KEY_MISSING, result, flag);
       }
