@@ -170,6 +170,17 @@ function keyOf(input: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * The publisher's reason for publishing a flag without its definition (see flagView in
+ * src/services/publish/build.ts): the flag then evaluates to PARSE_ERROR, with this message.
+ */
+function unpublishable(input: unknown): string | undefined {
+  if (input === null || typeof input !== 'object' || !('unpublishable' in input)) return undefined;
+  const reason = input.unpublishable;
+  const key = keyOf(input) ?? '?';
+  return `flag "${key}" was not published: ${typeof reason === 'string' ? reason : 'unknown reason'}`;
+}
+
 function typeOfDefault(value: unknown): FlagValueType | undefined {
   switch (typeof value) {
     case 'boolean':
@@ -462,10 +473,28 @@ export function compileFlags(
   const compiled = new Map<string, CompiledFlag>();
   const broken = new Map<string, string>();
   const order: string[] = [];
+  /** Sets `key` to a compiled flag or an error message (PARSE_ERROR); a later entry wins. */
+  const replace = (key: string, outcome: CompiledFlag | string) => {
+    if (compiled.has(key) || broken.has(key)) {
+      problems.push({ kind: 'flag', key, message: 'duplicate key; the later one wins' });
+      compiled.delete(key);
+      broken.delete(key);
+      order.splice(order.indexOf(key), 1);
+    }
+    order.push(key);
+    if (typeof outcome === 'string') broken.set(key, outcome);
+    else compiled.set(key, outcome);
+  };
   (Array.isArray(flags) ? flags : []).forEach((input: unknown, i) => {
     const key = keyOf(input);
     let outcome: CompiledFlag | string;
     try {
+      const notPublished = unpublishable(input);
+      if (notPublished !== undefined) {
+        problems.push({ kind: 'flag', key: key ?? `#${i}`, message: notPublished });
+        if (key !== undefined) replace(key, notPublished);
+        return;
+      }
       const parsed = parseTolerant(FlagSchema, input);
       if (parsed.ok && parsed.ignored.length > 0) {
         problems.push({
@@ -482,15 +511,10 @@ export function compileFlags(
       problems.push({ kind: 'flag', key: key ?? `#${i}`, message: outcome });
     // Without a key nobody can ask for the flag: report it and move on.
     if (key === undefined) return;
-    if (compiled.has(key) || broken.has(key)) {
-      problems.push({ kind: 'flag', key, message: 'duplicate key; the later one wins' });
-      compiled.delete(key);
-      broken.delete(key);
-      order.splice(order.indexOf(key), 1);
-    }
-    order.push(key);
-    if (typeof outcome === 'string') broken.set(key, `flag "${key}" does not parse: ${outcome}`);
-    else compiled.set(key, outcome);
+    replace(
+      key,
+      typeof outcome === 'string' ? `flag "${key}" does not parse: ${outcome}` : outcome,
+    );
   });
   return new CompiledFlags(compiled, broken, order, problems);
 }
