@@ -125,13 +125,21 @@ describe('flag definition bounds at write time', () => {
     // 2 MB: the HTTP layer may refuse the body itself (413); either way nothing is written.
     const huge = await putFlagVia(admin, t, 'huge', {
       valueType: 'string',
-      definition: { variations: ['x', 'y'.repeat(2 * 1024 * 1024)], fallthrough: { variation: 0 } },
+      definition: {
+        variations: ['x', 'y'.repeat(2 * 1024 * 1024)],
+        offVariation: 0,
+        fallthrough: { variation: 0 },
+      },
     });
     expect([400, 413], await huge.clone().text()).toContain(huge.status);
     // 64 KiB: a valid body, an invalid flag.
     const tooBig = await putFlagVia(admin, t, 'too-big', {
       valueType: 'json',
-      definition: { variations: [{ copy: 'z'.repeat(64 * 1024) }], fallthrough: { variation: 0 } },
+      definition: {
+        variations: [{ copy: 'z'.repeat(64 * 1024) }],
+        offVariation: 0,
+        fallthrough: { variation: 0 },
+      },
     });
     const p = await expectProblem(tooBig, 400, 'validation_failed');
     expect(p.errors).toEqual([
@@ -171,7 +179,7 @@ describe('flag definition bounds at write time', () => {
     const p = await expectProblem(
       await putFlagVia(admin, t, 'deep', {
         valueType: 'json',
-        definition: { variations: [nest(40)], fallthrough: { variation: 0 } },
+        definition: { variations: [nest(40)], offVariation: 0, fallthrough: { variation: 0 } },
       }),
       400,
       'validation_failed',
@@ -182,7 +190,7 @@ describe('flag definition bounds at write time', () => {
     // 3,000 levels overflowed the validator's stack (500) before the bound.
     const deeper = await putFlagVia(admin, t, 'deeper', {
       valueType: 'json',
-      definition: { variations: [nest(3_000)], fallthrough: { variation: 0 } },
+      definition: { variations: [nest(3_000)], offVariation: 0, fallthrough: { variation: 0 } },
     });
     await expectProblem(deeper, 400, 'validation_failed');
   });
@@ -193,6 +201,7 @@ describe('flag definition bounds at write time', () => {
       valueType: 'boolean',
       definition: {
         variations: [false, true],
+        offVariation: 0,
         rules: [
           {
             clauses: [
@@ -220,6 +229,7 @@ describe('flag definition bounds at write time', () => {
       valueType: 'boolean',
       definition: {
         variations: [false, true],
+        offVariation: 0,
         rules: [
           {
             clauses: [{ attribute: 'name', operator: 'matches', values: ['^(a+)+$'] }],
@@ -285,7 +295,7 @@ describe('the tenant budget', () => {
     // A smaller definition of an existing flag never grows the config: accepted, published.
     const shrink = await putFlagVia(admin, t, 'filler-0', {
       valueType: 'string',
-      definition: { variations: ['small'], fallthrough: { variation: 0 } },
+      definition: { variations: ['small'], offVariation: 0, fallthrough: { variation: 0 } },
     });
     expect(shrink.status, await shrink.clone().text()).toBe(200);
     expect(await json(shrink)).toMatchObject({ published: true });
@@ -365,7 +375,7 @@ describe('publishing cannot wedge', () => {
     // Shrinking one flag brings it under the limit: that change publishes, switch included.
     const shrink = await putFlagVia(admin, t, 'legacy-0', {
       valueType: 'string',
-      definition: { variations: ['small'], fallthrough: { variation: 0 } },
+      definition: { variations: ['small'], offVariation: 0, fallthrough: { variation: 0 } },
     });
     expect(shrink.status, await shrink.clone().text()).toBe(200);
     await until(async () => (await catalogStatus(t)) === 503);
