@@ -238,7 +238,7 @@ export const configAdminRoutes = newRouter()
                 enabled: z.boolean().default(true),
                 definition: z.record(z.string(), z.unknown()).openapi({
                   description:
-                    'variations, offVariation, rules, fallthrough, salt, experiment (see the README)',
+                    'variations, offVariation (optional: without one a disabled flag resolves to the caller’s default), rules, fallthrough, salt, experiment. Bounded (see the README): 400 naming the field when over a bound, 422 config_budget_exceeded when the tenant’s published config would exceed its budget.',
                 }),
                 reason: ReasonSchema,
               }),
