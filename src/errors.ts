@@ -24,6 +24,14 @@ export const PROBLEMS = {
     title: 'A request with this Idempotency-Key is still in progress',
   },
   payload_too_large: { status: 413, title: 'The request body is too large' },
+  config_budget_exceeded: {
+    status: 422,
+    title: 'The change would make the tenant’s published configuration too large',
+  },
+  config_not_published: {
+    status: 422,
+    title: 'The change was saved, but the tenant’s configuration could not be published',
+  },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   rate_limited: { status: 429, title: 'Too many requests' },
   killswitch_engaged: { status: 503, title: 'Temporarily switched off' },

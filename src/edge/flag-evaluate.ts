@@ -172,8 +172,9 @@ export function evaluateFlags(
 const viewJsons = new WeakMap<EvaluationResult, string>();
 
 function viewJson(r: EvaluationResult): string {
-  // Error results are made per call (they carry the caller's default): nothing to keep.
-  if (r.reason === 'ERROR') return JSON.stringify(view(r));
+  // Results that served no variation (errors, a disabled flag without an off variation) carry
+  // the caller's default and are made per call: nothing to keep.
+  if (r.variationIndex === undefined) return JSON.stringify(view(r));
   let json = viewJsons.get(r);
   if (json === undefined) {
     json = JSON.stringify(view(r));

@@ -93,7 +93,12 @@ interface CompiledFlag {
   key: string;
   valueType: FlagValueType;
   enabled: boolean;
-  off: EvaluationResult;
+  version: number;
+  metadata: FlagMetadata;
+  /** What a disabled flag serves: its off variation, else undefined (the caller's default). */
+  off: EvaluationResult | undefined;
+  /** A disabled flag without an off variation, for callers whose default is null. */
+  offNull: EvaluationResult;
   rules: CompiledRule[];
   fallthrough: Serve;
 }
@@ -163,6 +168,17 @@ function keyOf(input: unknown): string | undefined {
     return input.key;
   }
   return undefined;
+}
+
+/**
+ * The publisher's reason for publishing a flag without its definition (see flagView in
+ * src/services/publish/build.ts): the flag then evaluates to PARSE_ERROR, with this message.
+ */
+function unpublishable(input: unknown): string | undefined {
+  if (input === null || typeof input !== 'object' || !('unpublishable' in input)) return undefined;
+  const reason = input.unpublishable;
+  const key = keyOf(input) ?? '?';
+  return `flag "${key}" was not published: ${typeof reason === 'string' ? reason : 'unknown reason'}`;
 }
 
 function typeOfDefault(value: unknown): FlagValueType | undefined {
@@ -240,7 +256,13 @@ function compileFlag(flag: Flag, segments: ReadonlyMap<string, Matcher>): Compil
     key: flag.key,
     valueType: flag.valueType,
     enabled: flag.enabled,
-    off: result(flag.offVariation, EvaluationReason.DISABLED, undefined, false),
+    version: flag.version,
+    metadata,
+    off:
+      flag.offVariation === undefined
+        ? undefined
+        : result(flag.offVariation, EvaluationReason.DISABLED, undefined, false),
+    offNull: disabledResult(flag.key, null, flag.version, metadata),
     rules: flag.rules.map((rule, index) => ({
       clauses: rule.clauses.map((c) => compileClause(c, segments)),
       serve: serve(rule, EvaluationReason.TARGETING_MATCH, { index, id: rule.id }),
@@ -268,8 +290,31 @@ function serveFor(serve: Serve, ctx: EvaluationContext): EvaluationResult | stri
   return results[results.length - 1] as EvaluationResult;
 }
 
-function resolve(flag: CompiledFlag, ctx: EvaluationContext): EvaluationResult | string {
-  if (!flag.enabled) return flag.off;
+/** A disabled flag without an off variation: the caller's default, reason DISABLED. */
+function disabledResult<T extends FlagValue>(
+  flagKey: string,
+  value: T,
+  flagVersion: number,
+  flagMetadata: FlagMetadata,
+): EvaluationResult<T> {
+  return Object.freeze({
+    flagKey,
+    value,
+    variant: undefined,
+    reason: EvaluationReason.DISABLED,
+    errorCode: undefined,
+    errorMessage: undefined,
+    variationIndex: undefined,
+    ruleIndex: undefined,
+    ruleId: undefined,
+    inExperiment: false,
+    flagVersion,
+    flagMetadata,
+  });
+}
+
+/** An enabled flag's result for `ctx` (see `resolve` for disabled ones). */
+function resolveEnabled(flag: CompiledFlag, ctx: EvaluationContext): EvaluationResult | string {
   const rules = flag.rules;
   outer: for (let r = 0; r < rules.length; r++) {
     const rule = rules[r] as CompiledRule;
@@ -300,8 +345,8 @@ function errorResult<T extends FlagValue>(
     ruleIndex: undefined,
     ruleId: undefined,
     inExperiment: false,
-    flagVersion: flag?.off.flagVersion,
-    flagMetadata: flag?.off.flagMetadata,
+    flagVersion: flag?.version,
+    flagMetadata: flag?.metadata,
   };
 }
 
@@ -367,7 +412,13 @@ class CompiledFlags implements FlagEvaluator {
           flag,
         );
       }
-      const result = resolve(flag, context ?? EMPTY_CONTEXT);
+      if (!flag.enabled) {
+        if (flag.off !== undefined) return flag.off as EvaluationResult<T>;
+        return fallback === null
+          ? (flag.offNull as EvaluationResult<T>)
+          : disabledResult(key, fallback, flag.version, flag.metadata);
+      }
+      const result = resolveEnabled(flag, context ?? EMPTY_CONTEXT);
       if (typeof result === 'string') {
         return errorResult(key, fallback, EvaluationErrorCode.TARGETING_KEY_MISSING, result, flag);
       }
@@ -422,10 +473,28 @@ export function compileFlags(
   const compiled = new Map<string, CompiledFlag>();
   const broken = new Map<string, string>();
   const order: string[] = [];
+  /** Sets `key` to a compiled flag or an error message (PARSE_ERROR); a later entry wins. */
+  const replace = (key: string, outcome: CompiledFlag | string) => {
+    if (compiled.has(key) || broken.has(key)) {
+      problems.push({ kind: 'flag', key, message: 'duplicate key; the later one wins' });
+      compiled.delete(key);
+      broken.delete(key);
+      order.splice(order.indexOf(key), 1);
+    }
+    order.push(key);
+    if (typeof outcome === 'string') broken.set(key, outcome);
+    else compiled.set(key, outcome);
+  };
   (Array.isArray(flags) ? flags : []).forEach((input: unknown, i) => {
     const key = keyOf(input);
     let outcome: CompiledFlag | string;
     try {
+      const notPublished = unpublishable(input);
+      if (notPublished !== undefined) {
+        problems.push({ kind: 'flag', key: key ?? `#${i}`, message: notPublished });
+        if (key !== undefined) replace(key, notPublished);
+        return;
+      }
       const parsed = parseTolerant(FlagSchema, input);
       if (parsed.ok && parsed.ignored.length > 0) {
         problems.push({
@@ -442,15 +511,10 @@ export function compileFlags(
       problems.push({ kind: 'flag', key: key ?? `#${i}`, message: outcome });
     // Without a key nobody can ask for the flag: report it and move on.
     if (key === undefined) return;
-    if (compiled.has(key) || broken.has(key)) {
-      problems.push({ kind: 'flag', key, message: 'duplicate key; the later one wins' });
-      compiled.delete(key);
-      broken.delete(key);
-      order.splice(order.indexOf(key), 1);
-    }
-    order.push(key);
-    if (typeof outcome === 'string') broken.set(key, `flag "${key}" does not parse: ${outcome}`);
-    else compiled.set(key, outcome);
+    replace(
+      key,
+      typeof outcome === 'string' ? `flag "${key}" does not parse: ${outcome}` : outcome,
+    );
   });
   return new CompiledFlags(compiled, broken, order, problems);
 }

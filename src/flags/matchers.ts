@@ -1,7 +1,9 @@
 /**
  * Clauses and segments compiled into closures: the per-evaluation work is a Set lookup, a
- * precompiled RegExp or a comparison against values parsed once, never a re-parse of the flag.
+ * precompiled linear-time matcher or a comparison against values parsed once, never a re-parse
+ * of the flag.
  */
+import { compileSafeRegex, type SafeRegex } from './regex';
 import type { Clause, Segment } from './schema';
 import { compareSemver, parseSemver, parseSemverCached, type SemVer } from './semver';
 import type { EvaluationContext } from './types';
@@ -55,12 +57,20 @@ function anyString(values: readonly string[], test: (s: string, value: string) =
   };
 }
 
-function compileRegExp(pattern: string): RegExp | undefined {
-  try {
-    return new RegExp(pattern);
-  } catch {
-    return undefined;
-  }
+/**
+ * The longest attribute value a `matches` clause tests; a longer one does not match (as a
+ * missing attribute does not). With the matcher's program bound this caps one test's work.
+ */
+export const MAX_MATCH_INPUT_LENGTH = 1024;
+
+/**
+ * Never JavaScript's RegExp: it backtracks, and one tenant's `^(a+)+$` would stall every request
+ * on the isolate. A pattern outside the linear-time subset (stored before patterns were checked
+ * at write time) never matches.
+ */
+function compileMatcher(pattern: string): SafeRegex | undefined {
+  const compiled = compileSafeRegex(pattern);
+  return compiled.ok ? compiled.regex : undefined;
 }
 
 function semverTest(values: readonly Scalar[], accept: (cmp: number) => boolean): ValueTest {
@@ -92,9 +102,10 @@ function valueTest(clause: Clause): ValueTest {
     case 'contains':
       return anyString(strings, (s, part) => s.includes(part));
     case 'matches': {
-      const regexps = strings.map(compileRegExp).filter((r): r is RegExp => r !== undefined);
+      const regexps = strings.map(compileMatcher).filter((r) => r !== undefined);
       return (v) => {
         const s = str(v);
+        if (s.length > MAX_MATCH_INPUT_LENGTH) return false;
         for (const r of regexps) if (r.test(s)) return true;
         return false;
       };

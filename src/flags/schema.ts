@@ -9,6 +9,22 @@
  */
 import { z } from 'zod';
 import { BUCKET_SCALE } from './hash';
+import {
+  jsonBytes,
+  jsonValueProblem,
+  MAX_CLAUSE_VALUES,
+  MAX_CLAUSES_PER_RULE,
+  MAX_DEFINITION_BYTES,
+  MAX_JSON_DEPTH,
+  MAX_PATTERN_PROGRAM_PER_FLAG,
+  MAX_RULES,
+  MAX_SEGMENT_KEYS,
+  MAX_SEGMENT_RULES,
+  MAX_VARIATION_BYTES,
+  MAX_VARIATIONS,
+  overLimitMessage,
+} from './limits';
+import { compileSafeRegex } from './regex';
 import { parseSemver } from './semver';
 import type { FlagValueType, JsonValue } from './types';
 
@@ -59,14 +75,15 @@ const SEMVER_OPERATORS: ReadonlySet<ClauseOperator> = new Set([
  * One condition on the context. A clause matches when the attribute is present and matches ANY
  * of `values` (for `notIn`: none of them); `negate` inverts that, but a missing attribute never
  * matches, negated or not. `segmentMatch` ignores `attribute`: `values` are segment keys.
- * `matches` patterns are JavaScript regular expressions without flags; one that does not compile
- * never matches (it is not a validation error, so check patterns in the admin UI).
+ * `matches` patterns are a linear-time subset of JavaScript regular expressions without flags
+ * (src/flags/regex.ts); writes refuse others (`flagDefinitionSchema`), and one stored before
+ * that never matches. An attribute longer than 1,024 characters does not match a pattern.
  */
 export const ClauseSchema = z
   .strictObject({
     attribute: z.string().min(1).max(256).optional(),
     operator: ClauseOperatorSchema,
-    values: z.array(z.union([z.string(), z.number(), z.boolean()])),
+    values: z.array(z.union([z.string(), z.number(), z.boolean()])).max(MAX_CLAUSE_VALUES),
     negate: z.boolean().default(false),
   })
   .superRefine((clause, ctx) => {
@@ -104,7 +121,8 @@ export const RolloutSchema = z
           weight: z.number().int().min(0).max(BUCKET_SCALE),
         }),
       )
-      .min(1),
+      .min(1)
+      .max(MAX_VARIATIONS),
     bucketBy: z.string().min(1).max(256).optional(),
   })
   .superRefine((rollout, ctx) => {
@@ -135,7 +153,7 @@ export const FlagRuleSchema = z
   .strictObject({
     id: z.string().min(1).max(128).optional(),
     description: z.string().max(1000).optional(),
-    clauses: z.array(ClauseSchema).default([]),
+    clauses: z.array(ClauseSchema).max(MAX_CLAUSES_PER_RULE).default([]),
     variation: VariationIndexSchema.optional(),
     rollout: RolloutSchema.optional(),
   })
@@ -151,13 +169,34 @@ export const FallthroughSchema = z
   .superRefine(exactlyOneServe);
 export type Fallthrough = z.infer<typeof FallthroughSchema>;
 
+/**
+ * A variation: any JSON value, at most MAX_JSON_DEPTH levels deep and MAX_VARIATION_BYTES
+ * serialized. Checked without recursion (zod's z.json() recursed: a 3,000-level value
+ * overflowed the stack), depth first, so nothing recursive ever sees a too-deep value.
+ */
+const VariationSchema = z.custom<JsonValue>().superRefine((value, ctx) => {
+  const problem = jsonValueProblem(value, MAX_JSON_DEPTH);
+  if (problem !== undefined) {
+    ctx.addIssue({ code: 'custom', message: problem });
+    return;
+  }
+  const bytes = jsonBytes(value);
+  if (bytes > MAX_VARIATION_BYTES) {
+    ctx.addIssue({ code: 'custom', message: overLimitMessage(bytes, MAX_VARIATION_BYTES) });
+  }
+});
+
 const definitionShape = {
-  variations: z.array(z.json()).min(1),
+  variations: z.array(VariationSchema).min(1).max(MAX_VARIATIONS),
   /** Optional names (`control`, `treatment`) reported as the variant instead of the index. */
-  variationNames: z.array(z.string().min(1).max(64)).optional(),
-  offVariation: VariationIndexSchema,
+  variationNames: z.array(z.string().min(1).max(64)).max(MAX_VARIATIONS).optional(),
+  /**
+   * Served when the flag is disabled. Without one a disabled flag resolves to the caller's
+   * default value (reason DISABLED, no variant), as OpenFeature providers do.
+   */
+  offVariation: VariationIndexSchema.optional(),
   /** Evaluated in order; the first rule whose clauses all match serves. */
-  rules: z.array(FlagRuleSchema).default([]),
+  rules: z.array(FlagRuleSchema).max(MAX_RULES).default([]),
   fallthrough: FallthroughSchema,
   /** Part of the bucketing hash: changing it reshuffles this flag's rollouts. */
   salt: z.string().max(128).default(''),
@@ -169,7 +208,7 @@ const definitionShape = {
 interface DefinitionShape {
   variations: unknown[];
   variationNames?: string[] | undefined;
-  offVariation: number;
+  offVariation?: number | undefined;
   rules: FlagRule[];
   fallthrough: Fallthrough;
 }
@@ -191,7 +230,7 @@ function checkServe(ctx: z.RefinementCtx, count: number, serve: ServeShape, path
 /** Cross-field rules of a definition: indexes in range, names aligned, rule ids unique. */
 function checkDefinition(def: DefinitionShape, ctx: z.RefinementCtx): void {
   const count = def.variations.length;
-  checkIndex(ctx, count, def.offVariation, ['offVariation']);
+  if (def.offVariation !== undefined) checkIndex(ctx, count, def.offVariation, ['offVariation']);
   checkServe(ctx, count, def.fallthrough, ['fallthrough']);
   const ids = new Set<string>();
   def.rules.forEach((rule, i) => {
@@ -242,8 +281,66 @@ function checkValueTypes(
 }
 
 /**
+ * Write-time checks of `matches` patterns: each one in the linear-time subset, and all of them
+ * together within MAX_PATTERN_PROGRAM_PER_FLAG instructions (which bounds what one evaluation
+ * of the flag can cost). `path` leads to the clause list.
+ */
+function checkPatterns(
+  clauseLists: { clauses: Clause[]; path: PropertyKey[] }[],
+  ctx: z.RefinementCtx,
+): void {
+  let program = 0;
+  for (const { clauses, path } of clauseLists) {
+    clauses.forEach((clause, c) => {
+      if (clause.operator !== 'matches') return;
+      clause.values.forEach((value, v) => {
+        if (typeof value !== 'string') return; // reported by ClauseSchema
+        const compiled = compileSafeRegex(value);
+        const at = [...path, c, 'values', v];
+        if (!compiled.ok) {
+          ctx.addIssue({
+            code: 'custom',
+            path: at,
+            message: `pattern not supported: ${compiled.message} (at character ${compiled.index})`,
+          });
+          return;
+        }
+        program += compiled.regex.size;
+        if (program > MAX_PATTERN_PROGRAM_PER_FLAG) {
+          ctx.addIssue({
+            code: 'custom',
+            path: at,
+            message: `the patterns of this flag are too complex together: ${overLimitMessage(program, MAX_PATTERN_PROGRAM_PER_FLAG, 'matcher instructions')}`,
+          });
+        }
+      });
+    });
+  }
+}
+
+/** Write-time checks a definition must pass on top of its shape (see flagDefinitionSchema). */
+function checkWrite(def: FlagDefinition, ctx: z.RefinementCtx): void {
+  checkPatterns(
+    def.rules.map((rule, i) => ({ clauses: rule.clauses, path: ['rules', i, 'clauses'] })),
+    ctx,
+  );
+  // zod runs refinements after other issues too: a too-deep variation is reported already, and
+  // must not reach JSON.stringify (definitions nest a few levels around their variations).
+  if (jsonValueProblem(def, MAX_JSON_DEPTH + 8) !== undefined) return;
+  const bytes = jsonBytes(def);
+  if (bytes > MAX_DEFINITION_BYTES) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [],
+      message: `the definition is too large: ${overLimitMessage(bytes, MAX_DEFINITION_BYTES)}`,
+    });
+  }
+}
+
+/**
  * `feature_flags.definition`, independent of the flag's value type (a column). Validate writes
- * with `flagDefinitionSchema(valueType)`, which also checks the variations' type.
+ * with `flagDefinitionSchema(valueType)`, which also checks the variations' type, the
+ * `matches` patterns and the definition's size.
  */
 export const FlagDefinitionSchema = z.strictObject(definitionShape).superRefine(checkDefinition);
 export type FlagDefinition = z.infer<typeof FlagDefinitionSchema>;
@@ -251,13 +348,19 @@ export type FlagDefinitionInput = z.input<typeof FlagDefinitionSchema>;
 
 const definitionSchemas = new Map<FlagValueType, z.ZodType<FlagDefinition, FlagDefinitionInput>>();
 
-/** `FlagDefinitionSchema` plus "every variation is a `valueType`": use it to validate writes. */
+/**
+ * `FlagDefinitionSchema` plus "every variation is a `valueType`", supported `matches` patterns
+ * and at most MAX_DEFINITION_BYTES serialized: use it to validate writes.
+ */
 export function flagDefinitionSchema(
   valueType: FlagValueType,
 ): z.ZodType<FlagDefinition, FlagDefinitionInput> {
   let schema = definitionSchemas.get(valueType);
   if (!schema) {
-    schema = FlagDefinitionSchema.superRefine((def, ctx) => checkValueTypes(def, valueType, ctx));
+    schema = FlagDefinitionSchema.superRefine((def, ctx) => {
+      checkValueTypes(def, valueType, ctx);
+      checkWrite(def, ctx);
+    });
     definitionSchemas.set(valueType, schema);
   }
   return schema;
@@ -281,9 +384,9 @@ export type Flag = z.infer<typeof FlagSchema>;
 export type FlagInput = z.input<typeof FlagSchema>;
 
 const segmentDefinitionShape = {
-  included: z.array(z.string()).default([]),
-  excluded: z.array(z.string()).default([]),
-  rules: z.array(ClauseSchema).default([]),
+  included: z.array(z.string().max(256)).max(MAX_SEGMENT_KEYS).default([]),
+  excluded: z.array(z.string().max(256)).max(MAX_SEGMENT_KEYS).default([]),
+  rules: z.array(ClauseSchema).max(MAX_SEGMENT_RULES).default([]),
   description: z.string().max(1000).optional(),
 };
 
@@ -310,7 +413,10 @@ function noNestedSegments(segment: { rules: Clause[] }, ctx: z.RefinementCtx): v
  */
 export const SegmentDefinitionSchema = z
   .strictObject(segmentDefinitionShape)
-  .superRefine(noNestedSegments);
+  .superRefine((segment, ctx) => {
+    noNestedSegments(segment, ctx);
+    checkPatterns([{ clauses: segment.rules, path: ['rules'] }], ctx);
+  });
 export type SegmentDefinition = z.infer<typeof SegmentDefinitionSchema>;
 export type SegmentDefinitionInput = z.input<typeof SegmentDefinitionSchema>;
 

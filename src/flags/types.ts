@@ -41,7 +41,10 @@ export const EvaluationReason = {
   SPLIT: 'SPLIT',
   /** The flag has rules, none matched, and the fallthrough serves a fixed variation. */
   DEFAULT: 'DEFAULT',
-  /** The flag is disabled: `offVariation` is served. */
+  /**
+   * The flag is disabled: its `offVariation` is served, or, when it has none, the caller's
+   * default value (no variant), as OpenFeature providers resolve a disabled flag.
+   */
   DISABLED: 'DISABLED',
   /** Evaluation failed: the caller's default value is returned, see `errorCode`. */
   ERROR: 'ERROR',
@@ -72,12 +75,15 @@ export type FlagMetadata = Readonly<Record<string, string | number | boolean>>;
 export interface EvaluationResult<T extends FlagValue = FlagValue> {
   flagKey: string;
   value: T;
-  /** The variation's name (`variationNames`) or its index as a string; absent on error. */
+  /**
+   * The variation's name (`variationNames`) or its index as a string; absent on error and when
+   * a disabled flag without an off variation returned the caller's default.
+   */
   variant?: string;
   reason: EvaluationReason;
   errorCode?: EvaluationErrorCode;
   errorMessage?: string;
-  /** Index into the flag's `variations`; absent on error. Record it with exposures. */
+  /** Index into the flag's `variations`; absent when none served. Record it with exposures. */
   variationIndex?: number;
   /** Index of the matching rule; absent when the fallthrough, the off variation or an error served. */
   ruleIndex?: number;

@@ -1,7 +1,9 @@
 /**
  * OpenFeature server provider for Azotte flags. Evaluates locally with the same engine as the
  * edge, so a tenant's backend gets the same variation for a customer as the storefront does,
- * without a network call per evaluation.
+ * without a network call per evaluation. A disabled flag without an off variation resolves to
+ * the caller's default with reason DISABLED and no variant, as flagd and OFREP providers do
+ * (test/unit/openfeature-conformance.test.ts runs the specification's provider scenarios).
  *
  * ```ts
  * await OpenFeature.setProviderAndWait(

@@ -247,6 +247,33 @@ describe('POST /v1/flags/evaluate', () => {
     await expectProblem(notJson, 400, 'validation_failed');
   });
 
+  it('a disabled flag without an off variation answers the caller’s default, reason DISABLED', async () => {
+    const res = await put('dark-launch', {
+      valueType: 'string',
+      enabled: false,
+      definition: { variations: ['new-home'], fallthrough: { variation: 0 } },
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const host = t.hosts['us-store'] ?? '';
+    const ask = (body: Record<string, unknown>) =>
+      evaluate(host, { flags: ['dark-launch'], ...body }).then((r) => json<Evaluations>(r));
+    const deadline = Date.now() + 2000;
+    while ((await ask({})).flags['dark-launch']?.reason !== 'DISABLED') {
+      if (Date.now() > deadline) throw new Error('flag not published in time');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const withDefault = await ask({ defaults: { 'dark-launch': 'classic-home' } });
+    expect(withDefault.flags['dark-launch']).toEqual({
+      value: 'classic-home',
+      reason: 'DISABLED',
+      inExperiment: false,
+      flagVersion: 1,
+    });
+    const without = await ask({});
+    expect(without.flags['dark-launch']).toMatchObject({ value: null, reason: 'DISABLED' });
+    expect(without.flags['dark-launch']?.variant).toBeUndefined();
+  });
+
   it('rejects an invalid flag definition at write time', async () => {
     const bad = await put('broken', {
       valueType: 'boolean',

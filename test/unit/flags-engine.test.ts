@@ -652,3 +652,47 @@ describe('storefront overrides', () => {
     });
   });
 });
+
+describe('disabled flags (OpenFeature: the caller’s default, reason DISABLED)', () => {
+  const { offVariation: _, ...withoutOff } = flag({ enabled: false });
+
+  it('without an off variation: the caller’s default, no variant, whatever the rules', () => {
+    const ev = compileFlags([
+      { ...withoutOff, rules: [{ clauses: [], variation: 0 }], fallthrough: { variation: 0 } },
+    ]);
+    expect(ev.problems).toEqual([]);
+    const r = ev.evaluate('f', { targetingKey: 'cus_1' }, false);
+    expect(r).toMatchObject({
+      value: false,
+      reason: 'DISABLED',
+      inExperiment: false,
+      flagVersion: 3,
+    });
+    expect(r.variant).toBeUndefined();
+    expect(r.variationIndex).toBeUndefined();
+    expect(r.errorCode).toBeUndefined();
+    expect(ev.evaluate('f', {}, true).value).toBe(true);
+    expect(ev.evaluateUntyped('f', {})).toMatchObject({ value: null, reason: 'DISABLED' });
+    expect(ev.evaluateAll({}).f).toMatchObject({ value: null, reason: 'DISABLED' });
+  });
+
+  it('a type mismatch is still reported as such', () => {
+    const ev = compileFlags([withoutOff]);
+    expect(ev.evaluate('f', {}, 'x')).toMatchObject({ value: 'x', errorCode: 'TYPE_MISMATCH' });
+  });
+
+  it('with an off variation: serves it (variant and index)', () => {
+    const ev = compileFlags([flag({ enabled: false, offVariation: 1 })]);
+    expect(ev.evaluate('f', {}, true)).toMatchObject({
+      value: false,
+      variant: '1',
+      variationIndex: 1,
+      reason: 'DISABLED',
+    });
+  });
+
+  it('an enabled flag without an off variation evaluates as before', () => {
+    const ev = compileFlags([{ ...withoutOff, enabled: true }]);
+    expect(ev.evaluate('f', {}, false)).toMatchObject({ value: true, reason: 'STATIC' });
+  });
+});

@@ -6,6 +6,15 @@ import {
   SegmentDefinitionSchema,
   SegmentSchema,
 } from '../../src/flags';
+import {
+  MAX_CLAUSE_VALUES,
+  MAX_CLAUSES_PER_RULE,
+  MAX_DEFINITION_BYTES,
+  MAX_JSON_DEPTH,
+  MAX_RULES,
+  MAX_VARIATION_BYTES,
+  MAX_VARIATIONS,
+} from '../../src/flags/limits';
 
 type Json = Record<string, unknown>;
 
@@ -262,5 +271,132 @@ describe('SegmentSchema', () => {
     expect(
       issues(SegmentSchema, { key: 's', rules: [{ operator: 'segmentMatch', values: ['t'] }] }),
     ).toEqual(['rules.0.operator: segments cannot reference segments']);
+  });
+});
+
+describe('bounds (a flag cannot cost every evaluation, or the tenant its publishing)', () => {
+  const write = flagDefinitionSchema('json');
+  const columns = { key: 'f', valueType: 'json', enabled: true, version: 1 };
+
+  it('refuses a variation larger than 8 KiB, saying by how much', () => {
+    const big = 'x'.repeat(MAX_VARIATION_BYTES); // + 2 quotes once serialized
+    expect(issues(write, definition({ variations: [big, 'ok'] }))).toEqual([
+      'variations.0: 8,194 bytes serialized; the limit is 8,192 (over by 2)',
+    ]);
+    expect(issues(write, definition({ variations: [big.slice(2), 'ok'] }))).toEqual([]);
+    // UTF-8 bytes, not UTF-16 units: 3,000 × "€" is 9,002 bytes.
+    expect(issues(write, definition({ variations: ['€'.repeat(3000), 'ok'] }))[0]).toContain(
+      '9,002 bytes',
+    );
+  });
+
+  it('refuses a definition larger than 32 KiB in all', () => {
+    const variations = Array.from({ length: 5 }, (_, i) => `${i}${'x'.repeat(7000)}`);
+    const [problem, ...rest] = issues(write, definition({ variations }));
+    expect(rest).toEqual([]);
+    expect(problem).toMatch(
+      /^: the definition is too large: 35,\d{3} bytes serialized; the limit is 32,768 \(over by 2,\d{3}\)$/,
+    );
+    expect(MAX_DEFINITION_BYTES).toBe(32_768);
+  });
+
+  it('bounds JSON nesting at 32 levels without overflowing the stack on 100,000', () => {
+    const nest = (depth: number) => {
+      let v: unknown = 'leaf';
+      for (let i = 0; i < depth; i++) v = i % 2 ? [v] : { v };
+      return v;
+    };
+    expect(issues(write, definition({ variations: [nest(MAX_JSON_DEPTH), 1] }))).toEqual([]);
+    for (const depth of [MAX_JSON_DEPTH + 1, 3_000, 100_000]) {
+      expect(issues(write, definition({ variations: [nest(depth), 1] }))).toEqual([
+        'variations.0: nested deeper than 32 levels',
+      ]);
+      // The reader refuses it too (the engine reports PARSE_ERROR instead of overflowing).
+      expect(
+        issues(FlagSchema, { ...definition({ variations: [nest(depth), 1] }), ...columns }),
+      ).toEqual(['variations.0: nested deeper than 32 levels']);
+    }
+  });
+
+  it('only JSON values: finite numbers, plain objects', () => {
+    expect(issues(write, definition({ variations: [Number.NaN, 1] }))).toEqual([
+      'variations.0: numbers must be finite',
+    ]);
+    expect(issues(write, definition({ variations: [new Date(0), 1] }))).toEqual([
+      'variations.0: not a plain JSON object',
+    ]);
+  });
+
+  it('bounds the number of variations, rules, clauses and values', () => {
+    const many = <T>(n: number, f: (i: number) => T) => Array.from({ length: n }, (_, i) => f(i));
+    expect(
+      issues(write, definition({ variations: many(MAX_VARIATIONS + 1, (i) => i) }))[0],
+    ).toMatch(/^variations: Too big/);
+    const rule = (clauses: unknown[]) => ({ clauses, variation: 0 });
+    const inClause = (values: unknown[]) => ({ attribute: 'a', operator: 'in', values });
+    expect(issues(write, definition({ rules: many(MAX_RULES + 1, () => rule([])) }))[0]).toMatch(
+      /^rules: Too big/,
+    );
+    expect(
+      issues(
+        write,
+        definition({ rules: [rule(many(MAX_CLAUSES_PER_RULE + 1, () => inClause(['x'])))] }),
+      )[0],
+    ).toMatch(/^rules\.0\.clauses: Too big/);
+    expect(
+      issues(
+        write,
+        definition({ rules: [rule([inClause(many(MAX_CLAUSE_VALUES + 1, (i) => `v${i}`))])] }),
+      )[0],
+    ).toMatch(/^rules\.0\.clauses\.0\.values: Too big/);
+  });
+
+  it('refuses matches patterns outside the linear-time subset, naming the clause', () => {
+    const withPattern = (...values: string[]) =>
+      definition({
+        rules: [{ clauses: [{ attribute: 'email', operator: 'matches', values }], variation: 0 }],
+      });
+    expect(issues(write, withPattern('^cus_[0-9]+$', '@azotte\\.com$'))).toEqual([]);
+    expect(issues(write, withPattern('ok', '(?=a)'))).toEqual([
+      'rules.0.clauses.0.values.1: pattern not supported: lookahead is not supported (at character 0)',
+    ]);
+    expect(issues(write, withPattern('(a)\\1'))[0]).toContain('backreferences are not supported');
+    expect(issues(write, withPattern('a'.repeat(257)))[0]).toContain('longer than 256');
+    // Together, a flag's patterns are bounded too (what one evaluation may cost).
+    const heavy = '[a-z]{1,100}[0-9]{1,100}x'; // 402 instructions
+    expect(issues(write, withPattern(heavy, heavy))).toEqual([]);
+    expect(issues(write, withPattern(heavy, heavy, heavy))[0]).toMatch(
+      /^rules\.0\.clauses\.0\.values\.2: the patterns of this flag are too complex together: 1,2\d\d matcher instructions; the limit is 1,024/,
+    );
+    // Segments are checked the same way.
+    expect(
+      issues(SegmentDefinitionSchema, {
+        rules: [{ attribute: 'email', operator: 'matches', values: ['(?<=x)y'] }],
+      })[0],
+    ).toContain('rules.0.values.0: pattern not supported: lookbehind');
+  });
+
+  it('the reader does not refuse stored patterns: they never match instead', () => {
+    expect(
+      issues(FlagSchema, {
+        ...columns,
+        ...definition({
+          rules: [
+            { clauses: [{ attribute: 'a', operator: 'matches', values: ['(?=a)'] }], variation: 0 },
+          ],
+        }),
+      }),
+    ).toEqual([]);
+  });
+});
+
+describe('offVariation', () => {
+  it('is optional; when given it must be in range', () => {
+    const { offVariation: _, ...withoutOff } = definition();
+    expect(issues(flagDefinitionSchema('boolean'), withoutOff)).toEqual([]);
+    expect(FlagDefinitionSchema.parse(withoutOff).offVariation).toBeUndefined();
+    expect(issues(FlagDefinitionSchema, definition({ offVariation: 2 }))).toEqual([
+      'offVariation: no variation 2 (there are 2)',
+    ]);
   });
 });

@@ -6,6 +6,7 @@ import {
   flagValueTypeEnum,
   killswitchScopeEnum,
 } from '../../db/schema/enums';
+import { ApiError } from '../../errors';
 import { authorizeScope, authorizeTenant, operatorChange } from '../../middleware/operator-auth';
 import {
   listFlags,
@@ -115,11 +116,39 @@ const flagChangeResponses = {
   ...mutationProblems,
 } as const;
 
+/**
+ * Publishes a committed change of `tenantId`. When the tenant's config cannot be published (it
+ * exceeds a limit, or a write failed), the operator gets a 422 `config_not_published` saying
+ * why and what the edge keeps serving, never a 500; the change stays saved, and the next
+ * publish of the tenant (any later change) retries it.
+ */
 async function publishAfter<T extends { configVersion: number }>(
   env: Parameters<typeof publishNow>[0],
+  tenantId: string,
   change: T,
 ) {
-  await publishNow(env);
+  const result = await publishNow(env);
+  const failure = result.failed.find((f) => f.tenantId === tenantId);
+  if (failure) {
+    const serving =
+      failure.stage === 'signal'
+        ? 'It is in KV, so the edge applies it within about a minute, not a second.'
+        : failure.servingVersion === null
+          ? 'The tenant has no published configuration yet.'
+          : `The edge keeps serving config version ${failure.servingVersion}.`;
+    throw new ApiError(
+      'config_not_published',
+      `Saved as config version ${change.configVersion}, but the tenant's configuration could not be published: ${failure.detail}. ${serving}`,
+      {
+        extensions: {
+          configVersion: change.configVersion,
+          servingVersion: failure.servingVersion,
+          stage: failure.stage,
+          ...(failure.size ? { limit: failure.size } : {}),
+        },
+      },
+    );
+  }
   return { ...change, published: true };
 }
 
@@ -180,7 +209,7 @@ export const configAdminRoutes = newRouter()
           failMode: body.failMode,
           retryAfterSeconds: body.retryAfterSeconds,
         });
-        return { status: 200, body: await publishAfter(c.env, change) };
+        return { status: 200, body: await publishAfter(c.env, tenant.id, change) };
       })) as never;
     },
   )
@@ -215,7 +244,7 @@ export const configAdminRoutes = newRouter()
                 enabled: z.boolean().default(true),
                 definition: z.record(z.string(), z.unknown()).openapi({
                   description:
-                    'variations, offVariation, rules, fallthrough, salt, experiment (see the README)',
+                    'variations, offVariation (optional: without one a disabled flag resolves to the caller’s default), rules, fallthrough, salt, experiment. Bounded (see the README): 400 naming the field when over a bound, 422 config_budget_exceeded when the tenant’s published config would exceed its budget.',
                 }),
                 reason: ReasonSchema,
               }),
@@ -241,7 +270,7 @@ export const configAdminRoutes = newRouter()
           enabled: body.enabled,
           definition: body.definition,
         });
-        return { status: 200, body: await publishAfter(c.env, change) };
+        return { status: 200, body: await publishAfter(c.env, tenant.id, change) };
       })) as never;
     },
   )
@@ -284,7 +313,7 @@ export const configAdminRoutes = newRouter()
           sf?.id ?? null,
           body.enabled,
         );
-        return { status: 200, body: await publishAfter(c.env, change) };
+        return { status: 200, body: await publishAfter(c.env, tenant.id, change) };
       })) as never;
     },
   );

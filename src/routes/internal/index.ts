@@ -11,6 +11,18 @@ const PublishResultSchema = z
     tenants: z.array(
       z.object({ id: z.string(), slug: z.string(), version: z.number(), storefronts: z.number() }),
     ),
+    failed: z
+      .array(
+        z.object({
+          tenantId: z.string(),
+          slug: z.string(),
+          version: z.number(),
+          stage: z.enum(['snapshot', 'signal']),
+          servingVersion: z.number().nullable(),
+          detail: z.string(),
+        }),
+      )
+      .openapi({ description: 'Tenants not (fully) published; every other tenant was' }),
     routingBytes: z.number(),
     snapshotsWritten: z.number(),
   })

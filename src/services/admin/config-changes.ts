@@ -2,9 +2,11 @@ import { and, eq, isNull, sql } from 'drizzle-orm';
 import { featureFlags, killswitches, storefronts, tenants } from '../../db/schema';
 import type { Db } from '../../db/types';
 import { ApiError } from '../../errors';
+import { jsonBytes } from '../../flags/limits';
 import { flagDefinitionSchema } from '../../flags/schema';
 import { newId } from '../../lib/ids';
 import { type Actor, appendAudit } from '../audit/audit';
+import { assertPublishBudget } from '../publish/budget';
 
 export interface ChangeContext {
   tenantId: string;
@@ -202,6 +204,11 @@ export async function putFlag(db: Db, ctx: ChangeContext, input: FlagInput) {
           .returning();
     if (!after) throw new Error('flag write returned nothing');
     const configVersion = await bumpConfigVersion(tx, ctx.tenantId);
+    // A change that does not grow the flag is never refused for size, so a tenant over its
+    // budget (flags stored before budgets existed) can always shrink back under it.
+    if (!before || jsonBytes(values.definition) > jsonBytes(before.definition)) {
+      await assertPublishBudget(tx, ctx.tenantId);
+    }
     await appendAudit(tx, {
       tenantId: ctx.tenantId,
       storefrontId: input.storefrontId,

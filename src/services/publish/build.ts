@@ -1,10 +1,12 @@
 import {
+  type HotConfig,
   type PublicJwk,
   PublicJwkSchema,
   type RoutingTable,
   type StorefrontSnapshot,
   type TenantRouting,
 } from '../../edge/snapshot';
+import { jsonBytes, MAX_DEFINITION_BYTES, overLimitMessage, utf8Length } from '../../flags/limits';
 import { buildJwks } from '../../security/customer-tokens';
 import type { TenantConfigRows } from './load';
 
@@ -111,16 +113,63 @@ function tenantJwks(rows: TenantConfigRows, publishedAt: Date): PublicJwk[] {
   });
 }
 
+/** Per flag row, its published view (a tenant flag is in every storefront's snapshot). */
+const flagViews = new WeakMap<TenantConfigRows['flags'][number], Record<string, unknown>>();
+
 function flagView(f: TenantConfigRows['flags'][number]): Record<string, unknown> {
-  // The definition first: the columns (key, type, enabled, version) always win.
-  return {
-    ...f.definition,
+  let view = flagViews.get(f);
+  if (view) return view;
+  const columns = {
     key: f.key,
     valueType: f.valueType,
     enabled: f.enabled,
     version: f.version,
     scope: f.storefrontId === null ? 'tenant' : 'storefront',
   };
+  // Writes refuse such a definition; one stored before that is published without its body, so
+  // that one flag cannot make the whole tenant unpublishable (the edge answers PARSE_ERROR and
+  // the caller's default for it).
+  const bytes = jsonBytes(f.definition);
+  view =
+    bytes > MAX_DEFINITION_BYTES
+      ? {
+          ...columns,
+          unpublishable: `its definition is too large: ${overLimitMessage(bytes, MAX_DEFINITION_BYTES)}`,
+        }
+      : // The definition first: the columns (key, type, enabled, version) always win.
+        { ...f.definition, ...columns };
+  flagViews.set(f, view);
+  return view;
+}
+
+/** What the publisher writes for one tenant, serialized, with its sizes. */
+export interface TenantPublication {
+  version: number;
+  snapshots: { storefrontId: string; slug: string; body: string; bytes: number }[];
+  hot: HotConfig;
+  /** UTF-8 bytes of the hot config as JSON (what the tenant's config object stores). */
+  hotBytes: number;
+}
+
+/** Builds every storefront snapshot and the hot config of a tenant, and measures them. Pure. */
+export function buildTenantPublication(rows: TenantConfigRows, now: Date): TenantPublication {
+  const hot: HotConfig = {
+    version: rows.tenant.configVersion,
+    publishedAt: now.toISOString(),
+    storefronts: {},
+  };
+  const snapshots = rows.storefronts.map((sf) => {
+    const snap = buildSnapshot(rows, sf.id, now);
+    hot.storefronts[sf.id] = {
+      flags: snap.flags,
+      killswitches: snap.killswitches,
+      segments: snap.segments,
+      apiKeys: snap.apiKeys,
+    };
+    const body = JSON.stringify(snap);
+    return { storefrontId: sf.id, slug: sf.slug, body, bytes: utf8Length(body) };
+  });
+  return { version: rows.tenant.configVersion, snapshots, hot, hotBytes: jsonBytes(hot) };
 }
 
 /** The tenant's part of the routing table. Pure. */
