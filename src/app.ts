@@ -1,6 +1,7 @@
 import type { Hook } from '@hono/zod-openapi';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
+import { loggableError } from './db/errors';
 import type { AppEnv } from './env';
 import { ApiError, fieldErrors, problemResponse } from './errors';
 import { newId } from './lib/ids';
@@ -66,7 +67,7 @@ export function problemFromError(err: unknown, requestId: string, instance: stri
       { 'x-request-id': requestId },
     );
   }
-  console.error(JSON.stringify({ level: 'error', requestId, error: String(err) }));
+  console.error(JSON.stringify({ level: 'error', requestId, ...loggableError(err) }));
   return problemResponse(
     'internal',
     `Something went wrong on our side. Quote request id ${requestId} when reporting it.`,

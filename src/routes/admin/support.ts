@@ -1,5 +1,6 @@
 import { createRoute, type RouteConfig, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { loggableError } from '../../db/errors';
 import type { AppEnv, Env } from '../../env';
 import { ApiError, problemBody } from '../../errors';
 import { operatorAuth } from '../../middleware/operator-auth';
@@ -135,7 +136,7 @@ export async function idempotent(
   // key left in progress is taken over after a minute, see claimIdempotencyKey).
   await claim.release(result.status, storable(result.body)).catch((err: unknown) => {
     console.error(
-      JSON.stringify({ level: 'warn', msg: 'idempotency result not stored', error: String(err) }),
+      JSON.stringify({ level: 'warn', msg: 'idempotency result not stored', ...loggableError(err) }),
     );
   });
   return c.json(result.body as object, result.status);
