@@ -8,7 +8,7 @@
  */
 import { problemFromError, requestIdFrom, validationError } from '../app';
 import type { EdgeContext, Env } from '../env';
-import { ApiError } from '../errors';
+import { bodyRequired, readJsonBody } from '../lib/json-body';
 import { apiKeyLimitsFor, enforceRateLimitsFor } from '../middleware/rate-limit';
 import { CATALOG_VARY, catalogBody } from './catalog-body';
 import type { Shape } from './channel';
@@ -25,7 +25,6 @@ import {
 
 const CATALOG_RE = /^(?:\/([a-z0-9-]{1,63}))?\/v1\/catalog$/;
 const FLAGS_RE = /^(?:\/([a-z0-9-]{1,63}))?\/v1\/flags\/evaluate$/;
-const MAX_FLAGS_BODY = 64 * 1024;
 
 type Route = { kind: 'catalog' | 'flags'; prefix: string | undefined };
 
@@ -43,29 +42,6 @@ function match(method: string, pathname: string): Route | undefined {
     if (m) return { kind: 'flags', prefix: m[1] };
   }
   return undefined;
-}
-
-/** Refuses a body that is not declared as JSON, before reading it. */
-function assertJsonBody(headers: Headers): void {
-  const type = headers.get('content-type') ?? '';
-  if (!type.toLowerCase().startsWith('application/json')) {
-    throw new ApiError(
-      'unsupported_media_type',
-      'Send the body as `content-type: application/json`.',
-    );
-  }
-}
-
-/** The parsed JSON body; a problem for an oversized or invalid one. */
-function parseJsonBody(text: string): unknown {
-  if (text.length > MAX_FLAGS_BODY) {
-    throw new ApiError('payload_too_large', `The body may be at most ${MAX_FLAGS_BODY} bytes.`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new ApiError('validation_failed', 'The body is not valid JSON.');
-  }
 }
 
 /**
@@ -232,8 +208,8 @@ async function evaluateResponse(
   pathname: string,
 ): Promise<Response> {
   try {
-    assertJsonBody(headers);
-    const input = parseJsonBody(await req.text());
+    const input = (await readJsonBody(req, headers))?.value;
+    if (input === undefined) throw bodyRequired();
     let body = quickParseEvaluateRequest(input);
     if (!body) {
       const parsed = EvaluateRequestSchema.safeParse(input);

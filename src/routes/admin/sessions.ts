@@ -13,6 +13,7 @@ import {
 } from '../../security/sessions';
 import { authenticateOperator } from '../../services/admin/operators';
 import { settings } from '../../settings';
+import { safeText } from '../schemas';
 import { adminProblems, adminRoute } from './support';
 
 const GrantSchema = z.object({
@@ -62,7 +63,10 @@ export const sessionRoutes = newRouter()
           required: true,
           content: {
             'application/json': {
-              schema: z.object({ email: z.email().max(254), password: z.string().min(1).max(256) }),
+              schema: z.object({
+                email: z.email().max(254),
+                password: safeText({ max: 256, controls: 'any' }).min(1),
+              }),
             },
           },
         },

@@ -8,7 +8,7 @@ import { featureGuard } from '../../middleware/storefront-context';
 import { MAX_CUSTOMER_TOKEN_TTL_SECONDS } from '../../security/customer-tokens';
 import { issueCustomerToken, upsertCustomer } from '../../services/customers/customers';
 import { IdempotencyHeaderSchema, idempotent, publishNow } from '../admin/support';
-import { ProblemSchema, StorefrontHeadersSchema, storefrontProblems } from '../schemas';
+import { ProblemSchema, StorefrontHeadersSchema, safeText, storefrontProblems } from '../schemas';
 import { customerAuth } from './auth';
 
 const DEFAULT_TOKEN_TTL_SECONDS = 3600;
@@ -87,12 +87,10 @@ export const customerRoutes = newRouter()
             'application/json': {
               schema: z.object({
                 email: z.email().max(254),
-                name: z.string().trim().min(1).max(200).optional(),
-                externalId: z
-                  .string()
+                name: safeText({ max: 200 }).trim().min(1).optional(),
+                externalId: safeText({ max: 128 })
                   .trim()
                   .min(1)
-                  .max(128)
                   .optional()
                   .openapi({ description: 'Your own id for this customer' }),
               }),
