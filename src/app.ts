@@ -1,9 +1,12 @@
 import type { Hook } from '@hono/zod-openapi';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
+import { loggableError } from './db/errors';
 import type { AppEnv } from './env';
 import { ApiError, fieldErrors, problemResponse } from './errors';
 import { newId } from './lib/ids';
+import { bodyRequired } from './lib/json-body';
+import { jsonBody } from './middleware/json-body';
 
 /** The 400 for input that failed a zod schema, with path-qualified field errors. */
 export function validationError(
@@ -20,8 +23,11 @@ export function validationError(
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the hook is shared by every route's schemas
-const validationHook: Hook<any, AppEnv, any, any> = (result) => {
-  if (!result.success) throw validationError(result.error.issues);
+const validationHook: Hook<any, AppEnv, any, any> = (result, c) => {
+  if (result.success) return;
+  // Without a Content-Type there was no body (jsonBody refuses a body without one).
+  if (result.target === 'json' && !c.req.header('content-type')) throw bodyRequired();
+  throw validationError(result.error.issues);
 };
 
 /** A router for one resource, sharing the validation hook. */
@@ -58,15 +64,15 @@ export function problemFromError(err: unknown, requestId: string, instance: stri
     );
   }
   if (err instanceof HTTPException && err.status < 500) {
-    // e.g. a malformed JSON body caught by Hono's validator
+    // e.g. the router's media-type gate (415) or a malformed JSON body caught by Hono's validator
     return problemResponse(
-      'validation_failed',
+      err.status === 415 ? 'unsupported_media_type' : 'validation_failed',
       err.message || 'The request could not be read.',
       { instance, requestId },
       { 'x-request-id': requestId },
     );
   }
-  console.error(JSON.stringify({ level: 'error', requestId, error: String(err) }));
+  console.error(JSON.stringify({ level: 'error', requestId, ...loggableError(err) }));
   return problemResponse(
     'internal',
     `Something went wrong on our side. Quote request id ${requestId} when reporting it.`,
@@ -83,6 +89,7 @@ export function createApp() {
     await next();
     c.header('x-request-id', c.get('requestId'));
   });
+  app.use('*', jsonBody);
   app.onError((err, c) => problemFromError(err, c.get('requestId'), new URL(c.req.url).pathname));
   app.notFound((c) =>
     problemResponse(

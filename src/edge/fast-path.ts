@@ -8,7 +8,7 @@
  */
 import { problemFromError, requestIdFrom, validationError } from '../app';
 import type { Env } from '../env';
-import { ApiError } from '../errors';
+import { bodyRequired, readJsonBody } from '../lib/json-body';
 import { catalogRepresentation } from './catalog-body';
 import type { Shape } from './channel';
 import { EvaluateRequestSchema, evaluateFlags, quickParseEvaluateRequest } from './flag-evaluate';
@@ -20,7 +20,6 @@ import { requestTarget } from './resolve-edge';
 
 const CATALOG_RE = new RegExp(`^/(${PREFIX_SEGMENT_SOURCE})/v1/catalog$`);
 const FLAGS_RE = new RegExp(`^/(${PREFIX_SEGMENT_SOURCE})/v1/flags/evaluate$`);
-const MAX_FLAGS_BODY = 64 * 1024;
 
 /** `head`: a HEAD request, answered like the GET without a body. */
 type Route = { kind: 'catalog' | 'flags'; prefix: string | undefined; head: boolean };
@@ -47,29 +46,6 @@ function match(method: string, pathname: string): Route | undefined {
     if (m) return { kind: 'flags', prefix: m[1], head: false };
   }
   return undefined;
-}
-
-/** Refuses a body that is not declared as JSON, before reading it. */
-function assertJsonBody(headers: Headers): void {
-  const type = headers.get('content-type') ?? '';
-  if (!type.toLowerCase().startsWith('application/json')) {
-    throw new ApiError(
-      'unsupported_media_type',
-      'Send the body as `content-type: application/json`.',
-    );
-  }
-}
-
-/** The parsed JSON body; a problem for an oversized or invalid one. */
-function parseJsonBody(text: string): unknown {
-  if (text.length > MAX_FLAGS_BODY) {
-    throw new ApiError('payload_too_large', `The body may be at most ${MAX_FLAGS_BODY} bytes.`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new ApiError('validation_failed', 'The body is not valid JSON.');
-  }
 }
 
 /**
@@ -196,8 +172,8 @@ async function evaluateResponse(
   requestId: string,
 ): Promise<Response> {
   try {
-    assertJsonBody(s.headers);
-    const input = parseJsonBody(await s.req.text());
+    const input = (await readJsonBody(s.req, s.headers))?.value;
+    if (input === undefined) throw bodyRequired();
     let body = quickParseEvaluateRequest(input);
     if (!body) {
       const parsed = EvaluateRequestSchema.safeParse(input);

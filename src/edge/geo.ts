@@ -20,6 +20,8 @@ for (const [continent, list] of Object.entries(BY_CONTINENT)) {
 
 export const CONTINENTS = new Set(Object.keys(BY_CONTINENT));
 const COUNTRY_RE = /^[A-Z]{2}$/;
+/** What Cloudflare sends for the Tor network, as a country and as a continent. */
+const TOR = 'T1';
 /** The geography of a request without any (shared: a Geo is never mutated). */
 const NO_GEO: Geo = Object.freeze({});
 
@@ -31,7 +33,8 @@ export interface Geo {
 /**
  * Geography of a request: `request.cf` on Cloudflare; in local development (when
  * `devHeaders` is on) the `CF-IPCountry` / `CF-IPContinent` headers stand in for it.
- * `XX` and `T1` (unknown / Tor) count as no country.
+ * `XX` and `T1` (unknown / Tor) count as no country, and a `T1` continent as none: a Tor
+ * request matches no country or continent rule and resolves to the tenant's default.
  */
 export function requestGeo(
   request: Request,
@@ -45,10 +48,10 @@ export function requestGeo(
     const hc = headers.get('cf-ipcountry');
     if (hc !== null) {
       const v = hc.trim().toUpperCase();
-      if (!COUNTRY_RE.test(v)) {
+      if (!COUNTRY_RE.test(v) && v !== TOR) {
         throw new ApiError(
           'malformed_header',
-          'CF-IPCountry must be an ISO 3166-1 alpha-2 country code such as "DE".',
+          'CF-IPCountry must be an ISO 3166-1 alpha-2 country code such as "DE" (or XX, T1).',
           { errors: [{ path: 'headers.cf-ipcountry', message: 'expected two letters' }] },
         );
       }
@@ -58,17 +61,17 @@ export function requestGeo(
     const hk = headers.get('cf-ipcontinent');
     if (hk !== null) {
       const v = hk.trim().toUpperCase();
-      if (!CONTINENTS.has(v)) {
+      if (!CONTINENTS.has(v) && v !== TOR) {
         throw new ApiError(
           'malformed_header',
-          `CF-IPContinent must be one of ${[...CONTINENTS].join(', ')}.`,
+          `CF-IPContinent must be one of ${[...CONTINENTS].join(', ')} (or T1).`,
           { errors: [{ path: 'headers.cf-ipcontinent', message: 'unknown continent code' }] },
         );
       }
       continent = v;
     }
   }
-  if (country === 'XX' || country === 'T1' || (country && !COUNTRY_RE.test(country)))
+  if (country === 'XX' || country === TOR || (country && !COUNTRY_RE.test(country)))
     country = undefined;
   if (continent && !CONTINENTS.has(continent)) continent = undefined;
   if (country && !continent) continent = CONTINENT_OF[country];

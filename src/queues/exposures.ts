@@ -1,4 +1,5 @@
 import { getDb } from '../db/client';
+import { loggableError } from '../db/errors';
 import { flagExposures } from '../db/schema';
 import type { Env } from '../env';
 import { newId } from '../lib/ids';
@@ -67,7 +68,7 @@ export async function consumeExposures(
               level: 'error',
               msg: 'exposure dropped',
               id: m.id,
-              error: String(err),
+              ...loggableError(err),
             }),
           );
           m.ack();

@@ -1,5 +1,21 @@
 import { z } from '@hono/zod-openapi';
 import { channelEnum } from '../db/schema/enums';
+import { type TextControls, textProblem } from '../lib/text';
+
+/**
+ * The string schema for every free-form text input (path, query and body): at most `max`
+ * characters, no U+0000, no lone surrogates and no control characters (`controls: 'multiline'`
+ * lets free text keep tabs and line breaks). Chain `.trim()`, `.min()`, `.optional()` as needed.
+ */
+export function safeText({ max, controls = 'none' }: { max: number; controls?: TextControls }) {
+  return z
+    .string()
+    .max(max)
+    .superRefine((s, ctx) => {
+      const message = textProblem(s, controls);
+      if (message !== undefined) ctx.addIssue({ code: 'custom', message });
+    });
+}
 
 export const ProblemSchema = z
   .object({

@@ -134,6 +134,15 @@ describe('requestGeo', () => {
     expect(requestGeo(req({}, { country: 'XX' }), false).country).toBeUndefined();
     expect(requestGeo(req({}, { country: 'T1' }), false).country).toBeUndefined();
   });
+  it('accepts T1 (Tor) in the development headers as no country and no continent', () => {
+    expect(requestGeo(req({ 'cf-ipcountry': 't1' }), true)).toEqual({});
+    expect(requestGeo(req({ 'cf-ipcountry': 'T1', 'cf-ipcontinent': 'T1' }), true)).toEqual({});
+    expect(requestGeo(req({ 'cf-ipcountry': 'T1', 'cf-ipcontinent': 'EU' }), true)).toEqual({
+      continent: 'EU',
+    });
+    expect(requestGeo(req({}, { country: 'T1', continent: 'T1' }), false)).toEqual({});
+    expect(() => requestGeo(req({ 'cf-ipcountry': 'T2' }), true)).toThrow(/CF-IPCountry/);
+  });
   it('knows every continent of the demo', () => {
     expect(['US', 'DE', 'JP', 'AU', 'BR', 'ZA'].map(continentOf)).toEqual([
       'NA',

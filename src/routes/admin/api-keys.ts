@@ -11,6 +11,7 @@ import {
   revokeApiKey,
   rotateApiKey,
 } from '../../services/admin/api-keys';
+import { safeText } from '../schemas';
 import {
   adminRoute,
   IdempotencyHeaderSchema,
@@ -23,7 +24,7 @@ import {
 } from './support';
 
 const Params = TenantParamSchema.extend({
-  storefront: z.string().min(1).max(64).openapi({ description: 'Storefront slug or id' }),
+  storefront: safeText({ max: 64 }).min(1).openapi({ description: 'Storefront slug or id' }),
 });
 const KeyParams = Params.extend({ key: z.string().regex(/^key_[0-9A-Z]{26}$/) });
 
@@ -96,7 +97,7 @@ export const apiKeyAdminRoutes = newRouter()
             'application/json': {
               schema: z.object({
                 kind: z.enum(apiKeyKindEnum.enumValues),
-                name: z.string().trim().min(1).max(120),
+                name: safeText({ max: 120 }).trim().min(1),
                 channels: z.array(Channel).max(4).default([]),
                 expiresAt: z.iso.datetime().optional(),
                 rateLimit: z

@@ -2,13 +2,12 @@ import { z } from '@hono/zod-openapi';
 import { newRouter } from '../../app';
 import { authorizeScope } from '../../middleware/operator-auth';
 import { listAudit, verifyAudit } from '../../services/audit/audit';
+import { safeText } from '../schemas';
 import { adminProblems, adminRoute, TenantParamSchema } from './support';
 
 const Params = TenantParamSchema;
 const Query = z.object({
-  storefront: z
-    .string()
-    .max(64)
+  storefront: safeText({ max: 64 })
     .optional()
     .openapi({ description: 'Storefront slug or id; omit for the tenant-wide trail' }),
   after: z.coerce.number().int().nonnegative().default(0),

@@ -15,6 +15,7 @@ import {
   setFlagEnabled,
   setKillswitch,
 } from '../../services/admin/config-changes';
+import { safeText } from '../schemas';
 import {
   adminRoute,
   IdempotencyHeaderSchema,
@@ -53,9 +54,7 @@ const KillswitchChangeSchema = z
         description:
           'channel (ott…), feature (checkout…) or provider (stripe…); empty for tenant and storefront scopes',
       }),
-    storefront: z
-      .string()
-      .max(64)
+    storefront: safeText({ max: 64 })
       .optional()
       .openapi({ description: 'Storefront slug or id; required for the storefront scope' }),
     engaged: z.boolean(),
@@ -239,7 +238,7 @@ export const configAdminRoutes = newRouter()
           content: {
             'application/json': {
               schema: z.object({
-                storefront: z.string().max(64).optional(),
+                storefront: safeText({ max: 64 }).optional(),
                 valueType: z.enum(flagValueTypeEnum.enumValues),
                 enabled: z.boolean().default(true),
                 definition: z.record(z.string(), z.unknown()).openapi({
@@ -287,7 +286,7 @@ export const configAdminRoutes = newRouter()
           content: {
             'application/json': {
               schema: z.object({
-                storefront: z.string().max(64).optional(),
+                storefront: safeText({ max: 64 }).optional(),
                 enabled: z.boolean(),
                 reason: ReasonSchema,
               }),

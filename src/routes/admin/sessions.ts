@@ -25,7 +25,7 @@ import {
   SIGN_IN_FAILURES_PER_ADDRESS,
 } from '../../services/admin/sign-in-throttle';
 import { settings } from '../../settings';
-import { ProblemSchema } from '../schemas';
+import { ProblemSchema, safeText } from '../schemas';
 import { adminProblems, adminRoute } from './support';
 
 /** A lease not handed back stays counted as a failure until it expires: safe, just stricter. */
@@ -86,7 +86,10 @@ export const sessionRoutes = newRouter()
           required: true,
           content: {
             'application/json': {
-              schema: z.object({ email: z.email().max(254), password: z.string().min(1).max(256) }),
+              schema: z.object({
+                email: z.email().max(254),
+                password: safeText({ max: 256, controls: 'any' }).min(1),
+              }),
             },
           },
         },

@@ -1,11 +1,12 @@
 import { createRoute, type RouteConfig, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { loggableError } from '../../db/errors';
 import type { AppEnv, Env } from '../../env';
 import { ApiError, apiErrorBody } from '../../errors';
 import { operatorAuth } from '../../middleware/operator-auth';
 import { claimIdempotencyKey, IDEMPOTENCY_KEY_RE } from '../../services/admin/idempotency';
 import type { PublishResult } from '../../services/publish/publish';
-import { problem } from '../schemas';
+import { problem, safeText } from '../schemas';
 
 /** Publishes through the single publisher object (serialized with every other publish). */
 export function publishNow(env: Env): Promise<PublishResult> {
@@ -14,10 +15,8 @@ export function publishNow(env: Env): Promise<PublishResult> {
 
 /** `{tenant}` in admin paths: a tenant slug or id. */
 export const TenantParamSchema = z.object({
-  tenant: z
-    .string()
+  tenant: safeText({ max: 64 })
     .min(1)
-    .max(64)
     .openapi({ description: 'Tenant slug or id', example: 'globalcorp' }),
 });
 
@@ -31,11 +30,9 @@ export const IdempotencyHeaderSchema = z.object({
     }),
 });
 
-export const ReasonSchema = z
-  .string()
+export const ReasonSchema = safeText({ max: 500, controls: 'multiline' })
   .trim()
-  .min(3, 'say why (at least 3 characters); it goes into the audit trail')
-  .max(500);
+  .min(3, 'say why (at least 3 characters); it goes into the audit trail');
 
 export const adminProblems = {
   400: problem('Invalid input'),
@@ -125,7 +122,11 @@ export async function idempotent(
   // key left in progress is taken over after a minute, see claimIdempotencyKey).
   await claim.release(result.status, storable(result.body)).catch((err: unknown) => {
     console.error(
-      JSON.stringify({ level: 'warn', msg: 'idempotency result not stored', error: String(err) }),
+      JSON.stringify({
+        level: 'warn',
+        msg: 'idempotency result not stored',
+        ...loggableError(err),
+      }),
     );
   });
   return c.json(result.body as object, result.status);

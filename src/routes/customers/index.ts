@@ -13,6 +13,7 @@ import {
   notModifiedResponse,
   problem,
   StorefrontHeadersSchema,
+  safeText,
   storefrontProblems,
 } from '../schemas';
 
@@ -87,12 +88,10 @@ export const customerRoutes = newRouter()
             'application/json': {
               schema: z.object({
                 email: z.email().max(254),
-                name: z.string().trim().min(1).max(200).optional(),
-                externalId: z
-                  .string()
+                name: safeText({ max: 200 }).trim().min(1).optional(),
+                externalId: safeText({ max: 128 })
                   .trim()
                   .min(1)
-                  .max(128)
                   .optional()
                   .openapi({ description: 'Your own id for this customer' }),
               }),
