@@ -62,6 +62,8 @@ const FAKE_KEY_ID = 'key_01AAAAAAAAAAAAAAAAAAAAAAAA';
 
 let t: TestTenant;
 let owner: TestOperator;
+/** Signs out when the walk reaches the sign-out routes, so it is not `owner`. */
+let leaving: TestOperator;
 let secretKey: string;
 let customerId: string;
 let customerToken: string;
@@ -279,7 +281,11 @@ function credentials(op: Operation): Record<string, string> {
   if (op.security.includes('apiKey')) return { authorization: `Bearer ${secretKey}` };
   if (op.security.includes('customerToken')) return { authorization: `Bearer ${customerToken}` };
   if (op.security.includes('bearer')) {
-    const token = op.path.startsWith('/internal/') ? env.PUBLISH_TOKEN : owner.token;
+    const token = op.path.startsWith('/internal/')
+      ? env.PUBLISH_TOKEN
+      : op.path.startsWith('/admin/v1/sessions')
+        ? leaving.token
+        : owner.token;
     return { authorization: `Bearer ${token}` };
   }
   return {};
@@ -359,6 +365,7 @@ beforeAll(async () => {
   );
   await publish();
   owner = await createOperator(t.tenantId, 'owner');
+  leaving = await createOperator(t.tenantId, 'viewer');
   const host = t.hosts['us-store'] ?? '';
   const auth = { authorization: `Bearer ${secretKey}`, 'content-type': 'application/json' };
   const created = await SELF.fetch(`https://${host}/v1/customers`, {
