@@ -28,8 +28,8 @@ import { rmSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { type Bundle, buildChildren, buildWorker, ROOT } from './bench/build';
+import { parseCli } from './bench/cli';
 import { projectWorker, publishBenchConfig } from './bench/edge';
 import {
   BENCH_FLAG_KEY,
@@ -81,35 +81,21 @@ const HELP = `npm run bench -- [options]
   --json              print one JSON object with the results on the last line
   -h, --help          this text`;
 
-function parseOptions() {
-  return parseArgs({
-    options: {
-      duration: { type: 'string' },
-      warmup: { type: 'string' },
-      connections: { type: 'string', default: '32' },
-      threads: { type: 'string', default: '1' },
-      repeat: { type: 'string' },
-      only: { type: 'string' },
-      'edge-bundle': { type: 'string' },
-      quick: { type: 'boolean', default: false },
-      'no-pin': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-  }).values;
-}
-let args: ReturnType<typeof parseOptions>;
-try {
-  args = parseOptions();
-} catch (err) {
-  console.error(`${err instanceof Error ? err.message : String(err)}\n\n${HELP}`);
-  process.exit(2);
-}
-if (args.help) {
-  console.log(HELP);
-  process.exit(0);
-}
+const args = parseCli(
+  {
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    connections: { type: 'string', default: '32' },
+    threads: { type: 'string', default: '1' },
+    repeat: { type: 'string' },
+    only: { type: 'string' },
+    'edge-bundle': { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    'no-pin': { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  },
+  HELP,
+);
 
 function positive(name: string, raw: string | undefined, fallback: number, min = 1): number {
   if (raw === undefined) return fallback;

@@ -26,7 +26,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
@@ -42,6 +41,7 @@ import {
 } from '../lib/database';
 import { startWsProxy, type WsProxy } from '../lib/ws-proxy';
 import { buildChildren, buildWorker } from './build';
+import { parseCli } from './cli';
 import { projectWorker } from './edge';
 import { pinProcesses, type RunningWorker, startWorker, workerdPids } from './runtime';
 import {
@@ -70,32 +70,18 @@ const HELP = `npm run bench:scale -- [options]
 
   DATABASE_URL        Postgres server to create the scratch database on (required)`;
 
-function parseOptions() {
-  return parseArgs({
-    options: {
-      tenants: { type: 'string' },
-      flips: { type: 'string', default: '20' },
-      budget: { type: 'string', default: '100' },
-      'no-extras': { type: 'boolean', default: false },
-      memory: { type: 'boolean', default: false },
-      'no-pin': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-  }).values;
-}
-let args: ReturnType<typeof parseOptions>;
-try {
-  args = parseOptions();
-} catch (err) {
-  console.error(`${err instanceof Error ? err.message : String(err)}\n\n${HELP}`);
-  process.exit(2);
-}
-if (args.help) {
-  console.log(HELP);
-  process.exit(0);
-}
+const args = parseCli(
+  {
+    tenants: { type: 'string' },
+    flips: { type: 'string', default: '20' },
+    budget: { type: 'string', default: '100' },
+    'no-extras': { type: 'boolean', default: false },
+    memory: { type: 'boolean', default: false },
+    'no-pin': { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  },
+  HELP,
+);
 const intArg = (name: string, raw: string, min: number) => {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min) {

@@ -52,17 +52,18 @@ export interface PipelineState {
 
 type Step = (s: PipelineState) => undefined | Promise<void>;
 
+/** Hands `value` to `use` now, or once it has settled: a step's result either way. */
+function settle<T>(value: T | Promise<T>, use: (v: T) => void): undefined | Promise<void> {
+  if (value instanceof Promise) return value.then(use);
+  use(value);
+  return undefined;
+}
+
 /** resolve the storefront and load its config. */
-const resolve: Step = (s) => {
-  const edge = resolveEdge(s.req, s.headers, s.env, s.ctx, s.prefix, s.target);
-  if (!(edge instanceof Promise)) {
+const resolve: Step = (s) =>
+  settle(resolveEdge(s.req, s.headers, s.env, s.ctx, s.prefix, s.target), (edge) => {
     s.edge = edge;
-    return undefined;
-  }
-  return edge.then((e) => {
-    s.edge = e;
   });
-};
 
 /** refuse what a tenant, storefront, channel or this route's feature killswitch blocks. */
 const killswitches: Step = (s) => {
@@ -85,17 +86,12 @@ const authenticate: Step = (s) => {
   const { access } = s.policy;
   if (access === 'public') return undefined;
   if (access === 'customer') {
-    return authenticateCustomer(s.edge, s.headers).then((customer) => {
+    return settle(authenticateCustomer(s.edge, s.headers), (customer) => {
       s.customer = customer;
     });
   }
-  const key = authenticateKey(s.edge, s.headers, access);
-  if (!(key instanceof Promise)) {
+  return settle(authenticateKey(s.edge, s.headers, access), (key) => {
     s.apiKey = key;
-    return undefined;
-  }
-  return key.then((k) => {
-    s.apiKey = k;
   });
 };
 
@@ -108,13 +104,8 @@ const rateLimit: Step = (s) => {
     checks = customerLimits(s.env, s.edge, s.headers, s.customer.customerId);
   }
   if (!checks) return undefined;
-  const headers = enforceRateLimits(s.env, s.ctx, checks);
-  if (!(headers instanceof Promise)) {
+  return settle(enforceRateLimits(s.env, s.ctx, checks), (headers) => {
     s.rateLimit = headers;
-    return undefined;
-  }
-  return headers.then((h) => {
-    s.rateLimit = h;
   });
 };
 
