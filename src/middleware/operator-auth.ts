@@ -1,4 +1,3 @@
-import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
 import { getDb } from '../db/client';
@@ -6,10 +5,8 @@ import type { Db } from '../db/types';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { consoleKeys } from '../security/console-keys';
-import { type Action, authorize } from '../security/rbac';
 import { verifyCsrfToken, verifySessionToken } from '../security/sessions';
-import { findStorefront } from '../services/admin/config-changes';
-import { findTenant, loadSession, type OperatorPrincipal } from '../services/admin/operators';
+import { loadSession, type OperatorPrincipal } from '../services/admin/operators';
 
 export const SESSION_COOKIE = 'azotte_session';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -85,58 +82,5 @@ export const operatorAuth = createMiddleware<AppEnv>(async (c, next) => {
     c.executionCtx.waitUntil(handle.close());
   }
 });
-
-/**
- * The tenant named in the path (and the storefront named in the request, by slug or id), if
- * this operator may take `action` there. An operator with no grant in the tenant gets a 404
- * (they must not learn it exists), as does a storefront that is not the tenant's; a grant whose
- * role, storefronts or channels do not cover the action gets a 403.
- */
-export async function authorizeScope(
-  c: Context<AppEnv>,
-  tenantRef: string,
-  action: Action,
-  scope: { storefront?: string; channel?: string } = {},
-) {
-  const operator = c.get('operator');
-  const db = c.get('db');
-  const tenant = await findTenant(db, tenantRef);
-  if (!tenant || !operator.grants.some((g) => g.tenantId === tenant.id)) {
-    throw new ApiError('not_found', `No tenant "${tenantRef}".`);
-  }
-  const storefront = scope.storefront
-    ? await findStorefront(db, tenant.id, scope.storefront)
-    : null;
-  const decision = authorize(operator.grants, {
-    tenantId: tenant.id,
-    action,
-    storefrontId: storefront?.id,
-    channel: scope.channel,
-  });
-  if (!decision.allowed) {
-    throw new ApiError(
-      'forbidden',
-      `Your role does not allow ${action}${storefront ? ' in this storefront' : ''}${
-        scope.channel ? ` on the ${scope.channel} channel` : ''
-      } (${decision.reason}).`,
-    );
-  }
-  return { tenant, storefront };
-}
-
-/** {@link authorizeScope} for a tenant-wide action. */
-export async function authorizeTenant(c: Context<AppEnv>, tenantRef: string, action: Action) {
-  return (await authorizeScope(c, tenantRef, action)).tenant;
-}
-
-/** Who, why and which request, for a change made by the signed-in operator. */
-export function operatorChange(c: Context<AppEnv>, tenantId: string, reason: string) {
-  return {
-    tenantId,
-    actor: { type: 'operator' as const, id: c.get('operator').id },
-    requestId: c.get('requestId'),
-    reason,
-  };
-}
 
 export type { Db, OperatorPrincipal };

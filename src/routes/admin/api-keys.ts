@@ -4,7 +4,6 @@ import { newRouter } from '../../app';
 import { apiKeyKindEnum, channelEnum } from '../../db/schema/enums';
 import type { AppEnv } from '../../env';
 import { ApiError } from '../../errors';
-import { authorizeScope, operatorChange } from '../../middleware/operator-auth';
 import {
   createApiKey,
   listApiKeys,
@@ -12,6 +11,7 @@ import {
   rotateApiKey,
 } from '../../services/admin/api-keys';
 import { safeText } from '../schemas';
+import { authorizeScope, operatorChange } from './authorize';
 import {
   adminRoute,
   IdempotencyHeaderSchema,

@@ -1,8 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import { newRouter } from '../../app';
-import { authorizeScope } from '../../middleware/operator-auth';
 import { listAudit, verifyAudit } from '../../services/audit/audit';
 import { safeText } from '../schemas';
+import { authorizeScope } from './authorize';
 import { adminProblems, adminRoute, TenantParamSchema } from './support';
 
 const Params = TenantParamSchema;

@@ -7,7 +7,6 @@ import {
   killswitchScopeEnum,
 } from '../../db/schema/enums';
 import { ApiError } from '../../errors';
-import { authorizeScope, authorizeTenant, operatorChange } from '../../middleware/operator-auth';
 import {
   listFlags,
   listKillswitches,
@@ -16,6 +15,7 @@ import {
   setKillswitch,
 } from '../../services/admin/config-changes';
 import { safeText } from '../schemas';
+import { authorizeScope, authorizeTenant, operatorChange } from './authorize';
 import {
   adminRoute,
   IdempotencyHeaderSchema,

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { newRouter } from '../../app';
-import { authorizeTenant } from '../../middleware/operator-auth';
 import { listSigningKeys, rotateSigningKey } from '../../services/customers/signing-keys';
+import { authorizeTenant } from './authorize';
 import {
   adminRoute,
   IdempotencyHeaderSchema,
