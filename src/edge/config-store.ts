@@ -43,6 +43,8 @@ export class EdgeConfigStore {
   private routing?: { table: RoutingTable; fetchedAt: number };
   /** A background refresh is under way (a flag, not its promise: see routingTable). */
   private refreshing = false;
+  /** When a miss last made this isolate re-read the routing table (see recheckRouting). */
+  private recheckedAt = Number.NEGATIVE_INFINITY;
   private readonly snapshots = new Map<string, StorefrontSnapshot>();
   /** Per storefront, the highest version loaded (by the version of its KV key). */
   private readonly newest = new Map<string, { version: number; snapshot: StorefrontSnapshot }>();
@@ -83,6 +85,32 @@ export class EdgeConfigStore {
       );
     }
     return cached.table;
+  }
+
+  /**
+   * For a request the routing table in hand does not know (an unknown host, storefront or
+   * prefix): when that copy is older than `revalidateMs`, re-reads it and answers true, so the
+   * caller resolves again before answering 404. A host a publish just added thus resolves on its
+   * first request. At most one such read per `revalidateMs` per isolate, however many unknown
+   * hosts arrive (a flood of random `Host` headers costs one KV read a second).
+   */
+  /** Whether {@link recheckRouting} would re-read the table now (no I/O). */
+  mayRecheck(): boolean {
+    const now = this.options.now();
+    const cached = this.routing;
+    return (
+      cached !== undefined &&
+      now - cached.fetchedAt > this.options.revalidateMs &&
+      now - this.recheckedAt > this.options.revalidateMs
+    );
+  }
+
+  async recheckRouting(kv: KVNamespace): Promise<boolean> {
+    const cached = this.routing;
+    if (!cached || !this.mayRecheck()) return false;
+    this.recheckedAt = this.options.now();
+    await this.refreshRouting(kv);
+    return this.routing !== undefined && this.routing.table !== cached.table;
   }
 
   /**
@@ -152,6 +180,7 @@ export class EdgeConfigStore {
   reset(): void {
     this.routing = undefined;
     this.refreshing = false;
+    this.recheckedAt = Number.NEGATIVE_INFINITY;
     this.snapshots.clear();
     this.lastGood.clear();
     this.newest.clear();

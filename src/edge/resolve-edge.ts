@@ -125,6 +125,23 @@ function resolveIn(
   return resolution;
 }
 
+/**
+ * {@link resolveIn}, except that a miss on a copy that may be stale answers undefined instead
+ * of the 404, so the caller re-reads the routing table first (see `recheckRouting`).
+ */
+function resolveOrRecheck(
+  table: RoutingTable,
+  inputs: EdgeInputs,
+  prefix: string | undefined,
+): Resolution | undefined {
+  try {
+    return resolveIn(table, inputs, prefix);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404 && edgeConfig.mayRecheck()) return undefined;
+    throw err;
+  }
+}
+
 /** The resolved storefront's tenant in `table`. */
 function tenantOf(
   table: RoutingTable,
@@ -190,7 +207,8 @@ export function resolveEdge(
   const inputs = edgeInputs(req, headers, env, target);
   const table = edgeConfig.cachedRoutingTable(env.CONFIG_KV, ctx);
   if (table) {
-    const resolution = resolveIn(table, inputs, prefix);
+    const resolution = resolveOrRecheck(table, inputs, prefix);
+    if (!resolution) return loadEdge(headers, env, ctx, prefix, inputs);
     const tenant = tenantOf(table, resolution, inputs.host);
     const snapshot = edgeConfig.cachedSnapshot(resolution.storefrontId, tenant.version);
     const signal = snapshot && hotConfig.peek(env.TENANT_CONFIG, resolution.tenantId, ctx);
@@ -209,10 +227,17 @@ async function loadEdge(
   prefix: string | undefined,
   inputs: EdgeInputs,
 ): Promise<EdgeContext> {
-  const table =
+  let table =
     edgeConfig.cachedRoutingTable(env.CONFIG_KV, ctx) ??
     (await edgeConfig.routingTable(env.CONFIG_KV, ctx));
-  const resolution = resolveIn(table, inputs, prefix);
+  let resolution = resolveOrRecheck(table, inputs, prefix);
+  if (!resolution) {
+    // The copy in hand did not know the request; a fresher one might (a host just published).
+    if (await edgeConfig.recheckRouting(env.CONFIG_KV)) {
+      table = await edgeConfig.routingTable(env.CONFIG_KV, ctx);
+    }
+    resolution = resolveIn(table, inputs, prefix);
+  }
   const tenant = tenantOf(table, resolution, inputs.host);
   const snapHit = edgeConfig.cachedSnapshot(resolution.storefrontId, tenant.version);
   const hotHit = hotConfig.peek(env.TENANT_CONFIG, resolution.tenantId, ctx);

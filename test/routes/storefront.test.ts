@@ -1,10 +1,13 @@
+import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { durableObjectSignal, publishConfig } from '../../src/services/publish/publish';
 import {
   createTenant,
   globalcorpLikeSpec,
   publish,
   type TestTenant,
   unique,
+  withDb,
 } from '../helpers/factories';
 import { call, expectProblem, json } from '../helpers/http';
 
@@ -70,6 +73,20 @@ describe('storefront resolution', () => {
       const body = await expectProblem(res, 404, 'not_found');
       expect(body.detail).toMatch(/^No route for/);
     }
+  });
+
+  it('a host added by a publish resolves on its first request, from a copy older than a second', async () => {
+    await resolve(a.hosts['us-store'] ?? '', '/v1/storefront'); // this isolate holds the table
+    const late = await createTenant();
+    // Published without dropping the isolate's caches, as on a running edge.
+    await withDb((db) =>
+      publishConfig(db, { kv: env.CONFIG_KV, signal: durableObjectSignal(env.TENANT_CONFIG) }),
+    );
+    await new Promise((r) => setTimeout(r, 1_100));
+    const sf = await resolve(late.hosts['eu-store'] ?? '', '/v1/storefront');
+    expect(sf).toMatchObject({ slug: 'eu-store', tenantId: late.tenantId, resolvedBy: 'host' });
+    // A host nobody publishes is still a 404.
+    await expectProblem(await call(`nope-${unique()}.test`, '/v1/storefront'), 404, 'unknown_host');
   });
 
   it('header: X-Storefront by slug or id, within the host’s tenant', async () => {
