@@ -432,6 +432,23 @@ const ASSERT_CODES: Record<Assertion, number> = { bol: 0, eol: 1, wordb: 2, nwor
 
 class ProgramTooLarge extends Error {}
 
+/** Whether `n` compiles to no instruction at all (`()`, `(a{0})`, `(){5}`). */
+function emitsNothing(n: Node): boolean {
+  switch (n.t) {
+    case 'empty':
+      return true;
+    case 'cat':
+      return n.items.every(emitsNothing);
+    case 'rep':
+      return n.max === 0 || emitsNothing(n.node);
+    default:
+      return false;
+  }
+}
+
+/** Node visits a compile may make (see `Emitter.visits`): well above any accepted program. */
+const MAX_COMPILE_VISITS = 8 * MAX_PROGRAM_SIZE;
+
 /** Emits the NFA program: op[i] with operands x[i], y[i]. */
 class Emitter {
   readonly op: number[] = [];
@@ -439,6 +456,12 @@ class Emitter {
   readonly y: number[] = [];
   readonly sets: CharSet[] = [];
   private readonly setIds = new Map<Ranges, number>();
+  /**
+   * Nodes visited while emitting. Parts that emit nothing (`()`, `a{0}`) are not caught by the
+   * program-size bound, so `((((){100}){100}){100}){100}` would take exponential time to
+   * compile; every visit counts against this budget too.
+   */
+  private visits = 0;
 
   emit(op: number, x = 0, y = 0): number {
     if (this.op.length >= MAX_PROGRAM_SIZE) throw new ProgramTooLarge();
@@ -449,6 +472,7 @@ class Emitter {
   }
 
   node(n: Node): void {
+    if (++this.visits > MAX_COMPILE_VISITS) throw new ProgramTooLarge();
     switch (n.t) {
       case 'empty':
         return;
@@ -492,6 +516,8 @@ class Emitter {
   }
 
   private repeat(node: Node, min: number, max: number): void {
+    // A body that compiles to nothing repeats to nothing.
+    if (max === 0 || emitsNothing(node)) return;
     for (let i = 0; i < min; i++) this.node(node);
     if (max === Infinity) {
       // L: split body, end; body; jmp L
