@@ -1,14 +1,16 @@
+import { env } from 'cloudflare:test';
 /**
  * Bounds of flag definitions, through the worker: what an operator writes can neither cost
  * every evaluation nor wedge the tenant's publishing (and with it its killswitches).
  */
 import { count, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditLog, featureFlags, tenants } from '../../src/db/schema';
+import { auditLog, featureFlags, storefrontRoutes, tenants } from '../../src/db/schema';
 import { edgeConfig } from '../../src/edge/config-store';
 import { hotConfig } from '../../src/edge/hot-config';
 import { newId } from '../../src/lib/ids';
 import { putFlag } from '../../src/services/admin/config-changes';
+import { publishConfig } from '../../src/services/publish/publish';
 import { createTenant, publish, type TestTenant, withDb } from '../helpers/factories';
 import { call, expectProblem, json } from '../helpers/http';
 import { asOperator, createOperator, type TestOperator } from '../helpers/operators';
@@ -393,5 +395,56 @@ describe('publishing cannot wedge', () => {
     await until(async () => (await catalogStatus(t)) === 503);
     await until(async () => (await served()) > good);
     await flip(admin, t, false);
+  });
+
+  it('a tenant kept on its last routing entry never takes back a host another tenant now publishes', async () => {
+    // B is the older tenant, so the publisher reaches A (kept) after B (published).
+    const b = await createTenant();
+    const { t: a } = await tenantWithAdmin();
+    await publish();
+    const moved = a.hosts['us-store'] ?? '';
+    for (let i = 0; i < 21; i++) {
+      await storeLegacyFlag(a, `legacy-${i}`, sizedDefinition(30_000, `m${i}`));
+    }
+    // The host moves from A to B in Postgres; A cannot be published any more.
+    await withDb(async (db) => {
+      await db.delete(storefrontRoutes).where(eq(storefrontRoutes.value, moved));
+      await db.insert(storefrontRoutes).values({
+        id: newId('rt'),
+        tenantId: b.tenantId,
+        storefrontId: b.storefronts['us-store'] ?? '',
+        kind: 'host',
+        value: moved,
+      });
+      await db
+        .update(tenants)
+        .set({ configVersion: sql`${tenants.configVersion} + 1` })
+        .where(eq(tenants.id, b.tenantId));
+    });
+    await publish();
+    const res = await call(moved, '/v1/storefront', { key: null });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(await json(res)).toMatchObject({ tenantId: b.tenantId });
+    // A keeps serving its other hosts from its last good entry.
+    const eu = await call(a.hosts['eu-store'] ?? '', '/v1/storefront', { key: null });
+    expect(await json(eu)).toMatchObject({ tenantId: a.tenantId });
+  });
+
+  it('a tenant that cannot be published is never dropped from routing because KV could not be read', async () => {
+    const { t: a } = await tenantWithAdmin();
+    await publish();
+    const before = await env.CONFIG_KV.get('routing/v1');
+    for (let i = 0; i < 21; i++) {
+      await storeLegacyFlag(a, `legacy-${i}`, sizedDefinition(30_000, `k${i}`));
+    }
+    // A publisher without its own copy of A's entry, and a KV whose reads fail.
+    const kv = {
+      get: async () => {
+        throw new Error('KV unreachable');
+      },
+      put: (key: string, value: string) => env.CONFIG_KV.put(key, value),
+    } as unknown as KVNamespace;
+    await expect(withDb((db) => publishConfig(db, { kv }))).rejects.toThrow(/KV unreachable/);
+    expect(await env.CONFIG_KV.get('routing/v1')).toBe(before);
   });
 });

@@ -1,4 +1,5 @@
 import type { Db } from '../../db/types';
+import { MAX_CONFIG_BYTES } from '../../edge/config-store';
 import {
   type HotConfig,
   KV_KEYS,
@@ -109,25 +110,31 @@ export async function publishConfig(
   const hots: { tenantId: string; slug: string; hot: HotConfig }[] = [];
   const active = new Set<string>();
   let published: Promise<RoutingTable | undefined> | undefined;
+  /** Entries of tenants that could not be published, merged after every published one. */
+  const kept = new Map<string, TenantRoutingEntry>();
   const keepLast = async (tenantId: string, failure: Omit<PublishFailure, 'servingVersion'>) => {
     // The tenant's entry as published: ours, or the table's in KV if newer (another path may
     // have published since), read once and only for this. Either points at snapshots that
     // exist (their keys are versioned and never deleted), and nothing else is copied.
-    published ??= kv
-      .get(KV_KEYS.routing, 'json')
-      .then((raw) => {
-        const parsed = RoutingTableSchema.safeParse(raw);
-        return parsed.success ? parsed.data : undefined;
-      })
-      .catch(() => undefined);
+    published ??= kv.get(KV_KEYS.routing, 'json').then((raw) => {
+      if (raw === null) return undefined; // never published: no entry to keep
+      const parsed = RoutingTableSchema.safeParse(raw);
+      if (!parsed.success) throw new Error('the published routing table could not be read');
+      return parsed.data;
+    });
     const ours = last.get(tenantId);
-    const theirs = tenantEntry(await published, tenantId);
+    let theirs: TenantRoutingEntry | undefined;
+    try {
+      theirs = tenantEntry(await published, tenantId);
+    } catch (err) {
+      // Without the table in KV (unreachable, unreadable) only our own copy can stand in; with
+      // neither, publishing now would drop the tenant from routing: fail, and the table in KV
+      // stays as it was.
+      if (!ours) throw err;
+    }
     const entry =
       ours && (!theirs || ours.routing.version >= theirs.routing.version) ? ours : theirs;
-    if (entry) {
-      table.tenants[tenantId] = entry.routing;
-      Object.assign(table.hosts, entry.hosts);
-    }
+    if (entry) kept.set(tenantId, entry);
     result.failed.push({ ...failure, servingVersion: entry?.routing.version ?? null });
   };
   for (const tenantId of await listTenantIds(db)) {
@@ -176,8 +183,21 @@ export async function publishConfig(
     result.tenants.push({ id: tenantId, slug, version, storefronts: rows.storefronts.length });
   }
   for (const tenantId of last.keys()) if (!active.has(tenantId)) last.delete(tenantId);
+  // A kept entry is an older state: it never takes a host that a published tenant holds now.
+  for (const [tenantId, entry] of kept) {
+    table.tenants[tenantId] = entry.routing;
+    for (const [host, target] of Object.entries(entry.hosts)) {
+      if (!(host in table.hosts)) table.hosts[host] = target;
+    }
+  }
   const body = JSON.stringify(table);
-  result.routingBytes = body.length;
+  result.routingBytes = new TextEncoder().encode(body).length;
+  if (result.routingBytes > MAX_CONFIG_BYTES) {
+    // The edge would refuse it and keep its old copy everywhere: refuse it here, loudly.
+    throw new Error(
+      `the routing table would be ${result.routingBytes} bytes, over the edge's limit of ${MAX_CONFIG_BYTES}`,
+    );
+  }
   await kv.put(KV_KEYS.routing, body);
   const { signal } = targets;
   if (signal) {
