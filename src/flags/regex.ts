@@ -143,6 +143,8 @@ const QUANTIFIER_BRACE = /^\{(\d+)(?:(,)(\d*))?\}/;
 
 class Parser {
   private pos = 0;
+  /** Group names seen so far: JavaScript refuses a name used twice. */
+  private readonly names = new Set<string>();
 
   constructor(private readonly src: string) {}
 
@@ -259,6 +261,9 @@ class Parser {
       } else if (next === '<') {
         const m = /^\?<([A-Za-z_$][A-Za-z0-9_$]*)>/.exec(this.src.slice(this.pos));
         if (!m) this.fail('invalid group name', start);
+        const name = m[1] as string;
+        if (this.names.has(name)) this.fail(`duplicate group name "${name}"`, start);
+        this.names.add(name);
         this.pos += (m[0] as string).length;
       } else {
         this.fail('inline flags and other (?…) groups are not supported', start);

@@ -22,3 +22,12 @@ describe('compileSafeRegex: compile work is bounded too', () => {
     expect(compiled.ok).toBe(false);
   });
 });
+
+describe('compileSafeRegex: what JavaScript refuses, it refuses', () => {
+  it('a group name used twice', () => {
+    const twice = ['(?<a>x)', '(?<a>y)'].join('');
+    expect(() => new RegExp(twice)).toThrow();
+    expect(compileSafeRegex(twice).ok).toBe(false);
+    expect(compileSafeRegex('(?<a>x)(?<b>y)').ok).toBe(true);
+  });
+});
