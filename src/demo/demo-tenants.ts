@@ -29,7 +29,8 @@ export const GLOBALCORP: TenantSpecInput = {
         { provider: 'paypal', priority: 0, weight: 20 },
       ],
       branding: { displayName: 'GlobalCorp US', primaryColor: '#1f4ed8' },
-      // Partner portals front the catalog with their CDN (see README: HTTP caching).
+      // Partner clients may keep the catalog two minutes; `public` (a shared CDN copy) applies
+      // only on a storefront whose own channel is partner (see README: HTTP caching).
       cachePolicy: {
         catalog: { partner: { scope: 'public', maxAge: 120, staleWhileRevalidate: 600 } },
       },

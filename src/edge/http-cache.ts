@@ -85,10 +85,16 @@ export function cacheControlFor(
   resource: CacheResource,
   channel: Channel,
   resolvedBy: ResolvedBy | undefined,
+  /** The channel the storefront itself serves; `channel` is the client's (its word). */
+  storefrontChannel: Channel = channel,
 ): string {
   const rule = cacheRule(policy, resource, channel);
   const byLocation = resolvedBy === 'geo' || resolvedBy === 'default';
-  const scope = rule.scope === 'public' && byLocation ? 'private' : rule.scope;
+  // A client's claimed channel (X-Client-Channel, its user agent) picks the rule's times, but
+  // never makes a key-authenticated read shareable: a shared cache (many ignore Vary) would
+  // hand the copy to clients that never showed a key.
+  const claimed = channel !== storefrontChannel && resource === 'catalog';
+  const scope = rule.scope === 'public' && (byLocation || claimed) ? 'private' : rule.scope;
   let value = `${scope}, max-age=${rule.maxAge}`;
   if (rule.staleWhileRevalidate) value += `, stale-while-revalidate=${rule.staleWhileRevalidate}`;
   if (rule.staleIfError) value += `, stale-if-error=${rule.staleIfError}`;

@@ -27,7 +27,13 @@ export function makeRepresentation(
   resolvedBy: ResolvedBy | undefined,
 ): Representation {
   const policy = edge.snapshot.storefront.cachePolicy;
-  const cacheControl = cacheControlFor(policy, resource, edge.client.channel, resolvedBy);
+  const cacheControl = cacheControlFor(
+    policy,
+    resource,
+    edge.client.channel,
+    resolvedBy,
+    edge.snapshot.storefront.channel,
+  );
   return { body, etag: weakEtag(body), cacheControl, vary };
 }
 

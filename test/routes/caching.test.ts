@@ -24,7 +24,10 @@ const DEFAULT_BROWSE = 'private, max-age=60, stale-while-revalidate=300';
 const DEFAULT_OTT = 'private, max-age=300, stale-while-revalidate=3600';
 const ROKU = { 'user-agent': 'Roku/DVP-12.5 (12.5.0.4174)' };
 
-/** us-store has its own policy: a partner CDN may keep the catalog, everyone else 30 s. */
+/**
+ * us-store is a partner storefront with its own policy: a partner CDN may keep the catalog,
+ * every other client 30 s.
+ */
 function spec(overrides: Parameters<typeof globalcorpLikeSpec>[1] = {}) {
   const base = globalcorpLikeSpec(u);
   return {
@@ -33,6 +36,7 @@ function spec(overrides: Parameters<typeof globalcorpLikeSpec>[1] = {}) {
       sf.slug === 'us-store'
         ? {
             ...sf,
+            channel: 'partner' as const,
             cachePolicy: {
               catalog: {
                 partner: { scope: 'public' as const, maxAge: 120, staleWhileRevalidate: 600 },
@@ -88,11 +92,38 @@ describe('GET /v1/catalog: ETag, Cache-Control, Vary', () => {
     expect(partner.headers.get('cache-control')).toBe(
       'public, max-age=120, stale-while-revalidate=600',
     );
-    const others: Record<string, string>[] = [{}, ROKU, { 'x-client-channel': 'mobile' }];
+    // Without a claim, the client is on the storefront's own channel.
+    const own = await call(us, '/v1/catalog');
+    expect(own.headers.get('cache-control')).toBe(
+      'public, max-age=120, stale-while-revalidate=600',
+    );
+    const others: Record<string, string>[] = [
+      ROKU,
+      { 'x-client-channel': 'mobile' },
+      { 'x-client-channel': 'web' },
+    ];
     for (const headers of others) {
       const res = await call(us, '/v1/catalog', { headers });
       expect(res.headers.get('cache-control')).toBe('private, max-age=30');
     }
+  });
+
+  it('a claimed channel never makes a catalog public: a web storefront with a public partner rule', async () => {
+    const u2 = unique();
+    const web = await createTenant(
+      globalcorpLikeSpec(u2, {
+        storefronts: globalcorpLikeSpec(u2).storefronts.map((sf) => ({
+          ...sf,
+          cachePolicy: { catalog: { partner: { scope: 'public' as const, maxAge: 120 } } },
+        })),
+      }),
+    );
+    await publish();
+    const claimed = await call(web.hosts['us-store'] ?? '', '/v1/catalog', {
+      headers: { 'x-client-channel': 'partner' },
+    });
+    expect(claimed.status).toBe(200);
+    expect(claimed.headers.get('cache-control')).toBe('private, max-age=120');
   });
 
   it('public only when the URL or X-Storefront chose the storefront, never geography', async () => {

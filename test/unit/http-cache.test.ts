@@ -92,6 +92,14 @@ describe('cacheControlFor', () => {
     for (const by of ['geo', 'default'] as const)
       expect(cacheControlFor(policy, 'catalog', 'partner', by)).toMatch(/^private,/);
   });
+  it('public only for the storefront’s own channel, never one the client claims', () => {
+    expect(cacheControlFor(policy, 'catalog', 'partner', 'host', 'partner')).toMatch(/^public,/);
+    expect(cacheControlFor(policy, 'catalog', 'partner', 'host', 'web')).toBe(
+      'private, max-age=120, stale-while-revalidate=600, stale-if-error=86400',
+    );
+    // Reads that need no key stay public whoever asks.
+    expect(cacheControlFor({}, 'jwks', 'partner', undefined, 'web')).toBe('public, max-age=300');
+  });
 });
 
 describe('the cache policy in the storefront config', () => {
