@@ -12,9 +12,8 @@ import { bodyRequired, readJsonBody } from '../lib/json-body';
 import { catalogRepresentation } from './catalog-body';
 import type { Shape } from './channel';
 import { EvaluateRequestSchema, evaluateFlags, quickParseEvaluateRequest } from './flag-evaluate';
-import { ifNoneMatch } from './http-cache';
 import { type PipelineState, type RoutePolicy, runPipeline } from './pipeline';
-import { cachingHeaders, type Representation } from './representation';
+import { cachingHeaders, notModified, type Representation } from './representation';
 import { PREFIX_SEGMENT_SOURCE } from './reserved-paths';
 import { requestTarget } from './resolve-edge';
 
@@ -154,8 +153,7 @@ function respond(route: Route, s: PipelineState, requestId: string): Response | 
     const init = catalogInit(rep, edge.client.shape, limits['RateLimit-Policy'] ?? '');
     // Only now, after the key check and the rate limit: a caller without a valid key gets its
     // 401 (or 429), never a 304 that would confirm what it asked about.
-    const field = s.headers.get('if-none-match');
-    if (field !== null && ifNoneMatch(field, rep.etag)) {
+    if (notModified(rep, s.headers)) {
       return withRequestHeaders(new Response(null, init.notModified), requestId, limits);
     }
     const body = route.head ? null : rep.body;

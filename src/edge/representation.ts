@@ -44,10 +44,15 @@ export function cachingHeaders(rep: Representation): Record<string, string> {
   return headers;
 }
 
+/** Whether the request's `If-None-Match` matches `rep`: a 304 is its answer. */
+export function notModified(rep: Representation, requestHeaders: Headers): boolean {
+  const field = requestHeaders.get('if-none-match');
+  return field !== null && ifNoneMatch(field, rep.etag);
+}
+
 /** 304 when the request's `If-None-Match` matches `rep`, else the 200 with its body. */
 export function conditionalResponse(rep: Representation, requestHeaders: Headers): Response {
-  const field = requestHeaders.get('if-none-match');
-  if (field !== null && ifNoneMatch(field, rep.etag)) {
+  if (notModified(rep, requestHeaders)) {
     return new Response(null, { status: 304, headers: cachingHeaders(rep) });
   }
   return new Response(rep.body, {
