@@ -1,48 +1,69 @@
 import { DurableObject } from 'cloudflare:workers';
 import { getDb } from '../src/db/client';
+import type { TenantRouting } from '../src/edge/snapshot';
 import type { Env } from '../src/env';
 import {
-  durableObjectSignal,
-  type PublishResult,
-  publishConfig,
-  type TenantRoutingEntry,
+  emptyPublishState,
+  envTargets,
+  flushRouting,
+  publishTenant,
+  routingDueAt,
+  SNAPSHOT_REFRESH_AFTER_MS,
+  type TenantPublishResult,
+  type TenantPublishState,
 } from '../src/services/publish/publish';
 
+type State = TenantPublishState & { pendingRouting?: TenantRouting; tenantId?: string };
+
 /**
- * The one writer of the published read model. KV is last-write-wins, so two publishes racing
- * could leave an older routing table on top of a newer one; every publish goes through this
- * single object, one at a time. Requests that arrive while a publish runs share the next one,
- * which starts after they committed and so includes their changes.
+ * One object per tenant (named by the tenant id): the one writer of that tenant's published
+ * read model. KV is last-write-wins, so two publishes of a tenant racing could leave an older
+ * snapshot pointer on top of a newer one; this object runs them one at a time. Requests that
+ * arrive while a publish runs share the next one, which starts after they committed and so
+ * includes their changes. Tenants never wait for each other: each has its own object.
  *
- * It also remembers, while it lives, the routing entry it last wrote for each tenant: a tenant
- * that cannot be published (too large, a failed write) keeps that one (after an eviction the
- * publisher takes it from the routing table in KV instead, see publishConfig).
+ * Its storage keeps what it published (per storefront the content hash and version, the host
+ * set's hash), so the next publish writes only what changed. Its alarm writes a routing entry
+ * that was deferred (KV takes one write a second per key) and re-writes served snapshots
+ * before their KV TTL ends.
  */
 export class PublisherDurableObject extends DurableObject<Env> {
-  private running: Promise<PublishResult> | undefined;
-  private queued: Promise<PublishResult> | undefined;
-  private readonly lastPublished = new Map<string, TenantRoutingEntry>();
+  private running: Promise<TenantPublishResult> | undefined;
+  private queued: Promise<TenantPublishResult> | undefined;
+  private state: State | undefined;
 
-  async publish(): Promise<PublishResult> {
-    if (!this.running) return this.start();
+  private async load(): Promise<State> {
+    this.state ??= (await this.ctx.storage.get<State>('state')) ?? emptyPublishState();
+    return this.state;
+  }
+
+  /** Publishes `tenantId` (this object's tenant) from Postgres. */
+  async publish(tenantId: string): Promise<TenantPublishResult> {
+    if (!this.running) return this.start(tenantId);
     this.queued ??= this.running
       .catch(() => undefined)
       .then(() => {
         this.queued = undefined;
-        return this.start();
+        return this.start(tenantId);
       });
     return this.queued;
   }
 
-  private start(): Promise<PublishResult> {
+  private start(tenantId: string, refreshBefore?: number): Promise<TenantPublishResult> {
     const run = (async () => {
+      const state = await this.load();
+      if (state.tenantId && state.tenantId !== tenantId) {
+        throw new Error(`this publisher belongs to tenant ${state.tenantId}, not ${tenantId}`);
+      }
+      state.tenantId = tenantId;
       const { db, close } = getDb(this.env);
       try {
-        return await publishConfig(db, {
-          kv: this.env.CONFIG_KV,
-          signal: durableObjectSignal(this.env.TENANT_CONFIG),
-          lastPublished: this.lastPublished,
+        const result = await publishTenant(db, tenantId, envTargets(this.env), state, {
+          refreshBefore,
         });
+        await this.ctx.storage.put('state', state);
+        await this.schedule(state);
+        return result;
       } finally {
         await close();
       }
@@ -54,5 +75,37 @@ export class PublisherDurableObject extends DurableObject<Env> {
       })
       .catch(() => {});
     return run;
+  }
+
+  /** The next alarm: a deferred routing write, else the next TTL refresh of a snapshot. */
+  private async schedule(state: State): Promise<void> {
+    const due = routingDueAt(state);
+    const written = Object.values(state.snapshots).map((s) => s.writtenAt);
+    const refresh =
+      written.length > 0 ? Math.min(...written) + SNAPSHOT_REFRESH_AFTER_MS : undefined;
+    const at = due ?? refresh;
+    if (at !== undefined) await this.ctx.storage.setAlarm(at);
+  }
+
+  async alarm(): Promise<void> {
+    const state = await this.load();
+    const tenantId = state.tenantId;
+    if (!tenantId) return;
+    if (state.pendingRouting) {
+      // Between publishes: a running publish writes (or defers) the newest routing itself.
+      if (!this.running) {
+        await flushRouting(this.env.CONFIG_KV, tenantId, state);
+        await this.ctx.storage.put('state', state);
+      }
+      await this.schedule(state);
+      return;
+    }
+    // A TTL refresh: publish, writing again every snapshot served since before the deadline.
+    await this.start(tenantId, Date.now() - SNAPSHOT_REFRESH_AFTER_MS + 60_000);
+  }
+
+  /** What this object remembers (tests, operations). */
+  async inspect(): Promise<State> {
+    return structuredClone(await this.load());
   }
 }

@@ -1,9 +1,11 @@
+import type { HostDirectoryDurableObject } from '../durable-objects/host-directory';
 import type { PublisherDurableObject } from '../durable-objects/publisher';
 import type { RateLimiterDurableObject } from '../durable-objects/rate-limiter';
 import type { TenantConfigDurableObject } from '../durable-objects/tenant-config';
 import type { Db } from './db/types';
 import type { ClientInfo } from './edge/channel';
 import type { Geo } from './edge/geo';
+import type { HotKeyIndex } from './edge/key-store';
 import type { Resolution } from './edge/resolve';
 import type {
   EdgeApiKey,
@@ -18,8 +20,10 @@ export interface Env {
   CONFIG_KV: KVNamespace;
   /** Flag exposures on their way to Postgres (consumed by `queue()` in src/index.ts). */
   EXPOSURES?: Queue<import('./queues/exposures').ExposureMessage>;
-  /** The single writer of the published read model. */
+  /** One object per tenant (by id): the one writer of that tenant's published read model. */
   PUBLISHER: DurableObjectNamespace<PublisherDurableObject>;
+  /** One object (`global`): which tenant holds each host; writes the `host/…` KV entries. */
+  HOST_DIRECTORY: DurableObjectNamespace<HostDirectoryDurableObject>;
   /** One object per tenant: config version + hot config (flags, killswitches). */
   TENANT_CONFIG: DurableObjectNamespace<TenantConfigDurableObject>;
   /** One object per rate-limited subject (API key, client IP, customer): exact sliding windows. */
@@ -58,6 +62,8 @@ export interface EdgeContext {
   snapshot: StorefrontSnapshot;
   /** Flags and killswitches in effect: the tenant DO's when newer than the snapshot's. */
   hot: HotStorefrontConfig;
+  /** Recent and revoked API keys from the tenant's hot config (never the key set). */
+  keys: HotKeyIndex;
   /**
    * False when the edge cannot confirm it has fresh config: the snapshot is a last good copy,
    * or the tenant's config object has not answered for a while. Fail-closed switches engage.

@@ -36,6 +36,7 @@ export const PROBLEMS = {
   rate_limited: { status: 429, title: 'Too many requests' },
   killswitch_engaged: { status: 503, title: 'Temporarily switched off' },
   config_unavailable: { status: 503, title: 'Storefront configuration is unavailable' },
+  host_lookup_throttled: { status: 503, title: 'Too many unknown hosts at this edge; retry' },
   internal: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
 

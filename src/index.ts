@@ -44,6 +44,7 @@ for (const route of [catalogRoute, flagEvaluateRoute]) {
 }
 mountDocs(app);
 
+export { HostDirectoryDurableObject } from '../durable-objects/host-directory';
 export { PublisherDurableObject } from '../durable-objects/publisher';
 export { RateLimiterDurableObject } from '../durable-objects/rate-limiter';
 export { TenantConfigDurableObject } from '../durable-objects/tenant-config';

@@ -93,6 +93,33 @@ export class HotConfigStore {
     return this.signal(entry, now);
   }
 
+  /**
+   * Whether a request that the tenant's config in hand does not know (a path prefix or
+   * storefront) should check once more before its 404: the last check is older than `pollMs`.
+   * So a prefix a publish just added resolves on its first request, and a flood of unknown
+   * prefixes costs one check per `pollMs`.
+   */
+  mayRecheck(tenantId: string): boolean {
+    const entry = this.entries.get(tenantId);
+    return (
+      entry !== undefined &&
+      !entry.refreshing &&
+      this.options.now() - entry.checkedAt >= this.options.pollMs
+    );
+  }
+
+  /** Checks the tenant's config object now (see {@link mayRecheck}). */
+  async recheck(
+    ns: DurableObjectNamespace<TenantConfigDurableObject>,
+    tenantId: string,
+    ctx: Waiter,
+  ): Promise<HotSignal> {
+    const entry = this.entries.get(tenantId);
+    if (!entry) return this.get(ns, tenantId, ctx);
+    await this.refresh(ns, tenantId, entry, true);
+    return this.signal(entry, this.options.now());
+  }
+
   /** The entry's answer at `now`; the same object as last time when nothing changed. */
   private signal(entry: Entry, now: number): HotSignal {
     const fresh = now - entry.lastOkAt <= this.options.staleAfterMs;
@@ -107,11 +134,12 @@ export class HotConfigStore {
     ns: DurableObjectNamespace<TenantConfigDurableObject>,
     tenantId: string,
     entry: Entry,
+    skipCache = false,
   ): Promise<void> {
     entry.checkedAt = this.options.now();
     entry.refreshing = true;
     try {
-      const config = await this.load(ns, tenantId, entry.config?.version ?? -1);
+      const config = await this.load(ns, tenantId, entry.config?.version ?? -1, skipCache);
       if (config && (!entry.config || config.version >= entry.config.version))
         entry.config = config;
       entry.lastOkAt = this.options.now();
@@ -126,10 +154,11 @@ export class HotConfigStore {
     ns: DurableObjectNamespace<TenantConfigDurableObject>,
     tenantId: string,
     knownVersion: number,
+    skipCache = false,
   ): Promise<HotConfig | undefined> {
     const cache = this.options.cache ? this.options.cache() : caches.default;
     const key = new Request(CACHE_ORIGIN + encodeURIComponent(tenantId));
-    const hit = await cache?.match(key);
+    const hit = skipCache ? undefined : await cache?.match(key);
     if (hit) {
       const cached = (await hit.json()) as { version: number; config?: unknown };
       if (cached.version <= knownVersion) return undefined; // nothing newer than ours
@@ -154,6 +183,12 @@ export class HotConfigStore {
       }),
     );
     return config;
+  }
+
+  /** Drops the tenant's copy in this location's cache (tests: a location that never read it). */
+  async forgetLocation(tenantId: string): Promise<void> {
+    const cache = this.options.cache ? this.options.cache() : caches.default;
+    await cache?.delete(new Request(CACHE_ORIGIN + encodeURIComponent(tenantId)));
   }
 
   /** Forget everything (tests: a cold isolate). */

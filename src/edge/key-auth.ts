@@ -1,11 +1,12 @@
 /**
  * The pipeline's authentication step for storefront API keys (src/edge/pipeline.ts). Verified
- * at the edge against the published keys of the resolved storefront; no Postgres.
+ * at the edge by the key's hash (src/edge/key-store.ts); no Postgres.
  */
-import type { EdgeContext } from '../env';
+import type { EdgeContext, Env } from '../env';
 import { ApiError } from '../errors';
 import { hashApiKey, parseApiKey } from '../security/api-keys';
-import type { EdgeApiKey } from './snapshot';
+import { apiKeyStore } from './key-store';
+import type { EdgeApiKey, EdgeKeyEntry } from './snapshot';
 
 const unauthenticated = (detail: string) =>
   new ApiError('unauthenticated', detail, {
@@ -36,26 +37,30 @@ function presentedKey(headers: Headers): string | undefined {
 }
 
 /**
- * Storefront API key check, in Unkey's order: well-formed → exists (among this storefront's
- * active keys, so another storefront's or tenant's key simply does not exist here) → not
- * expired → allowed kind → allowed channel (the storefront's, never a client header). Without
- * a promise when the presented key was hashed before in this isolate (the usual case).
+ * Storefront API key check, in Unkey's order: well-formed → exists (by its hash: the hot
+ * config's recent keys, else this isolate's copy, else KV; a key of another storefront or
+ * tenant simply does not exist here) → not revoked (the hot config's list, whatever KV or a
+ * cache says) → not expired → allowed kind → allowed channel (the storefront's, never a client
+ * header). Without a promise when the presented key was seen before in this isolate (the
+ * usual case).
  */
 export function authenticateKey(
   edge: EdgeContext,
   headers: Headers,
   allowed: 'publishable' | 'secret',
+  env: Env,
+  ctx: ExecutionContext,
 ): EdgeApiKey | Promise<EdgeApiKey> {
   const raw = presentedKey(headers);
   if (!raw) throw missingKey();
   // A key hashed before in this isolate was well-formed then; skip the format check.
   const hash = keyHashes.get(raw);
-  if (hash !== undefined) return checkKey(edge, hash, allowed);
+  if (hash !== undefined) return findKey(edge, hash, allowed, env, ctx);
   const parsed = parseApiKey(raw);
   if (!parsed.ok) {
     throw unauthenticated(`The API key is malformed (${parsed.reason.replace('_', ' ')}).`);
   }
-  return hashOf(parsed.key).then((h) => checkKey(edge, h, allowed));
+  return hashOf(parsed.key).then((h) => findKey(edge, h, allowed, env, ctx));
 }
 
 const missingKey = () =>
@@ -63,9 +68,31 @@ const missingKey = () =>
     'This endpoint needs the storefront’s API key: `Authorization: Bearer pk_live_…` (or `X-Api-Key`).',
   );
 
-function checkKey(edge: EdgeContext, hash: string, allowed: 'publishable' | 'secret'): EdgeApiKey {
-  const key = edge.hot.apiKeys.find((k) => k.hash === hash);
-  if (!key) {
+function findKey(
+  edge: EdgeContext,
+  hash: string,
+  allowed: 'publishable' | 'secret',
+  env: Env,
+  ctx: ExecutionContext,
+): EdgeApiKey | Promise<EdgeApiKey> {
+  const recent = edge.keys.recent.get(hash);
+  if (recent) return checkKey(edge, recent, allowed);
+  const found = apiKeyStore.lookup(hash, env.CONFIG_KV, ctx);
+  if (found instanceof Promise) return found.then((k) => checkKey(edge, k, allowed));
+  return checkKey(edge, found, allowed);
+}
+
+function checkKey(
+  edge: EdgeContext,
+  key: EdgeKeyEntry | null,
+  allowed: 'publishable' | 'secret',
+): EdgeApiKey {
+  if (
+    !key ||
+    key.storefrontId !== edge.resolution.storefrontId ||
+    key.tenantId !== edge.resolution.tenantId ||
+    edge.keys.revoked.has(key.id)
+  ) {
     throw unauthenticated(
       'The API key is not valid for this storefront (unknown, revoked or another storefront’s).',
     );

@@ -90,7 +90,7 @@ const authenticate: Step = (s) => {
       s.customer = customer;
     });
   }
-  return settle(authenticateKey(s.edge, s.headers, access), (key) => {
+  return settle(authenticateKey(s.edge, s.headers, access, s.env, s.ctx), (key) => {
     s.apiKey = key;
   });
 };

@@ -1,17 +1,21 @@
 /**
  * The pipeline's first step (src/edge/pipeline.ts): resolve the storefront of a request and
- * load its config (routing table, snapshot, the tenant's hot config) into an {@link EdgeContext},
- * from memory when the isolate is warm. Nothing here touches Postgres.
+ * load its config (the host's entry, the tenant's routing and hot config, the storefront's
+ * snapshot) into an {@link EdgeContext}, from memory when the isolate is warm. Nothing here
+ * touches Postgres, and nothing here is global: an isolate holds what its hosts need.
  */
 import type { EdgeContext, Env } from '../env';
 import { ApiError } from '../errors';
 import { settings } from '../settings';
 import { detectClient, isChannelHeaderValid } from './channel';
 import { edgeConfig } from './config-store';
+import { hosts } from './directory';
 import { type Geo, requestGeo } from './geo';
 import { type HotSignal, hotConfig } from './hot-config';
+import { hotKeyIndex } from './key-store';
 import { type Resolution as AnyResolution, resolveStorefront } from './resolve';
-import type { HotStorefrontConfig, RoutingTable, StorefrontSnapshot } from './snapshot';
+import type { HostEntry, HotStorefrontConfig, StorefrontSnapshot, TenantRouting } from './snapshot';
+import { newerRouting, tenantRouting } from './tenant-routing';
 
 type Resolution = Extract<AnyResolution, { ok: true }>;
 
@@ -95,15 +99,19 @@ function edgeInputs(req: Request, headers: Headers, env: Env, target: RequestTar
   return { host: target.host, pathname: target.pathname, storefrontHeader, channelHeader, geo };
 }
 
-/** The storefront the inputs resolve to in `table`; throws a problem when none. */
+const unknownHost = (host: string) =>
+  new ApiError('unknown_host', `No storefront is configured for the host "${host}".`);
+
+/** The storefront the inputs resolve to; throws a problem when none. */
 function resolveIn(
-  table: RoutingTable,
+  host: HostEntry | null,
+  routing: TenantRouting | undefined,
   inputs: EdgeInputs,
   prefix: string | undefined,
 ): Resolution {
-  const { host, storefrontHeader, geo } = inputs;
-  const resolution = resolveStorefront(table, {
-    host,
+  const { storefrontHeader, geo } = inputs;
+  const resolution = resolveStorefront(host, routing, {
+    host: inputs.host,
     path: inputs.pathname,
     storefrontHeader,
     country: geo.country,
@@ -113,49 +121,41 @@ function resolveIn(
     if (resolution.reason === 'storefront_not_found') {
       throw new ApiError(
         'storefront_not_found',
-        `No storefront "${storefrontHeader}" is served on ${host}.`,
+        `No storefront "${storefrontHeader}" is served on ${inputs.host}.`,
       );
     }
-    throw new ApiError('unknown_host', `No storefront is configured for the host "${host}".`);
+    throw unknownHost(inputs.host);
   }
   // A request that came in under a path prefix must have been resolved by it.
   if (prefix !== undefined && resolution.pathPrefix !== `/${prefix}`) {
-    throw new ApiError('not_found', `No storefront is served under /${prefix} on ${host}.`);
+    throw new ApiError('not_found', `No storefront is served under /${prefix} on ${inputs.host}.`);
   }
   return resolution;
 }
 
 /**
- * {@link resolveIn}, except that a miss on a copy that may be stale answers undefined instead
- * of the 404, so the caller re-reads the routing table first (see `recheckRouting`).
+ * {@link resolveIn}, except that a miss within a known tenant (a prefix, a storefront) on a hot
+ * config that may be stale answers undefined instead of the 404, so the caller checks the
+ * tenant's config object once more first.
  */
 function resolveOrRecheck(
-  table: RoutingTable,
+  host: HostEntry,
+  routing: TenantRouting,
   inputs: EdgeInputs,
   prefix: string | undefined,
 ): Resolution | undefined {
   try {
-    return resolveIn(table, inputs, prefix);
+    return resolveIn(host, routing, inputs, prefix);
   } catch (err) {
-    if (err instanceof ApiError && err.status === 404 && edgeConfig.mayRecheck()) return undefined;
+    if (err instanceof ApiError && err.status === 404 && hotConfig.mayRecheck(host.tenantId))
+      return undefined;
     throw err;
   }
 }
 
-/** The resolved storefront's tenant in `table`. */
-function tenantOf(
-  table: RoutingTable,
-  resolution: Resolution,
-  host: string,
-): RoutingTable['tenants'][string] {
-  const tenant = table.tenants[resolution.tenantId];
-  if (!tenant) throw new ApiError('unknown_host', `No storefront is configured for "${host}".`);
-  return tenant;
-}
-
 const snapshotHot = new WeakMap<StorefrontSnapshot, HotStorefrontConfig>();
 
-/** The snapshot's own flags, switches and keys, for when no newer hot config has arrived. */
+/** The snapshot's own flags and switches, for when no newer hot config has arrived. */
 function hotOf(snapshot: StorefrontSnapshot): HotStorefrontConfig {
   let hot = snapshotHot.get(snapshot);
   if (!hot) {
@@ -163,7 +163,6 @@ function hotOf(snapshot: StorefrontSnapshot): HotStorefrontConfig {
       flags: snapshot.flags,
       killswitches: snapshot.killswitches,
       segments: snapshot.segments,
-      apiKeys: snapshot.apiKeys,
     };
     snapshotHot.set(snapshot, hot);
   }
@@ -175,19 +174,26 @@ function edgeContext(
   headers: Headers,
   inputs: EdgeInputs,
   resolution: Resolution,
-  tenant: RoutingTable['tenants'][string],
+  tenant: TenantRouting,
   snapshot: StorefrontSnapshot,
   stale: boolean,
   signal: HotSignal,
 ): EdgeContext {
+  const config = signal.config;
   const newer =
-    signal.config && signal.config.version >= snapshot.version
-      ? signal.config.storefronts[resolution.storefrontId]
+    config && config.version >= snapshot.version
+      ? config.storefronts[resolution.storefrontId]
       : undefined;
   const hot = newer ?? hotOf(snapshot);
   const fresh = signal.fresh && !stale;
   const client = detectClient(headers, snapshot.storefront.channel, inputs.channelHeader);
-  return { resolution, tenant, snapshot, hot, fresh, client, geo: inputs.geo };
+  const keys = hotKeyIndex(config);
+  return { resolution, tenant, snapshot, hot, keys, fresh, client, geo: inputs.geo };
+}
+
+/** The snapshot version the routing serves for the resolved storefront. */
+function versionOf(routing: TenantRouting, resolution: Resolution): number {
+  return routing.storefronts[resolution.storefrontId]?.version ?? routing.version;
 }
 
 /**
@@ -205,18 +211,33 @@ export function resolveEdge(
   target: RequestTarget,
 ): EdgeContext | Promise<EdgeContext> {
   const inputs = edgeInputs(req, headers, env, target);
-  const table = edgeConfig.cachedRoutingTable(env.CONFIG_KV, ctx);
-  if (table) {
-    const resolution = resolveOrRecheck(table, inputs, prefix);
-    if (!resolution) return loadEdge(headers, env, ctx, prefix, inputs);
-    const tenant = tenantOf(table, resolution, inputs.host);
-    const snapshot = edgeConfig.cachedSnapshot(resolution.storefrontId, tenant.version);
-    const signal = snapshot && hotConfig.peek(env.TENANT_CONFIG, resolution.tenantId, ctx);
-    if (snapshot && signal) {
-      return edgeContext(headers, inputs, resolution, tenant, snapshot, false, signal);
+  const host = hosts.lookup(inputs.host, env.CONFIG_KV, env.HOST_DIRECTORY, ctx);
+  if (host instanceof Promise)
+    return host.then((h) => loadEdge(headers, env, ctx, prefix, inputs, h));
+  if (!host) throw unknownHost(inputs.host);
+  const signal = hotConfig.peek(env.TENANT_CONFIG, host.tenantId, ctx);
+  if (signal) {
+    const kvRouting = tenantRouting.peek(
+      host.tenantId,
+      env.CONFIG_KV,
+      ctx,
+      !signal.fresh || !signal.config,
+    );
+    if (signal.config || kvRouting) {
+      const routing = newerRouting(signal.config?.routing, kvRouting, inputs.host);
+      const resolution = resolveOrRecheck(host, routing, inputs, prefix);
+      if (resolution) {
+        const snapshot = edgeConfig.cachedSnapshot(
+          resolution.storefrontId,
+          versionOf(routing, resolution),
+        );
+        if (snapshot) {
+          return edgeContext(headers, inputs, resolution, routing, snapshot, false, signal);
+        }
+      }
     }
   }
-  return loadEdge(headers, env, ctx, prefix, inputs);
+  return loadEdge(headers, env, ctx, prefix, inputs, host);
 }
 
 /** {@link resolveEdge} when something must be loaded first (a cold isolate, a new version). */
@@ -226,29 +247,37 @@ async function loadEdge(
   ctx: ExecutionContext,
   prefix: string | undefined,
   inputs: EdgeInputs,
+  host: HostEntry | null,
 ): Promise<EdgeContext> {
-  let table =
-    edgeConfig.cachedRoutingTable(env.CONFIG_KV, ctx) ??
-    (await edgeConfig.routingTable(env.CONFIG_KV, ctx));
-  let resolution = resolveOrRecheck(table, inputs, prefix);
-  if (!resolution) {
-    // The copy in hand did not know the request; a fresher one might (a host just published).
-    if (await edgeConfig.recheckRouting(env.CONFIG_KV)) {
-      table = await edgeConfig.routingTable(env.CONFIG_KV, ctx);
-    }
-    resolution = resolveIn(table, inputs, prefix);
+  if (!host) throw unknownHost(inputs.host);
+  const { tenantId } = host;
+  let signal = hotConfig.peek(env.TENANT_CONFIG, tenantId, ctx);
+  let kvRouting = tenantRouting.peek(
+    tenantId,
+    env.CONFIG_KV,
+    ctx,
+    !signal?.fresh || !signal?.config,
+  );
+  if (!signal || kvRouting === undefined) {
+    // A tenant this isolate has not served yet: its config object and its KV routing entry in
+    // parallel (the entry stands in when the object does not answer).
+    [signal, kvRouting] = await Promise.all([
+      signal ?? hotConfig.get(env.TENANT_CONFIG, tenantId, ctx),
+      kvRouting !== undefined ? kvRouting : tenantRouting.read(tenantId, env.CONFIG_KV),
+    ]);
   }
-  const tenant = tenantOf(table, resolution, inputs.host);
-  const snapHit = edgeConfig.cachedSnapshot(resolution.storefrontId, tenant.version);
-  const hotHit = hotConfig.peek(env.TENANT_CONFIG, resolution.tenantId, ctx);
-  const [snap, signal] =
-    snapHit && hotHit
-      ? [{ snapshot: snapHit, stale: false }, hotHit]
-      : await Promise.all([
-          snapHit
-            ? { snapshot: snapHit, stale: false }
-            : edgeConfig.snapshot(env.CONFIG_KV, resolution.storefrontId, tenant.version),
-          hotHit ?? hotConfig.get(env.TENANT_CONFIG, resolution.tenantId, ctx),
-        ]);
-  return edgeContext(headers, inputs, resolution, tenant, snap.snapshot, snap.stale, signal);
+  let routing = newerRouting(signal.config?.routing, kvRouting, inputs.host);
+  let resolution = resolveOrRecheck(host, routing, inputs, prefix);
+  if (!resolution) {
+    // The tenant's config in hand did not know the request; a fresher one might.
+    signal = await hotConfig.recheck(env.TENANT_CONFIG, tenantId, ctx);
+    routing = newerRouting(signal.config?.routing, kvRouting, inputs.host);
+    resolution = resolveIn(host, routing, inputs, prefix);
+  }
+  const version = versionOf(routing, resolution);
+  const hit = edgeConfig.cachedSnapshot(resolution.storefrontId, version);
+  const snap = hit
+    ? { snapshot: hit, stale: false }
+    : await edgeConfig.snapshot(env.CONFIG_KV, resolution.storefrontId, version);
+  return edgeContext(headers, inputs, resolution, routing, snap.snapshot, snap.stale, signal);
 }

@@ -1,4 +1,4 @@
-import type { RoutingTable } from './snapshot';
+import type { HostEntry, TenantRouting } from './snapshot';
 
 export type ResolvedBy = 'host' | 'path' | 'header' | 'geo' | 'default';
 
@@ -28,12 +28,11 @@ export type Resolution =
     }
   | { ok: false; reason: 'unknown_host' | 'storefront_not_found' | 'no_default' };
 
-type HostEntry = RoutingTable['hosts'][string];
 type Resolved = Extract<Resolution, { ok: true }>;
 
 /**
  * A storefront host's resolution, the same object for every request to it (resolutions are
- * never mutated), per routing-table entry.
+ * never mutated), per host entry.
  */
 const byHost = new WeakMap<HostEntry, Resolved>();
 
@@ -48,16 +47,22 @@ function firstSegment(path: string): string | undefined {
  * Resolves a request to one storefront, in this order: the storefront's own host → a path
  * prefix on the tenant's shared host → `X-Storefront` (only within the tenant the host
  * resolved) → geography (country, then continent) → the tenant's default storefront.
- * Pure: the caller supplies the routing table and the request facts.
+ * Pure: the caller supplies the host's entry (null: unknown host), its tenant's routing and the
+ * request facts.
  */
-export function resolveStorefront(table: RoutingTable, input: ResolutionInput): Resolution {
-  const hostEntry = table.hosts[input.host];
-  if (!hostEntry) return { ok: false, reason: 'unknown_host' };
-  const tenant = table.tenants[hostEntry.tenantId];
-  if (!tenant) return { ok: false, reason: 'unknown_host' };
+export function resolveStorefront(
+  hostEntry: HostEntry | null,
+  tenant: TenantRouting | undefined,
+  input: ResolutionInput,
+): Resolution {
+  if (!hostEntry || !tenant || tenant.tenantId !== hostEntry.tenantId)
+    return { ok: false, reason: 'unknown_host' };
   const tenantId = hostEntry.tenantId;
 
   if (hostEntry.storefrontId) {
+    // A storefront the tenant no longer publishes: as if the host were unknown.
+    if (!(hostEntry.storefrontId in tenant.storefronts))
+      return { ok: false, reason: 'unknown_host' };
     let resolved = byHost.get(hostEntry);
     // Checked on reuse, so an entry edited in place can never answer with its old storefront.
     if (resolved?.storefrontId !== hostEntry.storefrontId || resolved.tenantId !== tenantId) {

@@ -9,10 +9,19 @@ import {
 } from '../db/schema/enums';
 import { CachePolicySchema } from './http-cache';
 
-/** KV keys of the published read model. */
+/**
+ * KV keys of the published read model. Nothing here is global: a host's entry, a tenant's
+ * routing and a storefront's snapshots are written by that tenant's publish only.
+ */
 export const KV_KEYS = {
-  routing: 'routing/v1',
+  /** host → tenant (and storefront, for a storefront's own host): {@link HostEntry}. */
+  host: (host: string) => `host/${host}`,
+  /** The tenant's own routing and the snapshot version of each storefront: {@link TenantRouting}. */
+  tenantRouting: (tenantId: string) => `tenant/${tenantId}/routing`,
+  /** One storefront's snapshot at one version; immutable, expires when superseded. */
   snapshot: (storefrontId: string, version: number) => `snapshot/${storefrontId}/v${version}`,
+  /** A storefront API key by the SHA-256 of the key: {@link EdgeKeyEntry}. */
+  apiKey: (hash: string) => `key/${hash}`,
 } as const;
 
 export const ChannelSchema = z.enum(channelEnum.enumValues);
@@ -77,6 +86,30 @@ export const EdgeApiKeySchema = z.object({
 });
 export type EdgeApiKey = z.infer<typeof EdgeApiKeySchema>;
 
+/** A key's KV entry (and its copy in the hot config while recent): the key and whose it is. */
+export const EdgeKeyEntrySchema = EdgeApiKeySchema.extend({
+  tenantId: z.string(),
+  storefrontId: z.string(),
+});
+export type EdgeKeyEntry = z.infer<typeof EdgeKeyEntrySchema>;
+
+/**
+ * What the hot config says about keys: not the key set, only what KV may not show everywhere
+ * yet. `recent`: keys created or changed within {@link RECENT_KEY_SECONDS} (KV takes up to
+ * 60 s to be visible everywhere, an isolate re-reads a key at most every 60 s); `revoked`: ids
+ * of keys revoked within {@link REVOKED_KEY_SECONDS}, refused whatever KV or a cache says.
+ */
+export const HotKeysSchema = z.object({
+  recent: z.array(EdgeKeyEntrySchema).default([]),
+  revoked: z.array(z.string()).default([]),
+});
+export type HotKeys = z.infer<typeof HotKeysSchema>;
+
+/** How long a created or changed key rides in the hot config (> KV's 60 s + the isolate's 60 s). */
+export const RECENT_KEY_SECONDS = 180;
+/** How long a revoked key's id rides in the hot config (≫ every cache's life). */
+export const REVOKED_KEY_SECONDS = 600;
+
 /**
  * One public key of the tenant's customer-token JWKS. Only these members survive parsing, so a
  * private member (`d`, …) written by mistake never reaches a verifier or the JWKS endpoint.
@@ -100,16 +133,46 @@ export const HotStorefrontConfigSchema = z.object({
   killswitches: z.array(KillswitchViewSchema),
   /** The tenant's targeting segments. */
   segments: z.array(z.record(z.string(), z.unknown())).default([]),
-  /** Active (not revoked) API keys of this storefront; revocation reaches the edge in seconds. */
-  apiKeys: z.array(EdgeApiKeySchema).default([]),
 });
 export type HotStorefrontConfig = z.infer<typeof HotStorefrontConfigSchema>;
+
+/**
+ * A tenant's own routing, in its KV entry and in its hot config: how a request on one of its
+ * hosts finds a storefront, and which snapshot version each storefront serves. A storefront
+ * whose published content did not change keeps its version (and its snapshot key).
+ */
+export const TenantRoutingSchema = z.object({
+  tenantId: z.string(),
+  slug: z.string(),
+  /** The tenant's config version this routing was published at. */
+  version: z.number().int().nonnegative(),
+  defaultStorefrontId: z.string().nullable(),
+  pathPrefixes: z.record(z.string(), z.string()),
+  countries: z.record(z.string(), z.string()),
+  continents: z.record(z.string(), z.string()),
+  /** storefront id → slug (for `X-Storefront`), channel and the version of its snapshot */
+  storefronts: z.record(
+    z.string(),
+    z.object({ slug: z.string(), channel: ChannelSchema, version: z.number().int().nonnegative() }),
+  ),
+});
+export type TenantRouting = z.infer<typeof TenantRoutingSchema>;
+
+/** A host's entry: its tenant, and its storefront when it is a storefront's own host. */
+export const HostEntrySchema = z.object({
+  tenantId: z.string(),
+  storefrontId: z.string().nullable(),
+});
+export type HostEntry = z.infer<typeof HostEntrySchema>;
 
 /** A tenant's hot config, as published to its TenantConfigDurableObject. */
 export const HotConfigSchema = z.object({
   version: z.number().int(),
   publishedAt: z.string(),
+  /** The tenant's routing, so a new storefront, prefix or snapshot is live within a second. */
+  routing: TenantRoutingSchema,
   storefronts: z.record(z.string(), HotStorefrontConfigSchema),
+  keys: HotKeysSchema.default({ recent: [], revoked: [] }),
 });
 export type HotConfig = z.infer<typeof HotConfigSchema>;
 
@@ -136,32 +199,35 @@ export const StorefrontSnapshotSchema = z.object({
   flags: HotStorefrontConfigSchema.shape.flags,
   killswitches: HotStorefrontConfigSchema.shape.killswitches,
   segments: HotStorefrontConfigSchema.shape.segments,
-  apiKeys: HotStorefrontConfigSchema.shape.apiKeys,
   /** The tenant's customer-token keys: active ones and retired ones still in their overlap. */
   jwks: z.array(PublicJwkSchema).default([]),
 });
 export type StorefrontSnapshot = z.infer<typeof StorefrontSnapshotSchema>;
 
-export const TenantRoutingSchema = z.object({
-  slug: z.string(),
-  version: z.number().int().nonnegative(),
-  defaultStorefrontId: z.string().nullable(),
-  pathPrefixes: z.record(z.string(), z.string()),
-  countries: z.record(z.string(), z.string()),
-  continents: z.record(z.string(), z.string()),
-  /** storefront id → slug (for `X-Storefront`) */
-  storefronts: z.record(z.string(), z.object({ slug: z.string(), channel: ChannelSchema })),
+/** One change of the host directory: `entry` null when the host was removed. */
+export const HostChangeSchema = z.object({
+  seq: z.number().int().nonnegative(),
+  host: z.string(),
+  entry: HostEntrySchema.nullable(),
 });
-export type TenantRouting = z.infer<typeof TenantRoutingSchema>;
+export type HostChange = z.infer<typeof HostChangeSchema>;
 
-/** The deployment's routing table: host → tenant (and storefront, for a storefront's own host). */
-export const RoutingTableSchema = z.object({
-  schemaVersion: z.literal(1),
-  generatedAt: z.string(),
-  hosts: z.record(
-    z.string(),
-    z.object({ tenantId: z.string(), storefrontId: z.string().nullable() }),
-  ),
-  tenants: z.record(z.string(), TenantRoutingSchema),
+/**
+ * What the host directory tells the edge (through the per-location cache, about once a second):
+ * its change counter and every change from `recentFrom` on. An isolate that validated a host
+ * entry at `seq` ≥ `recentFrom - 1` needs no KV read to know whether it still holds: the
+ * changes since are all listed. They cover more than KV's 60 s propagation, so a host a
+ * publish adds (or moves) resolves everywhere within about a second, and a negatively cached
+ * host is superseded by the change that adds it.
+ */
+export const DirectoryViewSchema = z.object({
+  seq: z.number().int().nonnegative(),
+  recentFrom: z.number().int().nonnegative(),
+  recent: z.array(HostChangeSchema),
 });
-export type RoutingTable = z.infer<typeof RoutingTableSchema>;
+export type DirectoryView = z.infer<typeof DirectoryViewSchema>;
+
+/** How long a host change is listed in the directory's view (> KV's 60 s propagation). */
+export const RECENT_HOST_SECONDS = 180;
+/** At most this many changes are listed; older ones are read from KV. */
+export const MAX_RECENT_HOST_CHANGES = 2000;

@@ -2,11 +2,23 @@ import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { TenantConfigDurableObject } from '../../durable-objects/tenant-config';
 import type { HotConfig } from '../../src/edge/snapshot';
+import { createTenant } from '../helpers/factories';
 
 const hot = (version: number): HotConfig => ({
   version,
   publishedAt: new Date().toISOString(),
+  routing: {
+    tenantId: 'ten_1',
+    slug: 't',
+    version,
+    defaultStorefrontId: null,
+    pathPrefixes: {},
+    countries: {},
+    continents: {},
+    storefronts: {},
+  },
   storefronts: {},
+  keys: { recent: [], revoked: [] },
 });
 
 describe('TenantConfigDurableObject', () => {
@@ -26,10 +38,19 @@ describe('TenantConfigDurableObject', () => {
 
 describe('PublisherDurableObject', () => {
   it('serializes publishes: concurrent callers share a run that starts after them', async () => {
-    const stub = env.PUBLISHER.get(env.PUBLISHER.idFromName(`pub_${crypto.randomUUID()}`));
-    const results = await Promise.all([stub.publish(), stub.publish(), stub.publish()]);
-    for (const r of results) expect(r.routingBytes).toBeGreaterThan(0);
-    // The first ran alone; the other two waited for one follow-up run.
-    expect(results[1]).toEqual(results[2]);
+    const t = await createTenant();
+    const stub = env.PUBLISHER.get(env.PUBLISHER.idFromName(t.tenantId));
+    const results = await Promise.all([
+      stub.publish(t.tenantId),
+      stub.publish(t.tenantId),
+      stub.publish(t.tenantId),
+    ]);
+    // One ran alone (whichever call arrived first); the other two waited for one follow-up
+    // run, which found nothing changed: no snapshot written again.
+    const [first, ...queued] = [...results].sort((x, y) => y.snapshotsWritten - x.snapshotsWritten);
+    expect(first?.failure).toBeUndefined();
+    expect(first?.snapshotsWritten).toBe(3);
+    expect(queued[0]).toEqual(queued[1]);
+    expect(queued[0]?.snapshotsWritten).toBe(0);
   });
 });

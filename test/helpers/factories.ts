@@ -1,10 +1,10 @@
 import { env } from 'cloudflare:test';
 import { getDb } from '../../src/db/client';
 import type { Db } from '../../src/db/types';
-import { edgeConfig } from '../../src/edge/config-store';
-import { hotConfig } from '../../src/edge/hot-config';
+import { resetEdgeCachesAndLocation } from '../../src/edge/caches';
+import { publishNow } from '../../src/routes/admin/support';
 import { createApiKey } from '../../src/services/admin/api-keys';
-import { durableObjectSignal, publishConfig } from '../../src/services/publish/publish';
+import { type PublishResult, publishAllTenants } from '../../src/services/publish/publish';
 import { type AppliedTenant, applyTenantSpec } from '../../src/services/tenant-config/apply';
 import type { TenantSpecInput } from '../../src/services/tenant-config/spec';
 
@@ -132,6 +132,7 @@ export async function createTenant(
   spec: TenantSpecInput = globalcorpLikeSpec(),
 ): Promise<TestTenant> {
   const applied = await withDb((db) => applyTenantSpec(db, spec));
+  createdTenants.add(applied.tenantId);
   const hosts: Record<string, string> = {};
   const keys: Record<string, StorefrontKeys> = {};
   await withDb(async (db) => {
@@ -157,11 +158,36 @@ export async function createTenant(
   return { ...applied, slug: spec.slug, hosts, keys, sharedHost: spec.sharedHosts?.[0] ?? '' };
 }
 
-/** Publishes Postgres to this test file's KV and drops the isolate's cache (a cold edge). */
-export async function publish(): Promise<void> {
-  await withDb((db) =>
-    publishConfig(db, { kv: env.CONFIG_KV, signal: durableObjectSignal(env.TENANT_CONFIG) }),
-  );
-  edgeConfig.reset();
-  hotConfig.reset();
+/** Tenants this test file created (through {@link createTestTenant}). */
+const createdTenants = new Set<string>();
+
+/**
+ * Publishes the tenants this test file created (each through its publisher object, as the
+ * admin API does) to this file's KV, and drops the isolate's caches (a cold edge). With
+ * `all`, every active tenant in the database, as `POST /internal/publish` does.
+ */
+export async function publish(options: { all?: boolean } = {}): Promise<PublishResult> {
+  const result = options.all
+    ? await withDb((db) => publishAllTenants(db, (id) => publishNow(env, id)))
+    : await publishTenants([...createdTenants]);
+  await resetEdgeCachesAndLocation(result.tenants.map((t) => t.id));
+  return result;
+}
+
+/** Publishes `ids` through their publisher objects. */
+export async function publishTenants(ids: string[]): Promise<PublishResult> {
+  const out: PublishResult = { tenants: [], failed: [], snapshotsWritten: 0, kvWrites: 0 };
+  for (const r of await Promise.all(ids.map((id) => publishNow(env, id)))) {
+    out.snapshotsWritten += r.snapshotsWritten;
+    out.kvWrites += r.kvWrites;
+    if (r.failure) out.failed.push(r.failure);
+    else
+      out.tenants.push({
+        id: r.tenantId,
+        slug: r.slug,
+        version: r.version,
+        storefronts: r.storefronts,
+      });
+  }
+  return out;
 }

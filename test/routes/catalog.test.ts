@@ -1,7 +1,8 @@
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { edgeConfig } from '../../src/edge/config-store';
+import { resetEdgeCaches } from '../../src/edge/caches';
 import { KV_KEYS } from '../../src/edge/snapshot';
+import { tenantRouting } from '../../src/edge/tenant-routing';
 import worker from '../../src/index';
 import { applyTenantSpec } from '../../src/services/tenant-config/apply';
 import {
@@ -101,9 +102,23 @@ describe('GET /v1/catalog', () => {
   });
 });
 
+/** Points the tenant's KV routing at a newer version of `storefrontId` whose snapshot is `value` (or missing). */
+async function pointAtBrokenSnapshot(tenantId: string, storefrontId: string, value: string | null) {
+  const routingKey = KV_KEYS.tenantRouting(tenantId);
+  const routing = JSON.parse((await env.CONFIG_KV.get(routingKey)) ?? '{}');
+  const next = routing.version + 1;
+  routing.version = next;
+  routing.storefronts[storefrontId].version = next;
+  const key = KV_KEYS.snapshot(storefrontId, next);
+  if (value === null) await env.CONFIG_KV.delete(key);
+  else await env.CONFIG_KV.put(key, value);
+  await env.CONFIG_KV.put(routingKey, JSON.stringify(routing));
+  tenantRouting.reset(); // the isolate reads the tenant's routing again
+}
+
 describe('the read path never waits for Postgres', () => {
   it('serves the catalog from a cold isolate when Postgres is unreachable', async () => {
-    edgeConfig.reset();
+    resetEdgeCaches();
     const broken = {
       ...env,
       DATABASE_URL: 'postgres://postgres@127.0.0.1:9/nowhere',
@@ -153,7 +168,7 @@ describe('the read path never waits for Postgres', () => {
     );
     expect(warm.status).toBe(200);
 
-    edgeConfig.reset();
+    resetEdgeCaches();
     const cold = await worker.fetch(
       new Request(`https://${t.hosts['us-store']}/v1/catalog`, {
         headers: { authorization: `Bearer ${t.keys['us-store']?.publishable}` },
@@ -167,19 +182,20 @@ describe('the read path never waits for Postgres', () => {
   });
 
   it('a corrupt snapshot falls back to the last good one of that storefront', async () => {
-    edgeConfig.reset();
+    resetEdgeCaches();
     const host = t.hosts['apac-store'] ?? '';
     const good = await json<Catalog>(await call(host, '/v1/catalog'));
     const key = KV_KEYS.snapshot(
       t.storefronts['apac-store'] ?? '',
       good.storefront.configVersion + 1,
     );
-    // A routing table that points at a newer version whose snapshot is garbage.
-    const routing = JSON.parse((await env.CONFIG_KV.get(KV_KEYS.routing)) ?? '{}');
-    routing.tenants[t.tenantId].version = good.storefront.configVersion + 1;
-    await env.CONFIG_KV.put(key, '{"not": "a snapshot"');
-    await env.CONFIG_KV.put(KV_KEYS.routing, JSON.stringify(routing));
-    await edgeConfig.refreshRouting(env.CONFIG_KV);
+    // The tenant's routing points at a newer version whose snapshot is garbage.
+    expect(key).toBeTruthy();
+    await pointAtBrokenSnapshot(
+      t.tenantId,
+      t.storefronts['apac-store'] ?? '',
+      '{"not": "a snapshot"',
+    );
     const res = await call(host, '/v1/catalog');
     expect(res.status).toBe(200);
     expect((await json<Catalog>(res)).storefront.configVersion).toBe(good.storefront.configVersion);

@@ -1,7 +1,12 @@
 import { env } from 'cloudflare:test';
+import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { edgeConfig } from '../../src/edge/config-store';
+import { tenants } from '../../src/db/schema';
+import { resetEdgeCaches } from '../../src/edge/caches';
+import { hotConfig } from '../../src/edge/hot-config';
+import type { HotConfig } from '../../src/edge/snapshot';
 import { KV_KEYS } from '../../src/edge/snapshot';
+import { tenantRouting } from '../../src/edge/tenant-routing';
 import { setKillswitch } from '../../src/services/admin/config-changes';
 import { createTenant, publish, type TestTenant, withDb } from '../helpers/factories';
 import { call, expectProblem, json } from '../helpers/http';
@@ -41,18 +46,48 @@ beforeAll(async () => {
 const catalog = () => call(host, '/v1/catalog');
 const flags = () => call(host, '/v1/flags/evaluate', { method: 'POST', body: {} });
 
-/** Points the routing table at a newer version whose snapshot is `value` (or missing). */
+/**
+ * Points the tenant's routing, in its hot config and in KV, at a newer version of us-store whose
+ * snapshot is `value` (or missing), as a publish whose snapshot write went wrong would.
+ */
 async function breakNextSnapshot(value: string | null) {
-  edgeConfig.reset();
+  resetEdgeCaches();
   expect((await catalog()).status).toBe(200); // the isolate now holds a good snapshot
-  const routing = JSON.parse((await env.CONFIG_KV.get(KV_KEYS.routing)) ?? '{}');
-  const next = routing.tenants[t.tenantId].version + 1;
-  routing.tenants[t.tenantId].version = next;
-  const key = KV_KEYS.snapshot(t.storefronts['us-store'] ?? '', next);
+  const sf = t.storefronts['us-store'] ?? '';
+  const stub = env.TENANT_CONFIG.get(env.TENANT_CONFIG.idFromName(t.tenantId));
+  const { config } = (await stub.read(-1)) as { config?: HotConfig };
+  if (!config) throw new Error('the tenant has no hot config');
+  const next = config.version + 1;
+  const routing = {
+    ...config.routing,
+    version: next,
+    storefronts: {
+      ...config.routing.storefronts,
+      [sf]: {
+        ...(config.routing.storefronts[sf] as HotConfig['routing']['storefronts'][string]),
+        version: next,
+      },
+    },
+  };
+  const key = KV_KEYS.snapshot(sf, next);
   if (value === null) await env.CONFIG_KV.delete(key);
   else await env.CONFIG_KV.put(key, value);
-  await env.CONFIG_KV.put(KV_KEYS.routing, JSON.stringify(routing));
-  await edgeConfig.refreshRouting(env.CONFIG_KV);
+  await env.CONFIG_KV.put(KV_KEYS.tenantRouting(t.tenantId), JSON.stringify(routing));
+  await stub.publish({ ...config, version: next, routing });
+  await hotConfig.forgetLocation(t.tenantId);
+  hotConfig.reset();
+  tenantRouting.reset();
+}
+
+/** A publish at a config version past the broken one. */
+async function heal() {
+  await withDb((db) =>
+    db
+      .update(tenants)
+      .set({ configVersion: sql`${tenants.configVersion} + 2` })
+      .where(eq(tenants.id, t.tenantId)),
+  );
+  await publish();
 }
 
 describe('when the edge cannot load fresh config, each switch fails its own way', () => {
@@ -72,7 +107,7 @@ describe('when the edge cannot load fresh config, each switch fails its own way'
       expect((await json<{ slug: string }>(await call(host, '/v1/storefront'))).slug).toBe(
         'us-store',
       );
-      await publish(); // heal: a good snapshot at a newer version
+      await heal(); // a publish past the broken version: back to a good snapshot
       expect((await catalog()).status).toBe(200);
     });
   }

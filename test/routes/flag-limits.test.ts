@@ -6,11 +6,11 @@ import { env } from 'cloudflare:test';
 import { count, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, featureFlags, storefrontRoutes, tenants } from '../../src/db/schema';
-import { edgeConfig } from '../../src/edge/config-store';
-import { hotConfig } from '../../src/edge/hot-config';
+import { resetEdgeCaches } from '../../src/edge/caches';
+import { KV_KEYS } from '../../src/edge/snapshot';
 import { newId } from '../../src/lib/ids';
+import { publishNow } from '../../src/routes/admin/support';
 import { putFlag } from '../../src/services/admin/config-changes';
-import { publishConfig } from '../../src/services/publish/publish';
 import { createTenant, publish, type TestTenant, withDb } from '../helpers/factories';
 import { call, expectProblem, json } from '../helpers/http';
 import { asOperator, createOperator, type TestOperator } from '../helpers/operators';
@@ -348,8 +348,7 @@ describe('publishing cannot wedge', () => {
     await flip(admin, t, false);
     await until(async () => (await catalogStatus(t)) === 200);
     // A cold isolate can load it (the snapshot is within the edge's limit).
-    edgeConfig.reset();
-    hotConfig.reset();
+    resetEdgeCaches();
     expect(await catalogStatus(t)).toBe(200);
   });
 
@@ -378,8 +377,7 @@ describe('publishing cannot wedge', () => {
     expect(p.limit).toMatchObject({ limit: 'tenantHotConfig', limitBytes: 1_835_008 });
     // The edge keeps the last good config, even a cold isolate (no pointer to a missing
     // snapshot), and the switch is not in effect.
-    edgeConfig.reset();
-    hotConfig.reset();
+    resetEdgeCaches();
     expect(await catalogStatus(t)).toBe(200);
     expect(await served()).toBe(good);
     // Other tenants are not held back.
@@ -430,21 +428,25 @@ describe('publishing cannot wedge', () => {
     expect(await json(eu)).toMatchObject({ tenantId: a.tenantId });
   });
 
-  it('a tenant that cannot be published is never dropped from routing because KV could not be read', async () => {
+  it('a tenant that cannot be published writes nothing: its routing, hosts and snapshots stay as they were', async () => {
     const { t: a } = await tenantWithAdmin();
     await publish();
-    const before = await env.CONFIG_KV.get('routing/v1');
+    const routingKey = KV_KEYS.tenantRouting(a.tenantId);
+    const before = await env.CONFIG_KV.get(routingKey);
+    const host = await env.CONFIG_KV.get(KV_KEYS.host(a.hosts['us-store'] ?? ''));
     for (let i = 0; i < 21; i++) {
       await storeLegacyFlag(a, `legacy-${i}`, sizedDefinition(30_000, `k${i}`));
     }
-    // A publisher without its own copy of A's entry, and a KV whose reads fail.
-    const kv = {
-      get: async () => {
-        throw new Error('KV unreachable');
-      },
-      put: (key: string, value: string) => env.CONFIG_KV.put(key, value),
-    } as unknown as KVNamespace;
-    await expect(withDb((db) => publishConfig(db, { kv }))).rejects.toThrow(/KV unreachable/);
-    expect(await env.CONFIG_KV.get('routing/v1')).toBe(before);
+    await withDb((db) =>
+      db
+        .update(tenants)
+        .set({ configVersion: sql`${tenants.configVersion} + 1` })
+        .where(eq(tenants.id, a.tenantId)),
+    );
+    const result = await publishNow(env, a.tenantId);
+    expect(result.failure).toMatchObject({ stage: 'snapshot' });
+    expect(result).toMatchObject({ snapshotsWritten: 0, kvWrites: 0, hostsChanged: 0 });
+    expect(await env.CONFIG_KV.get(routingKey)).toBe(before);
+    expect(await env.CONFIG_KV.get(KV_KEYS.host(a.hosts['us-store'] ?? ''))).toBe(host);
   });
 });

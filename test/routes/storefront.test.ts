@@ -1,13 +1,13 @@
 import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { durableObjectSignal, publishConfig } from '../../src/services/publish/publish';
+import { hosts } from '../../src/edge/directory';
+import { publishNow } from '../../src/routes/admin/support';
 import {
   createTenant,
   globalcorpLikeSpec,
   publish,
   type TestTenant,
   unique,
-  withDb,
 } from '../helpers/factories';
 import { call, expectProblem, json } from '../helpers/http';
 
@@ -75,16 +75,22 @@ describe('storefront resolution', () => {
     }
   });
 
-  it('a host added by a publish resolves on its first request, from a copy older than a second', async () => {
-    await resolve(a.hosts['us-store'] ?? '', '/v1/storefront'); // this isolate holds the table
+  it('a host added by a publish resolves on its first request, even where it was a 404 a moment before', async () => {
+    await resolve(a.hosts['us-store'] ?? '', '/v1/storefront'); // a warm isolate
     const late = await createTenant();
+    const newHost = late.hosts['eu-store'] ?? '';
+    // Asked for before it is published: a 404, negatively cached here.
+    await expectProblem(await call(newHost, '/v1/storefront'), 404, 'unknown_host');
+    const reads = hosts.kvReads;
+    await expectProblem(await call(newHost, '/v1/storefront'), 404, 'unknown_host');
+    expect(hosts.kvReads).toBe(reads); // from the negative cache: no KV read
     // Published without dropping the isolate's caches, as on a running edge.
-    await withDb((db) =>
-      publishConfig(db, { kv: env.CONFIG_KV, signal: durableObjectSignal(env.TENANT_CONFIG) }),
-    );
+    await publishNow(env, late.tenantId);
     await new Promise((r) => setTimeout(r, 1_100));
-    const sf = await resolve(late.hosts['eu-store'] ?? '', '/v1/storefront');
+    const sf = await resolve(newHost, '/v1/storefront');
     expect(sf).toMatchObject({ slug: 'eu-store', tenantId: late.tenantId, resolvedBy: 'host' });
+    // The directory's change superseded the negative entry: still no KV read for it.
+    expect(hosts.kvReads).toBe(reads);
     // A host nobody publishes is still a 404.
     await expectProblem(await call(`nope-${unique()}.test`, '/v1/storefront'), 404, 'unknown_host');
   });

@@ -18,7 +18,22 @@ function fakeNamespace(state: { config?: HotConfig; down: boolean; reads: number
   } as unknown as DurableObjectNamespace<TenantConfigDurableObject>;
 }
 
-const hot = (version: number): HotConfig => ({ version, publishedAt: 'x', storefronts: {} });
+const hot = (version: number): HotConfig => ({
+  version,
+  publishedAt: 'x',
+  routing: {
+    tenantId: 'ten_1',
+    slug: 't',
+    version,
+    defaultStorefrontId: null,
+    pathPrefixes: {},
+    countries: {},
+    continents: {},
+    storefronts: {},
+  },
+  storefronts: {},
+  keys: { recent: [], revoked: [] },
+});
 
 describe('HotConfigStore', () => {
   it('waits once on a cold tenant, then polls in the background at most every pollMs', async () => {

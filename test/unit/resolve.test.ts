@@ -1,12 +1,22 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { continentOf, requestGeo } from '../../src/edge/geo';
-import { resolveStorefront } from '../../src/edge/resolve';
-import type { RoutingTable } from '../../src/edge/snapshot';
+import { type ResolutionInput, resolveStorefront as resolveWith } from '../../src/edge/resolve';
+import type { HostEntry, TenantRouting } from '../../src/edge/snapshot';
 
-const table: RoutingTable = {
-  schemaVersion: 1,
-  generatedAt: '2026-01-01T00:00:00Z',
+/** The hosts' entries and the tenants' routing, as the edge finds them in KV. */
+interface RoutingFixture {
+  hosts: Record<string, HostEntry>;
+  tenants: Record<string, TenantRouting>;
+}
+
+/** Resolution as the edge does it: the host's entry, then its tenant's routing. */
+function resolveStorefront(table: RoutingFixture, input: ResolutionInput) {
+  const host = table.hosts[input.host] ?? null;
+  return resolveWith(host, host ? table.tenants[host.tenantId] : undefined, input);
+}
+
+const table: RoutingFixture = {
   hosts: {
     'shop.a.test': { tenantId: 'ten_a', storefrontId: null },
     'eu.a.test': { tenantId: 'ten_a', storefrontId: 'sf_eu' },
@@ -14,6 +24,7 @@ const table: RoutingTable = {
   },
   tenants: {
     ten_a: {
+      tenantId: 'ten_a',
       slug: 'a',
       version: 3,
       defaultStorefrontId: 'sf_us',
@@ -21,18 +32,19 @@ const table: RoutingTable = {
       countries: { DE: 'sf_eu', US: 'sf_us' },
       continents: { EU: 'sf_eu' },
       storefronts: {
-        sf_us: { slug: 'us-store', channel: 'web' },
-        sf_eu: { slug: 'eu-store', channel: 'web' },
+        sf_us: { slug: 'us-store', channel: 'web', version: 3 },
+        sf_eu: { slug: 'eu-store', channel: 'web', version: 2 },
       },
     },
     ten_b: {
+      tenantId: 'ten_b',
       slug: 'b',
       version: 1,
       defaultStorefrontId: null,
       pathPrefixes: {},
       countries: {},
       continents: {},
-      storefronts: { sf_b1: { slug: 'b1', channel: 'ott' } },
+      storefronts: { sf_b1: { slug: 'b1', channel: 'ott', version: 1 } },
     },
   },
 };

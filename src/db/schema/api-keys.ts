@@ -1,4 +1,13 @@
-import { index, integer, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import {
+  boolean,
+  index,
+  integer,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 import { timestamps } from './_columns';
 import { apiKeyKindEnum, channelEnum } from './enums';
 import { storefronts } from './storefronts';
@@ -29,10 +38,18 @@ export const apiKeys = pgTable(
     rotatedFrom: text('rotated_from'),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
     lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    /**
+     * False until the tenant's publisher has written this key's current state to the edge (its
+     * KV entry, or its removal). Every change sets it back to false; the publisher writes only
+     * these, so a publish costs the keys that changed, not the key set.
+     */
+    edgeSynced: boolean('edge_synced').notNull().default(false),
     ...timestamps,
   },
   (t) => [
     uniqueIndex('api_keys_hash_uq').on(t.hash),
     index('api_keys_storefront_idx').on(t.storefrontId),
+    index('api_keys_edge_pending_idx').on(t.tenantId).where(sql`not ${t.edgeSynced}`),
+    index('api_keys_tenant_updated_idx').on(t.tenantId, t.updatedAt),
   ],
 );

@@ -146,7 +146,7 @@ export const apiKeyAdminRoutes = newRouter()
           expiresAt: body.expiresAt ? new Date(body.expiresAt) : null,
           rateLimit: body.rateLimit ?? null,
         });
-        await publishNow(c.env);
+        await publishNow(c.env, tenant.id);
         return { status: 201, body: created };
       })) as never;
     },
@@ -204,7 +204,7 @@ export const apiKeyAdminRoutes = newRouter()
           p.key,
           body.overlapSeconds,
         );
-        await publishNow(c.env);
+        await publishNow(c.env, tenant.id);
         return { status: 201, body: rotated };
       })) as never;
     },
@@ -240,7 +240,7 @@ export const apiKeyAdminRoutes = newRouter()
       const { tenant, ctx } = await scope(c, p.tenant, p.storefront, 'apikey.write');
       return (await idempotent(c, tenant.id, async () => {
         const revoked = await revokeApiKey(c.get('db'), ctx(body.reason), p.key);
-        await publishNow(c.env);
+        await publishNow(c.env, tenant.id);
         return { status: 200, body: revoked };
       })) as never;
     },

@@ -126,15 +126,17 @@ async function publishAfter<T extends { configVersion: number }>(
   tenantId: string,
   change: T,
 ) {
-  const result = await publishNow(env);
-  const failure = result.failed.find((f) => f.tenantId === tenantId);
+  const result = await publishNow(env, tenantId);
+  const failure = result.failure;
   if (failure) {
     const serving =
       failure.stage === 'signal'
         ? 'It is in KV, so the edge applies it within about a minute, not a second.'
-        : failure.servingVersion === null
-          ? 'The tenant has no published configuration yet.'
-          : `The edge keeps serving config version ${failure.servingVersion}.`;
+        : failure.stage === 'hosts'
+          ? 'Host changes wait for the next publish; everything else is live.'
+          : failure.servingVersion === null
+            ? 'The tenant has no published configuration yet.'
+            : `The edge keeps serving config version ${failure.servingVersion}.`;
     throw new ApiError(
       'config_not_published',
       `Saved as config version ${change.configVersion}, but the tenant's configuration could not be published: ${failure.detail}. ${serving}`,

@@ -99,7 +99,7 @@ export const signingKeyAdminRoutes = newRouter()
           body.reason,
           { alg: body.alg, requestId: c.get('requestId') },
         );
-        await publishNow(c.env);
+        await publishNow(c.env, tenant.id);
         return { status: 201, body: { ...rotated, published: true } };
       })) as never;
     },

@@ -5,12 +5,15 @@ import type { AppEnv, Env } from '../../env';
 import { ApiError, apiErrorBody } from '../../errors';
 import { operatorAuth } from '../../middleware/operator-auth';
 import { claimIdempotencyKey, IDEMPOTENCY_KEY_RE } from '../../services/admin/idempotency';
-import type { PublishResult } from '../../services/publish/publish';
+import type { TenantPublishResult } from '../../services/publish/publish';
 import { problem, safeText } from '../schemas';
 
-/** Publishes through the single publisher object (serialized with every other publish). */
-export function publishNow(env: Env): Promise<PublishResult> {
-  return env.PUBLISHER.get(env.PUBLISHER.idFromName('global')).publish();
+/**
+ * Publishes `tenantId` through its publisher object (serialized with the tenant's other
+ * publishes, never with another tenant's).
+ */
+export function publishNow(env: Env, tenantId: string): Promise<TenantPublishResult> {
+  return env.PUBLISHER.get(env.PUBLISHER.idFromName(tenantId)).publish(tenantId);
 }
 
 /** `{tenant}` in admin paths: a tenant slug or id. */

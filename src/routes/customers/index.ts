@@ -212,7 +212,7 @@ export const customerRoutes = newRouter()
       // snapshot (the publish after its creation failed).
       const published = edge.snapshot.jwks.some((k) => k.kid === issued.kid);
       const missed = !published && Date.now() - issued.keyCreatedAt.getTime() > REPUBLISH_AFTER_MS;
-      if (issued.keyCreated || missed) await publishNow(c.env);
+      if (issued.keyCreated || missed) await publishNow(c.env, edge.resolution.tenantId);
       c.header('cache-control', 'no-store');
       return c.json(
         { token: issued.token, expiresAt: issued.expiresAt, tokenType: 'Bearer' as const },

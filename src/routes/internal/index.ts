@@ -3,7 +3,8 @@ import { newRouter } from '../../app';
 import { getDb } from '../../db/client';
 import { ApiError } from '../../errors';
 import { timingSafeEqualText } from '../../lib/crypto';
-import { durableObjectSignal, publishConfig } from '../../services/publish/publish';
+import { publishAllTenants } from '../../services/publish/publish';
+import { publishNow } from '../admin/support';
 import { problem } from '../schemas';
 
 const PublishResultSchema = z
@@ -17,14 +18,14 @@ const PublishResultSchema = z
           tenantId: z.string(),
           slug: z.string(),
           version: z.number(),
-          stage: z.enum(['snapshot', 'signal']),
+          stage: z.enum(['snapshot', 'signal', 'hosts']),
           servingVersion: z.number().nullable(),
           detail: z.string(),
         }),
       )
       .openapi({ description: 'Tenants not (fully) published; every other tenant was' }),
-    routingBytes: z.number(),
     snapshotsWritten: z.number(),
+    kvWrites: z.number().openapi({ description: 'KV puts and deletes of the tenants’ publishes' }),
   })
   .openapi('PublishResult');
 
@@ -61,8 +62,8 @@ export const internalRoutes = newRouter().openapi(
     }
     const { db, close } = getDb(c.env);
     try {
-      const targets = { kv: c.env.CONFIG_KV, signal: durableObjectSignal(c.env.TENANT_CONFIG) };
-      return c.json(await publishConfig(db, targets), 200);
+      // Each tenant through its own publisher object, so this never races a tenant's changes.
+      return c.json(await publishAllTenants(db, (id) => publishNow(c.env, id)), 200);
     } finally {
       c.executionCtx.waitUntil(close());
     }

@@ -134,7 +134,7 @@ export async function rotateApiKey(
     const newExpiry = old.expiresAt && old.expiresAt < overlapEnd ? old.expiresAt : overlapEnd;
     const [retired] = await tx
       .update(apiKeys)
-      .set({ expiresAt: newExpiry })
+      .set({ expiresAt: newExpiry, edgeSynced: false })
       .where(eq(apiKeys.id, old.id))
       .returning();
     const configVersion = await bumpConfigVersion(tx, ctx.tenantId);
@@ -165,7 +165,7 @@ export async function revokeApiKey(db: Db, ctx: KeyChangeContext, keyId: string)
     const old = await lockKey(tx, ctx, keyId);
     const [row] = await tx
       .update(apiKeys)
-      .set({ revokedAt: new Date() })
+      .set({ revokedAt: new Date(), edgeSynced: false })
       .where(eq(apiKeys.id, keyId))
       .returning();
     if (!row) throw new Error('revoke returned nothing');

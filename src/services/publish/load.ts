@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
 import {
   apiKeys,
   bundleEntitlements,
@@ -14,9 +14,14 @@ import {
   tenants,
 } from '../../db/schema';
 import type { Db } from '../../db/types';
+import { REVOKED_KEY_SECONDS } from '../../edge/snapshot';
 import { DEFAULT_KEY_OVERLAP_SECONDS } from '../../security/customer-tokens';
 
-/** Everything the publisher needs about one tenant, read at one point in time. */
+/**
+ * Everything the publisher needs about one tenant, read at one point in time. `apiKeys` holds
+ * only the keys not yet synced to the edge and those changed within REVOKED_KEY_SECONDS, newest
+ * first.
+ */
 export async function loadTenantConfig(db: Db, tenantId: string) {
   const [tenant] = await db.select().from(tenants).where(eq(tenants.id, tenantId));
   if (!tenant) return undefined;
@@ -53,10 +58,21 @@ export async function loadTenantConfig(db: Db, tenantId: string) {
   const flags = await db.select().from(featureFlags).where(eq(featureFlags.tenantId, tenantId));
   const switches = await db.select().from(killswitches).where(eq(killswitches.tenantId, tenantId));
   const segs = await db.select().from(segments).where(eq(segments.tenantId, tenantId));
+  // Never the key set: the keys whose edge copy is out of date, and those changed recently
+  // enough that the hot config carries them (see HotKeysSchema).
   const keys = await db
     .select()
     .from(apiKeys)
-    .where(and(eq(apiKeys.tenantId, tenantId), isNull(apiKeys.revokedAt)));
+    .where(
+      and(
+        eq(apiKeys.tenantId, tenantId),
+        or(
+          eq(apiKeys.edgeSynced, false),
+          gt(apiKeys.updatedAt, sql`now() - make_interval(secs => ${REVOKED_KEY_SECONDS})`),
+        ),
+      ),
+    )
+    .orderBy(desc(apiKeys.updatedAt));
   const routes = await db
     .select()
     .from(storefrontRoutes)
