@@ -24,8 +24,8 @@ type State = TenantPublishState & { pendingRouting?: TenantRouting; tenantId?: s
  *
  * Its storage keeps what it published (per storefront the content hash and version, the host
  * set's hash), so the next publish writes only what changed. Its alarm writes a routing entry
- * that was deferred (KV takes one write a second per key) and re-writes served snapshots
- * before their KV TTL ends.
+ * that was deferred (KV takes one write a second per key), continues a bulk key import (at most
+ * 1,000 key entries per publish) and re-writes served snapshots before their KV TTL ends.
  */
 export class PublisherDurableObject extends DurableObject<Env> {
   private running: Promise<TenantPublishResult> | undefined;
@@ -77,8 +77,15 @@ export class PublisherDurableObject extends DurableObject<Env> {
     return run;
   }
 
-  /** The next alarm: a deferred routing write, else the next TTL refresh of a snapshot. */
+  /**
+   * The next alarm: keys left by a bulk import (soon), a deferred routing write, else the next
+   * TTL refresh of a snapshot.
+   */
   private async schedule(state: State): Promise<void> {
+    if (state.keysPending) {
+      await this.ctx.storage.setAlarm(Date.now() + 100);
+      return;
+    }
     const due = routingDueAt(state);
     const written = Object.values(state.snapshots).map((s) => s.writtenAt);
     const refresh =
@@ -91,7 +98,7 @@ export class PublisherDurableObject extends DurableObject<Env> {
     const state = await this.load();
     const tenantId = state.tenantId;
     if (!tenantId) return;
-    if (state.pendingRouting) {
+    if (state.pendingRouting && !state.keysPending) {
       // Between publishes: a running publish writes (or defers) the newest routing itself.
       if (!this.running) {
         await flushRouting(this.env.CONFIG_KV, tenantId, state);
@@ -100,7 +107,8 @@ export class PublisherDurableObject extends DurableObject<Env> {
       await this.schedule(state);
       return;
     }
-    // A TTL refresh: publish, writing again every snapshot served since before the deadline.
+    // Keys left to write, or a TTL refresh: publish (writing again every snapshot served since
+    // before the refresh deadline).
     await this.start(tenantId, Date.now() - SNAPSHOT_REFRESH_AFTER_MS + 60_000);
   }
 

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import type { Miniflare, WorkerOptions } from 'miniflare';
 import { ROOT } from './build';
+import { tenants } from '../../src/db/schema';
 import { BENCH_HOST, benchTenantRows, fixtureDb } from './fixture';
 
 /** Requests per minute the bench client may send (far above what one machine can). */
@@ -54,33 +55,50 @@ export interface PublishedBench {
 }
 
 /**
- * Publishes the bench tenant through the real publisher (`publishConfig`) over the fixture's
- * stand-in database: snapshots and `routing/v1` into CONFIG_KV, and the hot config into the
- * tenant's TENANT_CONFIG Durable Object when the worker has that binding. A fresh publishable
- * key of the bench storefront is part of it.
+ * The publisher's targets in the bench's Miniflare: CONFIG_KV, the tenant config objects and
+ * the host directory (those the worker has).
  */
-export async function publishBenchConfig(mf: Miniflare): Promise<PublishedBench> {
-  const { publishConfig, durableObjectSignal } = await import('../../src/services/publish/publish');
-  const { generateApiKey } = await import('../../src/security/api-keys');
-  const apiKey = await generateApiKey('publishable');
-  const kv = await mf.getKVNamespace('CONFIG_KV');
-  let signal: Parameters<typeof publishConfig>[1]['signal'];
+export async function benchTargets(
+  mf: Miniflare,
+): Promise<import('../../src/services/publish/publish').PublishTargets> {
+  const { durableObjectSignal, hostDirectory } = await import('../../src/services/publish/publish');
+  const kv = (await mf.getKVNamespace('CONFIG_KV')) as unknown as KVNamespace;
+  const targets: import('../../src/services/publish/publish').PublishTargets = { kv };
   try {
     const ns = await mf.getDurableObjectNamespace('TENANT_CONFIG');
-    signal = durableObjectSignal(ns as unknown as Parameters<typeof durableObjectSignal>[0]);
+    targets.signal = durableObjectSignal(ns as unknown as Parameters<typeof durableObjectSignal>[0]);
   } catch {
-    signal = undefined; // no such binding (yet): KV only
+    // no such binding: KV only
   }
+  try {
+    const ns = await mf.getDurableObjectNamespace('HOST_DIRECTORY');
+    targets.hosts = hostDirectory(ns as unknown as Parameters<typeof hostDirectory>[0]);
+  } catch {
+    // no such binding
+  }
+  return targets;
+}
+
+/**
+ * Publishes the bench tenant through the real publisher (`publishTenant`) over the fixture's
+ * stand-in database: its snapshots, routing entry and API key into CONFIG_KV, its host into the
+ * host directory, and the hot config into the tenant's TENANT_CONFIG Durable Object. A fresh
+ * publishable key of the bench storefront is part of it.
+ */
+export async function publishBenchConfig(mf: Miniflare): Promise<PublishedBench> {
+  const { emptyPublishState, publishTenant } = await import('../../src/services/publish/publish');
+  const { generateApiKey } = await import('../../src/security/api-keys');
+  const apiKey = await generateApiKey('publishable');
+  const targets = await benchTargets(mf);
   const rows = benchTenantRows({ publishableKeyHash: apiKey.hash });
-  const result = await publishConfig(fixtureDb(rows), {
-    kv: kv as unknown as Parameters<typeof publishConfig>[1]['kv'],
-    signal,
-  });
-  const t = result.tenants.map((x) => `${x.slug} v${x.version}`).join(', ');
+  const tenantId = (rows.get(tenants)?.[0] as { id: string }).id;
+  const result = await publishTenant(fixtureDb(rows), tenantId, targets, emptyPublishState());
+  if (result.failure) throw new Error(`publishing the bench tenant: ${result.failure.detail}`);
   return {
     summary:
-      `published ${t}: ${result.snapshotsWritten} snapshots + routing/v1 (${result.routingBytes} B)` +
-      ` to CONFIG_KV${signal ? ', hot config to TENANT_CONFIG' : ''}`,
+      `published ${result.slug} v${result.version}: ${result.snapshotsWritten} snapshots, ` +
+      `${result.kvWrites} KV writes, ${result.hostsChanged} hosts` +
+      `${targets.signal ? ', hot config to TENANT_CONFIG' : ''}`,
     headers: { host: BENCH_HOST, authorization: `Bearer ${apiKey.key}` },
   };
 }

@@ -3,7 +3,7 @@
  * two bundles of four entitlements, a few flags), the flag every flag target evaluates, the
  * request body and the equivalent LaunchDarkly flag.
  *
- * The tenant's rows go through the real publisher (`publishConfig`, hence `buildSnapshot` and
+ * The tenant's rows go through the real publisher (`publishTenant`, hence `buildSnapshot` and
  * `buildTenantRouting`) over a stand-in for the database, so KV and the tenant config Durable
  * Object hold exactly what `POST /internal/publish` writes, without Postgres.
  */
@@ -389,6 +389,8 @@ export function benchTenantRows(
           rotatedFrom: null,
           revokedAt: null,
           lastUsedAt: null,
+          // Not yet written to the edge: the publisher writes its KV entry.
+          edgeSynced: false,
           ...stamps,
         },
       ]
@@ -433,6 +435,8 @@ export function fixtureDb(rows: Map<unknown, unknown[]>): Db {
   const db = {
     select,
     transaction: <T>(fn: (tx: unknown) => Promise<T>) => fn(db),
+    // The publisher's one write (marking keys synced): nothing to keep here.
+    execute: async () => ({ rows: [] }),
   };
   return db as unknown as Db;
 }

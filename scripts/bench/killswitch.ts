@@ -6,9 +6,10 @@
  */
 import http from 'node:http';
 import type { Miniflare } from 'miniflare';
-import { killswitches } from '../../src/db/schema';
+import { killswitches, tenants } from '../../src/db/schema';
 import { hashApiKey } from '../../src/security/api-keys';
-import { durableObjectSignal, publishConfig } from '../../src/services/publish/publish';
+import { emptyPublishState, publishTenant } from '../../src/services/publish/publish';
+import { benchTargets } from './edge';
 import { benchTenantRows, fixtureDb } from './fixture';
 
 export interface KillswitchTarget {
@@ -54,10 +55,9 @@ function percentile(sorted: number[], p: number): number {
 export async function measureKillswitchFlip(target: KillswitchTarget): Promise<number | null> {
   const key = (target.headers.authorization ?? '').replace(/^Bearer /, '');
   const publishableKeyHash = await hashApiKey(key);
-  const kv = (await target.mf.getKVNamespace('CONFIG_KV')) as unknown as KVNamespace;
-  const ns = (await target.mf.getDurableObjectNamespace('TENANT_CONFIG')) as unknown as Parameters<
-    typeof durableObjectSignal
-  >[0];
+  const targets = await benchTargets(target.mf);
+  // One publisher's memory across the flips, as the tenant's publisher object keeps it.
+  const state = emptyPublishState();
   const catalog = new URL('/v1/catalog', target.url);
   const samples: number[] = [];
   const started = Date.now();
@@ -82,7 +82,9 @@ export async function measureKillswitchFlip(target: KillswitchTarget): Promise<n
       },
     ]);
     const t0 = performance.now();
-    await publishConfig(fixtureDb(rows), { kv, signal: durableObjectSignal(ns) });
+    const tenantId = (rows.get(tenants)?.[0] as { id: string }).id;
+    const done = await publishTenant(fixtureDb(rows), tenantId, targets, state);
+    if (done.failure) throw new Error(`publishing the flip: ${done.failure.detail}`);
     const want = engaged ? 503 : 200;
     for (;;) {
       const status = await statusOf(catalog, target.headers);

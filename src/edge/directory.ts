@@ -141,7 +141,7 @@ export interface HostStoreOptions {
   maxUnknown: number;
   /** How long an unknown host is trusted to stay unknown without a KV read, at most. */
   unknownLifeMs: number;
-  /** KV reads of hosts per second per isolate (a token bucket), and its burst. */
+  /** KV reads that find no host, per second per isolate (a token bucket), and its burst. */
   readsPerSecond: number;
   readBurst: number;
   /** How stale a KV read may be (KV's propagation): the directory's recent changes cover it. */
@@ -204,7 +204,7 @@ export class HostStore {
     const now = this.options.now();
     const valid = this.validate(host, slot, dir, now);
     if (slot.entry) {
-      if (!valid && !slot.rereading && this.take(now)) {
+      if (!valid && !slot.rereading && this.mayRead(now)) {
         slot.rereading = true;
         ctx.waitUntil(
           this.read(host, kv, ns, ctx)
@@ -248,16 +248,20 @@ export class HostStore {
     return covered;
   }
 
-  private take(now: number): boolean {
+  /**
+   * Whether a KV read may be made now. The budget counts misses (reads that found no host), so
+   * traffic to real hosts never runs out of it; a flood of made-up hosts does, and then this
+   * isolate answers hosts it holds nothing about with a 503 to retry, without KV, until it
+   * refills.
+   */
+  private mayRead(now: number): boolean {
     const { readsPerSecond, readBurst } = this.options;
     this.tokens = Math.min(
       readBurst,
       this.tokens + ((now - this.tokensAt) / 1000) * readsPerSecond,
     );
     this.tokensAt = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
+    return this.tokens >= 1;
   }
 
   private async read(
@@ -267,7 +271,7 @@ export class HostStore {
     ctx: Waiter,
     awaited = false,
   ): Promise<HostLookup> {
-    if (awaited && !this.take(this.options.now())) {
+    if (awaited && !this.mayRead(this.options.now())) {
       throw new ApiError(
         'host_lookup_throttled',
         'This edge is looking up too many unknown hosts right now; retry in a second.',
@@ -297,6 +301,7 @@ export class HostStore {
       }
     }
     const now = this.options.now();
+    if (entry === null) this.tokens -= 1;
     const slot: HostSlot = { entry, seq: UNVERIFIED, readAt: now };
     // Not in KV here: the directory may know it already (KV takes up to 60 s everywhere).
     const dir = entry === null ? await this.directory.fresh(ns, ctx) : this.directory.peek(ns, ctx);

@@ -23,6 +23,20 @@ import { listTenantIds, loadTenantConfig } from './load';
 export const SNAPSHOT_TTL_SECONDS = 7 * 86_400;
 /** A served snapshot older than this is written again (with a fresh TTL) by the next publish. */
 export const SNAPSHOT_REFRESH_AFTER_MS = 2 * 86_400_000;
+/** At most this many API key entries are written per publish (the rest in the next one). */
+export const MAX_KEY_WRITES = 1000;
+/** KV writes in flight at once for keys. */
+const KEY_WRITE_CONCURRENCY = 32;
+
+/** Runs `fn` over `items`, at most `n` at a time; rejects with the first failure. */
+async function inBatches<T>(items: T[], n: number, fn: (item: T) => Promise<unknown>) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+}
+
 /** KV takes about one write per second per key: the tenant's routing entry is written no faster. */
 export const ROUTING_MIN_INTERVAL_MS = 1000;
 
@@ -56,6 +70,8 @@ export interface TenantPublishResult {
   snapshotsWritten: number;
   /** API key entries written or removed. */
   keysWritten: number;
+  /** Keys still to write (more than MAX_KEY_WRITES were pending): the next publish does. */
+  keysPending: number;
   /** Host entries added, changed or removed (by the host directory). */
   hostsChanged: number;
   /** KV writes this publish made itself (puts and deletes; the directory's are in hostsChanged). */
@@ -75,6 +91,8 @@ export interface TenantPublishState {
   hostsDigest: string | null;
   /** When the tenant's routing entry was last written to KV (ms). */
   routingWrittenAt: number;
+  /** Keys the last publish left for the next one (a bulk import). */
+  keysPending?: number;
 }
 
 export function emptyPublishState(): TenantPublishState {
@@ -170,6 +188,7 @@ export async function publishTenant(
     storefronts: rows.storefronts.length,
     snapshotsWritten: 0,
     keysWritten: 0,
+    keysPending: 0,
     hostsChanged: 0,
     kvWrites: 0,
     routing: 'unchanged',
@@ -219,9 +238,13 @@ export async function publishTenant(
   result.kvWrites += writes.length;
 
   // Keys whose edge copy is out of date: written (or removed) before anything points at them.
-  const pending = rows.apiKeys.filter((k) => !k.edgeSynced);
+  // At most MAX_KEY_WRITES per publish (a bulk import of keys continues in the next one, which
+  // the publisher schedules), a few at a time.
+  const allPending = rows.apiKeys.filter((k) => !k.edgeSynced);
+  const pending = allPending.slice(0, MAX_KEY_WRITES);
+  result.keysPending = allPending.length - pending.length;
   try {
-    await Promise.all(pending.map((k) => writeKey(kv, k, nowMs)));
+    await inBatches(pending, KEY_WRITE_CONCURRENCY, (k) => writeKey(kv, k, nowMs));
   } catch (err) {
     return fail({ stage: 'snapshot', detail: `writing its API keys failed: ${message(err)}` });
   }
@@ -266,6 +289,7 @@ export async function publishTenant(
   }
 
   if (pending.length > 0) await markKeysSynced(db, pending);
+  state.keysPending = result.keysPending;
   return result;
 }
 
@@ -366,6 +390,7 @@ async function unpublish(
     storefronts: 0,
     snapshotsWritten: 0,
     keysWritten: 0,
+    keysPending: 0,
     hostsChanged: 0,
     kvWrites: 0,
     routing: 'unchanged',
