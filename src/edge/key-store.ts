@@ -9,7 +9,8 @@
  * Bounds on a stale answer: a revoked key is refused within the hot config's delay (about a
  * second; `staleAfterMs` of the hot config when its object is unreachable). A key changed in
  * another way (a rotation's new expiry) is seen within the hot config's delay while it is
- * recent, and an isolate re-reads a key it holds every `revalidateMs`.
+ * recent, and an isolate re-reads a key it holds every `revalidateMs` (5 minutes), in the
+ * background.
  */
 import { Lru } from './lru';
 import { type EdgeKeyEntry, EdgeKeyEntrySchema, type HotConfig, KV_KEYS } from './snapshot';
@@ -141,7 +142,10 @@ export class KeyStore {
 export const apiKeyStore = new KeyStore({
   maxKnown: 10_000,
   maxUnknown: 10_000,
-  revalidateMs: 60_000,
+  // Revocations do not wait for this (the hot config's list covers ten minutes, more than this
+  // plus KV's 60 s); it bounds how long another change of a key that is no longer recent is
+  // seen late.
+  revalidateMs: 300_000,
   unknownLifeMs: 10_000,
   now: () => Date.now(),
 });

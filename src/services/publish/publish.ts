@@ -91,6 +91,8 @@ export interface TenantPublishState {
   hostsDigest: string | null;
   /** When the tenant's routing entry was last written to KV (ms). */
   routingWrittenAt: number;
+  /** Hash of the routing entry last written (an unchanged one is not written again). */
+  routingDigest?: string;
   /** Keys the last publish left for the next one (a bulk import). */
   keysPending?: number;
 }
@@ -306,12 +308,16 @@ async function writeRouting(
   state: TenantPublishState & { pendingRouting?: TenantRouting },
   nowMs: number,
 ): Promise<TenantPublishResult['routing']> {
+  const body = JSON.stringify(routing);
+  const digest = await sha256Hex(body);
+  if (digest === state.routingDigest && !state.pendingRouting) return 'unchanged';
   if (nowMs - state.routingWrittenAt < ROUTING_MIN_INTERVAL_MS) {
     state.pendingRouting = routing;
     return 'deferred';
   }
-  await kv.put(KV_KEYS.tenantRouting(tenantId), JSON.stringify(routing));
+  await kv.put(KV_KEYS.tenantRouting(tenantId), body);
   state.routingWrittenAt = nowMs;
+  state.routingDigest = digest;
   delete state.pendingRouting;
   return 'written';
 }
@@ -330,8 +336,10 @@ export async function flushRouting(
 ): Promise<boolean> {
   const pendingRouting = state.pendingRouting;
   if (!pendingRouting) return false;
-  await kv.put(KV_KEYS.tenantRouting(tenantId), JSON.stringify(pendingRouting));
+  const body = JSON.stringify(pendingRouting);
+  await kv.put(KV_KEYS.tenantRouting(tenantId), body);
   state.routingWrittenAt = nowMs;
+  state.routingDigest = await sha256Hex(body);
   delete state.pendingRouting;
   return true;
 }
