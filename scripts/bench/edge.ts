@@ -2,8 +2,8 @@
 import path from 'node:path';
 import type { Miniflare, WorkerOptions } from 'miniflare';
 import { ROOT } from './build';
-import { tenants } from '../../src/db/schema';
-import { BENCH_HOST, benchTenantRows, fixtureDb } from './fixture';
+
+import { BENCH_HOST, TENANT_ID as BENCH_TENANT_ID, benchTenantRows, fixtureDb } from './fixture';
 
 /** Requests per minute the bench client may send (far above what one machine can). */
 export const BENCH_RATE_LIMIT = 1_000_000_000;
@@ -66,7 +66,9 @@ export async function benchTargets(
   const targets: import('../../src/services/publish/publish').PublishTargets = { kv };
   try {
     const ns = await mf.getDurableObjectNamespace('TENANT_CONFIG');
-    targets.signal = durableObjectSignal(ns as unknown as Parameters<typeof durableObjectSignal>[0]);
+    targets.signal = durableObjectSignal(
+      ns as unknown as Parameters<typeof durableObjectSignal>[0],
+    );
   } catch {
     // no such binding: KV only
   }
@@ -91,7 +93,7 @@ export async function publishBenchConfig(mf: Miniflare): Promise<PublishedBench>
   const apiKey = await generateApiKey('publishable');
   const targets = await benchTargets(mf);
   const rows = benchTenantRows({ publishableKeyHash: apiKey.hash });
-  const tenantId = (rows.get(tenants)?.[0] as { id: string }).id;
+  const tenantId = BENCH_TENANT_ID;
   const result = await publishTenant(fixtureDb(rows), tenantId, targets, emptyPublishState());
   if (result.failure) throw new Error(`publishing the bench tenant: ${result.failure.detail}`);
   return {

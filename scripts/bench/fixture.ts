@@ -119,7 +119,7 @@ type Row<T extends { $inferSelect: unknown }> = T['$inferSelect'];
 
 const NOW = new Date('2026-01-01T00:00:00Z');
 const stamps = { createdAt: NOW, updatedAt: NOW };
-const TENANT_ID = fixedId('ten', 'corp');
+export const TENANT_ID = fixedId('ten', 'corp');
 
 interface SfSpec {
   slug: string;

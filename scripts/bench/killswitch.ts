@@ -6,11 +6,11 @@
  */
 import http from 'node:http';
 import type { Miniflare } from 'miniflare';
-import { killswitches, tenants } from '../../src/db/schema';
+import { killswitches } from '../../src/db/schema';
 import { hashApiKey } from '../../src/security/api-keys';
 import { emptyPublishState, publishTenant } from '../../src/services/publish/publish';
 import { benchTargets } from './edge';
-import { benchTenantRows, fixtureDb } from './fixture';
+import { TENANT_ID as BENCH_TENANT_ID, benchTenantRows, fixtureDb } from './fixture';
 
 export interface KillswitchTarget {
   /** The Miniflare running our worker (`mf.getKVNamespace('CONFIG_KV')`, DO namespaces…). */
@@ -82,7 +82,7 @@ export async function measureKillswitchFlip(target: KillswitchTarget): Promise<n
       },
     ]);
     const t0 = performance.now();
-    const tenantId = (rows.get(tenants)?.[0] as { id: string }).id;
+    const tenantId = BENCH_TENANT_ID;
     const done = await publishTenant(fixtureDb(rows), tenantId, targets, state);
     if (done.failure) throw new Error(`publishing the flip: ${done.failure.detail}`);
     const want = engaged ? 503 : 200;
