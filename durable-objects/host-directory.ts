@@ -45,8 +45,21 @@ export class HostDirectoryDurableObject extends DurableObject<Env> {
       seq integer primary key autoincrement, host text not null, entry text, at integer not null)`);
   }
 
-  /** Makes `hosts` the tenant's whole host set; writes the KV entries that change. */
-  async apply(tenantId: string, hosts: DirectoryHost[]): Promise<HostApplyResult> {
+  /** The apply under way: applies run one after another (see {@link apply}). */
+  private chain: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Makes `hosts` the tenant's whole host set; writes the KV entries that change. Applies run
+   * one at a time, KV writes included, so two tenants' writes of a moving host land in the
+   * order the rows changed.
+   */
+  apply(tenantId: string, hosts: DirectoryHost[]): Promise<HostApplyResult> {
+    const run = this.chain.then(() => this.applyNow(tenantId, hosts));
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  private async applyNow(tenantId: string, hosts: DirectoryHost[]): Promise<HostApplyResult> {
     const result: HostApplyResult = { written: 0, removed: 0, refused: [] };
     const held = new Map<string, { storefrontId: string | null; since: number }>();
     for (const row of this.sql.exec<{ host: string; storefront_id: string | null; since: number }>(
