@@ -8,6 +8,7 @@ import type { Env } from '../../src/env';
 import worker from '../../src/index';
 
 export {
+  HostDirectoryDurableObject,
   PublisherDurableObject,
   RateLimiterDurableObject,
   TenantConfigDurableObject,
