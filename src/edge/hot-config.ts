@@ -87,6 +87,17 @@ export class HotConfigStore {
       return undefined;
     }
     const now = this.options.now();
+    // Idle past the stale limit with no check even tried since (no traffic, not an outage):
+    // the caller checks first, so a quiet isolate never serves as "not fresh" (and engages
+    // fail-closed switches) merely because nobody asked for a while.
+    const { staleAfterMs } = this.options;
+    if (
+      !entry.refreshing &&
+      now - entry.lastOkAt > staleAfterMs &&
+      now - entry.checkedAt > staleAfterMs
+    ) {
+      return undefined;
+    }
     if (now - entry.checkedAt >= this.options.pollMs && !entry.refreshing) {
       ctx.waitUntil(this.refresh(ns, tenantId, entry));
     }

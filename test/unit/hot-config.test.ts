@@ -97,6 +97,30 @@ describe('HotConfigStore', () => {
     expect((await store.get(ns, 'ten_b', ctx)).fresh).toBe(true);
   });
 
+  it('an isolate idle past the stale limit checks before serving: never "not fresh" for lack of traffic', async () => {
+    let now = 0;
+    const state = { config: hot(5), down: false, reads: 0 };
+    const store = new HotConfigStore({
+      pollMs: 100,
+      locationTtlSeconds: 1,
+      staleAfterMs: 1000,
+      now: () => now,
+      cache: () => undefined,
+    });
+    const ns = fakeNamespace(state);
+    const ctx = { waitUntil: (p: Promise<unknown>) => p };
+    await store.get(ns, 'ten_d', ctx);
+    now = 20_000; // nobody asked for 20 s
+    expect(store.peek(ns, 'ten_d', ctx)).toBeUndefined(); // the caller must check first…
+    expect(await store.get(ns, 'ten_d', ctx)).toMatchObject({ fresh: true }); // …and is fresh
+    // An outage is different: checks keep failing, and requests are not held up by them.
+    state.down = true;
+    now = 40_000;
+    expect((await store.get(ns, 'ten_d', ctx)).fresh).toBe(false); // one request checks…
+    now = 40_050;
+    expect(store.peek(ns, 'ten_d', ctx)).toMatchObject({ fresh: false }); // …the rest do not wait
+  });
+
   it('never goes back to an older version', async () => {
     let now = 0;
     const state = { config: hot(9), down: false, reads: 0 };
