@@ -5,7 +5,8 @@
  * tenant (src/services/publish/load.ts): the tenant with its default storefront, storefronts,
  * routes (10 hosts, path prefixes, countries), two entitlements, two bundles with their grants
  * and a price per storefront, a tenant-wide flag, a tenant-scope killswitch (released) and one
- * publishable API key per storefront.
+ * publishable API key per storefront. API keys are inserted `edge_synced = false` (the column's
+ * default), so the tenant's next publish writes their KV entries (`key/<sha256>`).
  *
  * Hosts follow a formula so that a wrk Lua script can name them without a list:
  * `h<k>-t<i>.scale.localhost`, k = 0 the tenant's shared host (default storefront), 1–4 the
@@ -256,7 +257,10 @@ export async function seedTenants(
   return seeded;
 }
 
-/** `count` more API keys on one storefront (random hashes; nobody sends them). */
+/**
+ * `count` more API keys on one storefront (random hashes; nobody sends them), not yet synced to
+ * the edge: the tenant's next publish writes one KV entry per key.
+ */
 export async function addApiKeys(
   db: SeedDb,
   tenant: SeededTenant,
