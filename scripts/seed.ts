@@ -1,8 +1,9 @@
 /**
  * `npm run seed`: the demo tenants, idempotently (DATABASE_URL or the embedded database), plus
- * demo credentials: a publishable and a secret key per storefront and an operator per role.
- * Keys exist only as hashes in Postgres, so the plaintext is kept in the git-ignored
- * `.local/demo-credentials.json` and reused as long as the keys are still active.
+ * demo credentials: a publishable and a secret test key per storefront (`pk_test_…`,
+ * `sk_test_…`: the sandbox only) and an operator per role. Keys exist only as hashes in
+ * Postgres, so the plaintext is kept in the git-ignored `.local/demo-credentials.json` and
+ * reused as long as the keys are still active.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -10,10 +11,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { and, eq, isNull } from 'drizzle-orm';
 import { apiKeys } from '../src/db/schema';
+import type { KeyMode } from '../src/db/schema/enums';
 import type { Db } from '../src/db/types';
-import { DEMO_EDGE_CONFIG, DEMO_TENANTS } from '../src/demo/demo-tenants';
+import { DEMO_EDGE_CONFIG, DEMO_KEY_MODE, DEMO_TENANTS } from '../src/demo/demo-tenants';
 import { sha256Hex } from '../src/lib/crypto';
-import { createApiKey } from '../src/services/admin/api-keys';
+import { createApiKey, type KeyChangeContext, revokeApiKey } from '../src/services/admin/api-keys';
 import {
   findStorefront,
   listFlags,
@@ -44,10 +46,15 @@ function readCredentials(): DemoCredentials {
   }
 }
 
-async function isActive(db: Db, storefrontId: string, key: string | undefined): Promise<boolean> {
-  if (!key) return false;
+/** The row of a stored demo key while the key still works. */
+async function activeKey(
+  db: Db,
+  storefrontId: string,
+  key: string | undefined,
+): Promise<{ id: string; mode: KeyMode } | null> {
+  if (!key) return null;
   const rows = await db
-    .select({ id: apiKeys.id, expiresAt: apiKeys.expiresAt })
+    .select({ id: apiKeys.id, mode: apiKeys.mode, expiresAt: apiKeys.expiresAt })
     .from(apiKeys)
     .where(
       and(
@@ -56,7 +63,33 @@ async function isActive(db: Db, storefrontId: string, key: string | undefined): 
         isNull(apiKeys.revokedAt),
       ),
     );
-  return rows.some((r) => !r.expiresAt || r.expiresAt > new Date());
+  return rows.find((r) => !r.expiresAt || r.expiresAt > new Date()) ?? null;
+}
+
+/**
+ * The storefront's demo key of `kind`: the stored one while it works and is a test key, else a
+ * new test key. A live one (seeded before demo keys were test keys) is revoked.
+ */
+async function demoKey(
+  db: Db,
+  ctx: KeyChangeContext,
+  kind: 'publishable' | 'secret',
+  stored: string | undefined,
+): Promise<string> {
+  const found = await activeKey(db, ctx.storefrontId, stored);
+  if (stored && found?.mode === DEMO_KEY_MODE) return stored;
+  if (found) {
+    await revokeApiKey(db, { ...ctx, reason: `demo keys are ${DEMO_KEY_MODE} keys` }, found.id);
+  }
+  const created = await createApiKey(db, ctx, {
+    kind,
+    mode: DEMO_KEY_MODE,
+    name: `demo ${kind} key`,
+    channels: [],
+    expiresAt: null,
+    rateLimit: null,
+  });
+  return created.secret;
 }
 
 /** The demo flags and killswitches, created once (later changes are the operators'). */
@@ -124,20 +157,8 @@ export async function seedDemo(url: string, log: (s: string) => void = console.l
           requestId: null,
           reason: 'demo seed',
         };
-        const base = { channels: [], expiresAt: null, rateLimit: null };
-        const publishable = (await isActive(db, storefrontId, old?.publishable))
-          ? (old?.publishable ?? '')
-          : (
-              await createApiKey(db, ctx, {
-                kind: 'publishable',
-                name: 'demo publishable key',
-                ...base,
-              })
-            ).secret;
-        const secret = (await isActive(db, storefrontId, old?.secret))
-          ? (old?.secret ?? '')
-          : (await createApiKey(db, ctx, { kind: 'secret', name: 'demo secret key', ...base }))
-              .secret;
+        const publishable = await demoKey(db, ctx, 'publishable', old?.publishable);
+        const secret = await demoKey(db, ctx, 'secret', old?.secret);
         if (publishable !== old?.publishable || secret !== old?.secret) fresh = true;
         creds.storefronts[storefrontId] = { tenant: spec.slug, slug, publishable, secret };
       }

@@ -74,7 +74,7 @@ step('Demo data');
 const { creds, fresh } = await seedDemo(db.url, (s) => console.log(s));
 if (fresh) {
   console.log(
-    `\n  ${bold('Demo credentials')} (also in .local/demo-credentials.json; keys are stored only as hashes):`,
+    `\n  ${bold('Demo credentials')} (test keys, sandbox only; also in .local/demo-credentials.json; keys are stored only as hashes):`,
   );
   for (const sf of Object.values(creds.storefronts)) {
     console.log(`    ${`${sf.tenant}/${sf.slug}`.padEnd(24)} ${sf.publishable}  ${dim(sf.secret)}`);

@@ -10,6 +10,10 @@ export const PROBLEMS = {
   header_too_large: { status: 431, title: 'A request header is too large' },
   unauthenticated: { status: 401, title: 'Authentication is required' },
   forbidden: { status: 403, title: 'Not allowed' },
+  key_mode_mismatch: {
+    status: 403,
+    title: 'Not available in the API key’s mode (test or live)',
+  },
   not_found: { status: 404, title: 'Not found' },
   unknown_host: { status: 404, title: 'No storefront is served on this host' },
   storefront_not_found: { status: 404, title: 'Storefront not found' },

@@ -199,6 +199,12 @@ export const CONGLOMCORP: TenantSpecInput = {
 
 export const DEMO_TENANTS = [GLOBALCORP, CONGLOMCORP];
 
+/**
+ * The mode of the demo's API keys (`pk_test_…`, `sk_test_…`): the demo reaches the sandbox
+ * providers, test clocks and outage switches, never a real provider.
+ */
+export const DEMO_KEY_MODE = 'test' as const;
+
 /** Demo flags and killswitches (created once; operators change them from the console). */
 export const DEMO_EDGE_CONFIG: Record<
   string,

@@ -4,7 +4,7 @@
  */
 import type { EdgeContext, Env } from '../env';
 import { ApiError } from '../errors';
-import { hashApiKey, parseApiKey } from '../security/api-keys';
+import { apiKeyPrefix, hashApiKey, parseApiKey } from '../security/api-keys';
 import { apiKeyStore } from './key-store';
 import type { EdgeApiKey, EdgeKeyEntry } from './snapshot';
 
@@ -41,7 +41,8 @@ function presentedKey(headers: Headers): string | undefined {
  * config's recent keys, else this isolate's copy, else KV; a key of another storefront or
  * tenant simply does not exist here) → not revoked (the hot config's list, whatever KV or a
  * cache says) → not expired → allowed kind → allowed channel (the storefront's, never a client
- * header). Without a promise when the presented key was seen before in this isolate (the
+ * header). A test key passes the same checks as a live one; its `mode` goes to the route, which
+ * decides what it may reach (src/edge/key-mode.ts). Without a promise when the presented key was seen before in this isolate (the
  * usual case).
  */
 export function authenticateKey(
@@ -65,7 +66,7 @@ export function authenticateKey(
 
 const missingKey = () =>
   unauthenticated(
-    'This endpoint needs the storefront’s API key: `Authorization: Bearer pk_live_…` (or `X-Api-Key`).',
+    'This endpoint needs the storefront’s API key: `Authorization: Bearer pk_test_…` or `pk_live_…` (or `X-Api-Key`).',
   );
 
 function findKey(
@@ -103,7 +104,7 @@ function checkKey(
   if (allowed === 'secret' && key.kind !== 'secret') {
     throw new ApiError(
       'forbidden',
-      'This endpoint needs a secret key (sk_live_…); publishable keys cannot call it.',
+      `This endpoint needs a secret key (${apiKeyPrefix('secret', key.mode)}…); publishable keys cannot call it.`,
     );
   }
   // The storefront's own channel, from its published config: `X-Client-Channel` and the user

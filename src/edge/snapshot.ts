@@ -5,6 +5,7 @@ import {
   channelEnum,
   entitlementTypeEnum,
   failModeEnum,
+  keyModeEnum,
   killswitchScopeEnum,
 } from '../db/schema/enums';
 import { CachePolicySchema } from './http-cache';
@@ -78,6 +79,12 @@ export const EdgeApiKeySchema = z.object({
   id: z.string(),
   hash: z.string(),
   kind: z.enum(apiKeyKindEnum.enumValues),
+  /**
+   * `test` or `live`, as the key's prefix says; routes that reach a payment provider, a test
+   * clock or an outage switch check it (`requireMode`). Entries published before keys had a
+   * mode are live ones.
+   */
+  mode: z.enum(keyModeEnum.enumValues).default('live'),
   /** Empty = every channel. */
   channels: z.array(ChannelSchema),
   /** ISO time; absent = never. */

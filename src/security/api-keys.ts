@@ -1,8 +1,11 @@
 /**
- * Storefront API keys: `pk_live_…` (publishable, safe in a browser) and `sk_live_…` (secret,
- * server to server).
+ * Storefront API keys: `pk_…` (publishable, safe in a browser) and `sk_…` (secret, server to
+ * server), each in a mode, as Stripe's are: `pk_live_…` / `sk_live_…` reach the real payment
+ * providers, `pk_test_…` / `sk_test_…` only the sandbox ones (and test clocks, outage switches).
+ * The mode is part of the key, so a key cannot change mode, and its row records the mode it was
+ * generated with (`api_keys.mode`, checked against the prefix by Postgres).
  *
- * Shape: `<kind prefix><43 random base62 chars><6 base62 chars of CRC-32>`, 57 characters.
+ * Shape: `<kind+mode prefix><43 random base62 chars><6 base62 chars of CRC-32>`, 57 characters.
  * 43 base62 characters carry 256 bits, the same as 32 random bytes. Base62 rather than
  * base64url so a double click selects the whole key. The CRC-32 is not a security feature: it
  * lets a route (and secret scanners) reject typos and made-up strings before any hash or KV
@@ -10,15 +13,25 @@
  *
  * Only the SHA-256 of the whole key is stored; the key is shown once at creation.
  */
+import { apiKeyKindEnum, type EnumValue, keyModeEnum } from '../db/schema/enums';
 import { sha256Hex } from '../lib/crypto';
 import { randomBytes } from './encoding';
 
-export type ApiKeyKind = 'publishable' | 'secret';
+export type ApiKeyKind = EnumValue<typeof apiKeyKindEnum>;
+/** `test` keys reach only the sandbox; `live` keys only the real providers. */
+export type ApiKeyMode = EnumValue<typeof keyModeEnum>;
 
-const KIND_PREFIX = { publishable: 'pk_live_', secret: 'sk_live_' } as const satisfies Record<
-  ApiKeyKind,
-  string
->;
+/** The 8-character prefix of a key of `kind` in `mode` (`sk_test_`). */
+export function apiKeyPrefix(kind: ApiKeyKind, mode: ApiKeyMode): string {
+  return `${kind === 'secret' ? 'sk' : 'pk'}_${mode}_`;
+}
+
+/** Every prefix with the kind and mode it stands for (a Map: no prototype keys). */
+const PREFIXES = new Map<string, { kind: ApiKeyKind; mode: ApiKeyMode }>(
+  apiKeyKindEnum.enumValues.flatMap((kind) =>
+    keyModeEnum.enumValues.map((mode) => [apiKeyPrefix(kind, mode), { kind, mode }] as const),
+  ),
+);
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const RANDOM_CHARS = 43;
@@ -48,7 +61,7 @@ export type ApiKeyParseFailure =
   | 'bad_checksum';
 
 export type ParsedApiKey =
-  | { ok: true; kind: ApiKeyKind; key: string }
+  | { ok: true; kind: ApiKeyKind; mode: ApiKeyMode; key: string }
   | { ok: false; reason: ApiKeyParseFailure };
 
 /**
@@ -93,14 +106,17 @@ function checksum(ascii: string): string {
 }
 
 /**
- * Creates a new API key of the given kind.
+ * Creates a new API key of the given kind and mode (live unless told otherwise).
  *
  * @example
- * const { key, prefix, hash } = await generateApiKey('secret');
- * // store { prefix, hash }; return `key` to the caller exactly once
+ * const { key, prefix, hash } = await generateApiKey('secret', 'test'); // sk_test_…
+ * // store { prefix, hash, mode }; return `key` to the caller exactly once
  */
-export async function generateApiKey(kind: ApiKeyKind): Promise<GeneratedApiKey> {
-  const body = KIND_PREFIX[kind] + randomBase62(RANDOM_CHARS);
+export async function generateApiKey(
+  kind: ApiKeyKind,
+  mode: ApiKeyMode = 'live',
+): Promise<GeneratedApiKey> {
+  const body = apiKeyPrefix(kind, mode) + randomBase62(RANDOM_CHARS);
   const key = body + checksum(body);
   return { key, prefix: key.slice(0, API_KEY_DISPLAY_PREFIX_LENGTH), hash: await hashApiKey(key) };
 }
@@ -112,19 +128,15 @@ export async function generateApiKey(kind: ApiKeyKind): Promise<GeneratedApiKey>
  */
 export function parseApiKey(raw: unknown): ParsedApiKey {
   if (typeof raw !== 'string' || raw.length === 0) return { ok: false, reason: 'missing' };
-  const kind = raw.startsWith(KIND_PREFIX.publishable)
-    ? 'publishable'
-    : raw.startsWith(KIND_PREFIX.secret)
-      ? 'secret'
-      : null;
-  if (kind === null) return { ok: false, reason: 'wrong_prefix' };
+  const prefix = PREFIXES.get(raw.slice(0, PREFIX_CHARS));
+  if (!prefix) return { ok: false, reason: 'wrong_prefix' };
   if (raw.length !== API_KEY_LENGTH) return { ok: false, reason: 'wrong_length' };
   if (!/^[0-9A-Za-z]+$/.test(raw.slice(PREFIX_CHARS))) return { ok: false, reason: 'bad_charset' };
   const body = raw.slice(0, API_KEY_LENGTH - CHECKSUM_CHARS);
   if (checksum(body) !== raw.slice(API_KEY_LENGTH - CHECKSUM_CHARS)) {
     return { ok: false, reason: 'bad_checksum' };
   }
-  return { ok: true, kind, key: raw };
+  return { ok: true, kind: prefix.kind, mode: prefix.mode, key: raw };
 }
 
 /** Lower-case hex SHA-256 of a key: what `api_keys.hash` holds and is looked up by. */

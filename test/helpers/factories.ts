@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:test';
 import { getDb } from '../../src/db/client';
+import type { KeyMode } from '../../src/db/schema/enums';
 import type { Db } from '../../src/db/types';
 import { resetEdgeCachesAndLocation } from '../../src/edge/caches';
 import { publishNow } from '../../src/routes/admin/support';
@@ -127,9 +128,14 @@ export function globalcorpLikeSpec(
   };
 }
 
-/** Applies a spec to Postgres (the same path as the demo seed). */
+/**
+ * Applies a spec to Postgres (the same path as the demo seed), with a publishable and a secret
+ * key per storefront: test keys (`pk_test_…`, the sandbox only), as the demo's are, unless
+ * `keyMode` says live.
+ */
 export async function createTenant(
   spec: TenantSpecInput = globalcorpLikeSpec(),
+  { keyMode = 'test' }: { keyMode?: KeyMode } = {},
 ): Promise<TestTenant> {
   const applied = await withDb((db) => applyTenantSpec(db, spec));
   createdTenants.add(applied.tenantId);
@@ -145,7 +151,7 @@ export async function createTenant(
         requestId: null,
         reason: 'test fixture',
       };
-      const base = { channels: [], expiresAt: null, rateLimit: null };
+      const base = { mode: keyMode, channels: [], expiresAt: null, rateLimit: null };
       const pk = await createApiKey(db, ctx, { kind: 'publishable', name: 'test pk', ...base });
       const sk = await createApiKey(db, ctx, { kind: 'secret', name: 'test sk', ...base });
       keys[sf.slug] = { publishable: pk.secret, secret: sk.secret };

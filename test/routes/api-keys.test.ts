@@ -121,8 +121,12 @@ describe('storefront API keys', () => {
       channels: ['web', 'ott'],
     });
     expect(res.status).toBe(201);
-    const created = await json<{ apiKey: { id: string; prefix: string }; secret: string }>(res);
+    const created = await json<{
+      apiKey: { id: string; prefix: string; mode: string };
+      secret: string;
+    }>(res);
     expect(created.secret).toMatch(/^pk_live_[0-9A-Za-z]{49}$/);
+    expect(created.apiKey.mode).toBe('live'); // live unless asked for test
     expect(created.secret.startsWith(created.apiKey.prefix)).toBe(true);
 
     const list = await asOperator(admin, 'GET', base());
@@ -196,7 +200,7 @@ describe('storefront API keys', () => {
     ).text();
     for (const action of ['apikey.create', 'apikey.rotate', 'apikey.revoke'])
       expect(trail).toContain(action);
-    expect(trail).not.toMatch(/[ps]k_live_[0-9A-Za-z]{49}/);
+    expect(trail).not.toMatch(/[ps]k_(live|test)_[0-9A-Za-z]{49}/);
     const verify = await json<{ ok: boolean; length: number }>(
       await asOperator(
         admin,
@@ -218,6 +222,16 @@ describe('storefront API keys', () => {
       400,
       'validation_failed',
     );
+    for (const mode of ['sandbox', 'TEST', '', true, null]) {
+      const problem = await expectProblem(
+        await asOperator(admin, 'POST', base(), { kind: 'secret', mode, name: 'x' }),
+        400,
+        'validation_failed',
+      );
+      expect(problem.errors, JSON.stringify(mode)).toEqual([
+        expect.objectContaining({ path: 'mode' }),
+      ]);
+    }
     await expectProblem(
       await asOperator(admin, 'POST', base(), {
         kind: 'secret',
@@ -239,6 +253,71 @@ describe('storefront API keys', () => {
       404,
       'not_found',
     );
+  });
+});
+
+describe('test-mode keys through the admin API', () => {
+  interface KeyView {
+    id: string;
+    kind: string;
+    mode: string;
+    prefix: string;
+    rotatedFrom: string | null;
+  }
+
+  it('creates a pk_test_ key whose view says mode test, listed with its mode, working at the edge', async () => {
+    const res = await asOperator(admin, 'POST', base(), {
+      kind: 'publishable',
+      mode: 'test',
+      name: 'sandbox web app',
+    });
+    expect(res.status).toBe(201);
+    const created = await json<{ apiKey: KeyView; secret: string }>(res);
+    expect(created.secret).toMatch(/^pk_test_[0-9A-Za-z]{49}$/);
+    expect(created.apiKey).toMatchObject({ kind: 'publishable', mode: 'test' });
+    expect(created.apiKey.prefix).toMatch(/^pk_test_/);
+
+    const { items } = await json<{ items: KeyView[] }>(await asOperator(admin, 'GET', base()));
+    expect(items.find((k) => k.id === created.apiKey.id)?.mode).toBe('test');
+    expect(items.some((k) => k.mode === 'live')).toBe(true);
+
+    // It authenticates like a live key (here on the next hot-config poll).
+    await until(async () => (await catalogWith(created.secret)).status === 200);
+  });
+
+  it('rotation keeps the mode', async () => {
+    const { apiKey } = await json<{ apiKey: KeyView }>(
+      await asOperator(admin, 'POST', base(), { kind: 'secret', mode: 'test', name: 'sandbox' }),
+    );
+    const rotated = await json<{ apiKey: KeyView; secret: string; previous: KeyView }>(
+      await asOperator(admin, 'POST', `${base()}/${apiKey.id}/rotate`, {
+        overlapSeconds: 60,
+        reason: 'scheduled rotation',
+      }),
+    );
+    expect(rotated.secret).toMatch(/^sk_test_/);
+    expect(rotated.apiKey).toMatchObject({ mode: 'test', kind: 'secret', rotatedFrom: apiKey.id });
+    expect(rotated.previous.mode).toBe('test');
+  });
+
+  it('Postgres refuses a row whose mode disagrees with its key’s prefix', async () => {
+    const { generateApiKey } = await import('../../src/security/api-keys');
+    const { apiKeys } = await import('../../src/db/schema');
+    const { newId } = await import('../../src/lib/ids');
+    const g = await generateApiKey('publishable', 'live');
+    const insert = withDb((db) =>
+      db.insert(apiKeys).values({
+        id: newId('key'),
+        tenantId: t.tenantId,
+        storefrontId: t.storefronts['us-store'] ?? '',
+        kind: 'publishable',
+        mode: 'test',
+        name: 'mislabelled',
+        prefix: g.prefix,
+        hash: g.hash,
+      }),
+    );
+    await expect(insert).rejects.toThrow();
   });
 });
 

@@ -186,6 +186,7 @@ describe('KeyStore', () => {
     id: 'key_1',
     hash: 'h1',
     kind: 'publishable',
+    mode: 'test',
     channels: [],
     expiresAt: null,
     rateLimit: null,
@@ -218,6 +219,23 @@ describe('KeyStore', () => {
     expect(store.lookup('h1', kv, ctx)).toEqual(entry); // served while re-read
     await ctx.settle();
     expect(reads).toBe(3); // h1 re-read in the background
+  });
+
+  it('reads an entry published before keys had a mode as a live key', async () => {
+    const store = new KeyStore({
+      maxKnown: 10,
+      maxUnknown: 10,
+      revalidateMs: 60_000,
+      unknownLifeMs: 10_000,
+      now: () => 0,
+    });
+    const { mode: _, ...older } = { ...entry, hash: 'h2' };
+    const kv = {
+      async get(key: string) {
+        return key === 'key/h2' ? JSON.stringify(older) : null;
+      },
+    } as unknown as KVNamespace;
+    expect(await store.lookup('h2', kv, ctx)).toEqual({ ...older, mode: 'live' });
   });
 });
 

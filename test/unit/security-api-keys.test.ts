@@ -14,17 +14,28 @@ async function sha256HexOf(text: string): Promise<string> {
 
 describe('generateApiKey', () => {
   it.each([
-    ['publishable', 'pk_live_'],
-    ['secret', 'sk_live_'],
-  ] as const)('%s keys start with %s and parse back to their kind', async (kind, start) => {
-    const { key, prefix, hash } = await generateApiKey(kind);
-    expect(key.startsWith(start)).toBe(true);
-    expect(key).toHaveLength(API_KEY_LENGTH);
-    expect(key).toMatch(/^[ps]k_live_[0-9A-Za-z]+$/);
-    expect(prefix).toBe(key.slice(0, API_KEY_DISPLAY_PREFIX_LENGTH));
-    expect(prefix).toHaveLength(12);
-    expect(hash).toMatch(/^[0-9a-f]{64}$/);
-    expect(parseApiKey(key)).toEqual({ ok: true, kind, key });
+    ['publishable', 'live', 'pk_live_'],
+    ['secret', 'live', 'sk_live_'],
+    ['publishable', 'test', 'pk_test_'],
+    ['secret', 'test', 'sk_test_'],
+  ] as const)(
+    '%s %s keys start with %s and parse back to their kind and mode',
+    async (kind, mode, start) => {
+      const { key, prefix, hash } = await generateApiKey(kind, mode);
+      expect(key.startsWith(start)).toBe(true);
+      expect(key).toHaveLength(API_KEY_LENGTH);
+      expect(key).toMatch(/^[ps]k_(live|test)_[0-9A-Za-z]+$/);
+      expect(prefix).toBe(key.slice(0, API_KEY_DISPLAY_PREFIX_LENGTH));
+      expect(prefix).toHaveLength(12);
+      expect(hash).toMatch(/^[0-9a-f]{64}$/);
+      expect(parseApiKey(key)).toEqual({ ok: true, kind, mode, key });
+    },
+  );
+
+  it('makes live keys unless told otherwise', async () => {
+    const { key } = await generateApiKey('publishable');
+    expect(key.startsWith('pk_live_')).toBe(true);
+    expect(parseApiKey(key)).toMatchObject({ ok: true, mode: 'live' });
   });
 
   it('stores only the lower-hex SHA-256 of the whole key', async () => {
@@ -59,12 +70,16 @@ describe('parseApiKey', () => {
       [42, 'missing'],
       ['', 'missing'],
       [`rk_live_${body}`, 'wrong_prefix'],
-      [`pk_test_${body}`, 'wrong_prefix'],
+      [`pk_demo_${body}`, 'wrong_prefix'],
+      [`pk_tests${body}`, 'wrong_prefix'],
       [`PK_LIVE_${body}`, 'wrong_prefix'],
+      [`PK_TEST_${body}`, 'wrong_prefix'],
+      [`toString${body}`, 'wrong_prefix'],
       [`Bearer ${key}`, 'wrong_prefix'],
       [`${key}A`, 'wrong_length'],
       [key.slice(0, -1), 'wrong_length'],
       ['pk_live_', 'wrong_length'],
+      ['sk_test_', 'wrong_length'],
       [`${key.slice(0, 20)}-${key.slice(21)}`, 'bad_charset'],
       [`${key.slice(0, 20)}_${key.slice(21)}`, 'bad_charset'],
       [`${key.slice(0, 20)} ${key.slice(21)}`, 'bad_charset'],
@@ -75,7 +90,7 @@ describe('parseApiKey', () => {
     }
   });
 
-  it('catches a changed character or a swapped kind prefix through the checksum', async () => {
+  it('catches a changed character or a swapped kind or mode through the checksum', async () => {
     const { key } = await generateApiKey('secret');
     const i = 20;
     const swapped = key.slice(0, i) + (key[i] === 'a' ? 'b' : 'a') + key.slice(i + 1);
@@ -83,5 +98,16 @@ describe('parseApiKey', () => {
     expect(parseApiKey(`pk${key.slice(2)}`)).toEqual({ ok: false, reason: 'bad_checksum' });
     const made_up = `sk_live_${'A'.repeat(API_KEY_LENGTH - 8)}`;
     expect(parseApiKey(made_up)).toEqual({ ok: false, reason: 'bad_checksum' });
+    // A live key cannot be turned into a test key (or back) by editing its prefix.
+    const test = await generateApiKey('secret', 'test');
+    expect(parseApiKey(`sk_live_${test.key.slice(8)}`)).toEqual({
+      ok: false,
+      reason: 'bad_checksum',
+    });
+    expect(parseApiKey(`sk_test_${key.slice(8)}`)).toEqual({ ok: false, reason: 'bad_checksum' });
+    expect(parseApiKey(`pk_test_${'A'.repeat(API_KEY_LENGTH - 8)}`)).toEqual({
+      ok: false,
+      reason: 'bad_checksum',
+    });
   });
 });

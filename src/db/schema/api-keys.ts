@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import {
   boolean,
+  check,
   index,
   integer,
   pgTable,
@@ -9,7 +10,7 @@ import {
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 import { timestamps } from './_columns';
-import { apiKeyKindEnum, channelEnum } from './enums';
+import { apiKeyKindEnum, channelEnum, keyModeEnum } from './enums';
 import { storefronts } from './storefronts';
 import { tenants } from './tenants';
 
@@ -25,8 +26,13 @@ export const apiKeys = pgTable(
       .notNull()
       .references(() => storefronts.id, { onDelete: 'cascade' }),
     kind: apiKeyKindEnum('kind').notNull(),
+    /**
+     * The mode the key was generated with (its `pk_test_` / `pk_live_` prefix), and of
+     * everything made with it. Never changes; a rotation keeps it.
+     */
+    mode: keyModeEnum('mode').notNull().default('live'),
     name: text('name').notNull(),
-    /** First characters of the key, shown in lists (`pk_live_AbC…`). */
+    /** First characters of the key, shown in lists (`pk_live_AbC…`, `sk_test_AbC…`). */
     prefix: text('prefix').notNull(),
     hash: text('hash').notNull(),
     /** Empty means every channel. */
@@ -51,5 +57,10 @@ export const apiKeys = pgTable(
     index('api_keys_storefront_idx').on(t.storefrontId),
     index('api_keys_edge_pending_idx').on(t.tenantId).where(sql`not ${t.edgeSynced}`),
     index('api_keys_tenant_updated_idx').on(t.tenantId, t.updatedAt),
+    // The row's kind and mode are the key's own: its prefix says them (`sk_test_…`).
+    check(
+      'api_keys_prefix_kind_mode',
+      sql`left(${t.prefix}, 8) = (case ${t.kind} when 'secret' then 'sk_' else 'pk_' end) || ${t.mode}::text || '_'`,
+    ),
   ],
 );

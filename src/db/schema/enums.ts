@@ -47,6 +47,11 @@ export const killswitchScopeEnum = pgEnum('killswitch_scope', [
 ]);
 export const failModeEnum = pgEnum('fail_mode', ['closed', 'open']);
 export const apiKeyKindEnum = pgEnum('api_key_kind', ['publishable', 'secret']);
+/**
+ * A key's mode, and of everything made with it: `test` reaches only the sandbox providers, test
+ * clocks and outage switches; `live` only the real providers. The two never mix.
+ */
+export const keyModeEnum = pgEnum('key_mode', ['test', 'live']);
 export const operatorRoleEnum = pgEnum('operator_role', ['owner', 'admin', 'operator', 'viewer']);
 export const actorTypeEnum = pgEnum('actor_type', ['operator', 'api_key', 'system']);
 
@@ -54,3 +59,4 @@ export const actorTypeEnum = pgEnum('actor_type', ['operator', 'api_key', 'syste
 export type EnumValue<E extends { enumValues: readonly string[] }> = E['enumValues'][number];
 export type Channel = EnumValue<typeof channelEnum>;
 export const CHANNELS = channelEnum.enumValues;
+export type KeyMode = EnumValue<typeof keyModeEnum>;

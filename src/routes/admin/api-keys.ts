@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { newRouter } from '../../app';
-import { apiKeyKindEnum, channelEnum } from '../../db/schema/enums';
+import { apiKeyKindEnum, channelEnum, keyModeEnum } from '../../db/schema/enums';
 import type { AppEnv } from '../../env';
 import { ApiError } from '../../errors';
 import {
@@ -28,11 +28,18 @@ const Params = TenantParamSchema.extend({
 });
 const KeyParams = Params.extend({ key: z.string().regex(/^key_[0-9A-Z]{26}$/) });
 
+const KeyMode = z.enum(keyModeEnum.enumValues).openapi({
+  description:
+    'test: reaches only the sandbox providers, test clocks and outage switches (pk_test_… / ' +
+    'sk_test_…); live: only the real providers (pk_live_… / sk_live_…). Test and live data never mix.',
+});
+
 const ApiKeySchema = z
   .object({
     id: z.string(),
     storefrontId: z.string(),
     kind: z.enum(apiKeyKindEnum.enumValues),
+    mode: KeyMode,
     name: z.string(),
     prefix: z.string().openapi({ example: 'pk_live_Ab12' }),
     channels: z.array(z.string()),
@@ -97,6 +104,7 @@ export const apiKeyAdminRoutes = newRouter()
             'application/json': {
               schema: z.object({
                 kind: z.enum(apiKeyKindEnum.enumValues),
+                mode: KeyMode.default('live'),
                 name: safeText({ max: 120 }).trim().min(1),
                 channels: z.array(Channel).max(4).default([]),
                 expiresAt: z.iso.datetime().optional(),
@@ -141,6 +149,7 @@ export const apiKeyAdminRoutes = newRouter()
       return (await idempotent(c, tenant.id, async () => {
         const created = await createApiKey(c.get('db'), ctx(body.reason ?? null), {
           kind: body.kind,
+          mode: body.mode,
           name: body.name,
           channels: body.channels,
           expiresAt: body.expiresAt ? new Date(body.expiresAt) : null,
@@ -155,7 +164,8 @@ export const apiKeyAdminRoutes = newRouter()
     adminRoute({
       method: 'post',
       path: '/tenants/{tenant}/storefronts/{storefront}/api-keys/{key}/rotate',
-      summary: 'Rotate a key: a new key now, the old one keeps working for the overlap window',
+      summary:
+        'Rotate a key: a new key (same kind and mode) now, the old one keeps working for the overlap window',
       request: {
         params: KeyParams,
         headers: IdempotencyHeaderSchema,

@@ -370,6 +370,7 @@ const CONSOLE_TEMPLATE = `(() => {
           ? h('ul', { class: 'key-list' }, items.map((k) => h('li', {},
               h('code', {}, k.prefix + '…'), ' ',
               h('span', { class: 'badge ' + (k.kind === 'secret' ? 'warn' : 'muted') }, k.kind), ' ',
+              h('span', { class: 'badge ' + (k.mode === 'live' ? 'warn' : 'muted'), title: k.mode === 'test' ? 'sandbox only' : 'real providers' }, k.mode), ' ',
               k.revokedAt ? h('span', { class: 'badge bad' }, 'revoked') : k.expiresAt ? h('span', { class: 'badge muted' }, 'expires ', time(k.expiresAt)) : null,
               ' ', h('span', { class: 'muted small' }, k.name),
             )))

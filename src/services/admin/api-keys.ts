@@ -1,6 +1,6 @@
 import { and, desc, eq } from 'drizzle-orm';
 import { apiKeys } from '../../db/schema';
-import type { Channel } from '../../db/schema/enums';
+import type { Channel, KeyMode } from '../../db/schema/enums';
 import type { Db } from '../../db/types';
 import { ApiError } from '../../errors';
 import { newId } from '../../lib/ids';
@@ -22,6 +22,7 @@ export function apiKeyView(k: typeof apiKeys.$inferSelect) {
     id: k.id,
     storefrontId: k.storefrontId,
     kind: k.kind,
+    mode: k.mode,
     name: k.name,
     prefix: k.prefix,
     channels: k.channels,
@@ -35,6 +36,8 @@ export function apiKeyView(k: typeof apiKeys.$inferSelect) {
 
 export interface NewKeyInput {
   kind: 'publishable' | 'secret';
+  /** `test` keys reach only the sandbox; default `live`. */
+  mode?: KeyMode;
   name: string;
   channels: Channel[];
   expiresAt: Date | null;
@@ -47,7 +50,8 @@ async function insertKey(
   input: NewKeyInput,
   rotatedFrom: string | null,
 ) {
-  const generated = await generateApiKey(input.kind);
+  const mode = input.mode ?? 'live';
+  const generated = await generateApiKey(input.kind, mode);
   const [row] = await tx
     .insert(apiKeys)
     .values({
@@ -55,6 +59,7 @@ async function insertKey(
       tenantId: ctx.tenantId,
       storefrontId: ctx.storefrontId,
       kind: input.kind,
+      mode,
       name: input.name,
       prefix: generated.prefix,
       hash: generated.hash,
@@ -107,7 +112,7 @@ async function lockKey(tx: Db, ctx: KeyChangeContext, keyId: string) {
 }
 
 /**
- * Issues a replacement with the same settings and lets the old key live on for `overlapSeconds`
+ * Issues a replacement with the same settings (kind, mode, channels, limit) and lets the old key live on for `overlapSeconds`
  * (so deployed clients can switch over), after which the edge refuses it.
  */
 export async function rotateApiKey(
@@ -123,6 +128,7 @@ export async function rotateApiKey(
       ctx,
       {
         kind: old.kind,
+        mode: old.mode,
         name: old.name,
         channels: old.channels,
         expiresAt: old.expiresAt,

@@ -269,6 +269,7 @@ export function edgeKeyEntry(k: TenantConfigRows['apiKeys'][number]): EdgeKeyEnt
     id: k.id,
     hash: k.hash,
     kind: k.kind,
+    mode: k.mode,
     channels: k.channels,
     expiresAt: k.expiresAt ? k.expiresAt.toISOString() : null,
     rateLimit: k.rateLimit,
