@@ -133,3 +133,57 @@ export interface ProviderAdapter {
   /** Verifies the signature and parses; throws on a bad signature. */
   verifyWebhook(headers: Headers, body: string): Promise<ProviderEvent>;
 }
+
+/** A field-level validation failure (`card.number: …`), shaped like the problem body's errors. */
+export interface PaymentFieldError {
+  path: string;
+  message: string;
+}
+
+/** Why the router passed over a provider of the chosen route. */
+export type SkipReason = 'killswitch' | 'breaker_open' | 'ineligible';
+
+/** What the router decided for one payment: the providers to try, in order. */
+export interface RouteDecision {
+  /** The id of the rule that matched, or 'default'. */
+  rule: string;
+  /** The payment's bucket in [0, 10000) (from `bucketOf`), which picked within weighted tiers. */
+  bucket: number;
+  /** Providers to try, in order; never longer than the config's `maxAttempts`. */
+  order: string[];
+  /** Providers of the route passed over before `order` was full, each listed once. */
+  skipped: { provider: string; reason: SkipReason }[];
+}
+
+/**
+ * One call to one provider, as the payment executor records it. `lookedUp`: the charge ended
+ * `unknown` and was looked up by its idempotency key; `status` is then what the lookup showed
+ * (`captured`, `declined`), `error` with `declineCode: 'timeout'` when the lookup found no
+ * charge, or `unknown` when the lookup could not answer.
+ */
+export interface Attempt {
+  provider: string;
+  /** The per-provider key the charge was sent with (`attemptIdempotencyKey`). */
+  idempotencyKey: string;
+  status: 'captured' | 'declined' | 'error' | 'unknown' | 'failed';
+  providerChargeId?: string;
+  declineCode?: string;
+  declineClass?: DeclineClass;
+  latencyMs: number;
+  lookedUp?: boolean;
+}
+
+/** What a logical payment came to after the attempt loop. */
+export interface PaymentResult {
+  /**
+   * `unknown`: a provider may have captured and could not tell us; nothing else was tried. The
+   * payment must be resolved (lookup later, or the provider's webhook) before any retry.
+   */
+  status: 'succeeded' | 'declined' | 'failed' | 'unknown';
+  /** The provider of the last attempt (absent when no provider was called). */
+  provider?: string;
+  providerChargeId?: string;
+  attempts: Attempt[];
+  declineCode?: string;
+  declineClass?: DeclineClass;
+}
