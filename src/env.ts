@@ -1,6 +1,9 @@
 import type { HostDirectoryDurableObject } from '../durable-objects/host-directory';
+import type { PaymentDurableObject } from '../durable-objects/payment';
+import type { ProviderHealthDurableObject } from '../durable-objects/provider-health';
 import type { PublisherDurableObject } from '../durable-objects/publisher';
 import type { RateLimiterDurableObject } from '../durable-objects/rate-limiter';
+import type { SandboxProviderDurableObject } from '../durable-objects/sandbox-provider';
 import type { TenantConfigDurableObject } from '../durable-objects/tenant-config';
 import type { Db } from './db/types';
 import type { ClientInfo } from './edge/channel';
@@ -26,6 +29,14 @@ export interface Env {
   HOST_DIRECTORY: DurableObjectNamespace<HostDirectoryDurableObject>;
   /** One object per tenant: config version + hot config (flags, killswitches). */
   TENANT_CONFIG: DurableObjectNamespace<TenantConfigDurableObject>;
+  /** One object per logical payment (by id): its decision, attempts, result and refunds. */
+  PAYMENT: DurableObjectNamespace<PaymentDurableObject>;
+  /** One object per tenant and sandbox provider (`<tenant>:<provider>`): ledger and outage switch. */
+  SANDBOX_PROVIDER: DurableObjectNamespace<SandboxProviderDurableObject>;
+  /** One object per tenant and provider (`<tenant>:<provider>`): the circuit breaker. */
+  PROVIDER_HEALTH: DurableObjectNamespace<ProviderHealthDurableObject>;
+  /** How long a sandbox charge may take before it is abandoned as unknown (ms, default 2,000). */
+  SANDBOX_TIMEOUT_MS?: string;
   /** One object per rate-limited subject (API key, client IP, customer): exact sliding windows. */
   RATE_LIMITER: DurableObjectNamespace<RateLimiterDurableObject>;
   /** Requests per minute per publishable API key without a limit of its own (default 600). */

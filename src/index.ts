@@ -45,8 +45,11 @@ for (const route of [catalogRoute, flagEvaluateRoute]) {
 mountDocs(app);
 
 export { HostDirectoryDurableObject } from '../durable-objects/host-directory';
+export { PaymentDurableObject } from '../durable-objects/payment';
+export { ProviderHealthDurableObject } from '../durable-objects/provider-health';
 export { PublisherDurableObject } from '../durable-objects/publisher';
 export { RateLimiterDurableObject } from '../durable-objects/rate-limiter';
+export { SandboxProviderDurableObject } from '../durable-objects/sandbox-provider';
 export { TenantConfigDurableObject } from '../durable-objects/tenant-config';
 
 export default {

@@ -12,6 +12,8 @@ export type IdPrefix =
   | 'sevt'
   | 'pay'
   | 'patt'
+  | 'pm'
+  | 're'
   | 'flag'
   | 'ks'
   | 'key'

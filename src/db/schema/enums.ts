@@ -36,7 +36,9 @@ export const paymentStatusEnum = pgEnum('payment_status', [
   'failed',
   'unknown',
   'refunded',
+  'declined',
 ]);
+export const paymentMethodTypeEnum = pgEnum('payment_method_type', ['card', 'bank_debit']);
 export const flagValueTypeEnum = pgEnum('flag_value_type', ['boolean', 'string', 'number', 'json']);
 export const killswitchScopeEnum = pgEnum('killswitch_scope', [
   'tenant',

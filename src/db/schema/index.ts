@@ -12,6 +12,8 @@ export * from './killswitches';
 export * from './operator-session-revocations';
 export * from './operators';
 export * from './payment-attempts';
+export * from './payment-methods';
+export * from './payment-refunds';
 export * from './payments';
 export * from './segments';
 export * from './signing-keys';

@@ -1,11 +1,16 @@
 import { sql } from 'drizzle-orm';
-import { bigint, check, index, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, check, index, jsonb, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import type { RouteDecision } from '../../payments/types';
 import { timestamps } from './_columns';
-import { paymentStatusEnum } from './enums';
+import { keyModeEnum, paymentStatusEnum } from './enums';
 import { storefronts } from './storefronts';
 import { subscriptions } from './subscriptions';
 import { tenants } from './tenants';
 
+/**
+ * A logical payment, as copied from its PaymentDurableObject (the authoritative record: the
+ * object holds it durably before it answers; this copy may lag during a Postgres outage).
+ */
 export const payments = pgTable(
   'payments',
   {
@@ -17,17 +22,28 @@ export const payments = pgTable(
       .notNull()
       .references(() => storefronts.id, { onDelete: 'cascade' }),
     subscriptionId: text('subscription_id').references(() => subscriptions.id),
+    customerId: text('customer_id'),
+    paymentMethodId: text('payment_method_id'),
+    mode: keyModeEnum('mode').notNull().default('live'),
     amount: bigint('amount', { mode: 'number' }).notNull(),
     currency: text('currency').notNull(),
     status: paymentStatusEnum('status').notNull().default('pending'),
     /** The provider that finally settled (or declined) the payment. */
     provider: text('provider'),
+    providerChargeId: text('provider_charge_id'),
+    declineCode: text('decline_code'),
+    declineClass: text('decline_class'),
+    /** Why the payment went where it went (src/payments/routing.ts). */
+    decision: jsonb('decision').$type<RouteDecision & { configVersion: number }>(),
+    refundedAmount: bigint('refunded_amount', { mode: 'number' }).notNull().default(0),
     idempotencyKey: text('idempotency_key').notNull(),
     ...timestamps,
   },
   (t) => [
     uniqueIndex('payments_idempotency_uq').on(t.tenantId, t.idempotencyKey),
     index('payments_subscription_idx').on(t.subscriptionId),
+    index('payments_customer_idx').on(t.storefrontId, t.customerId, t.createdAt),
     check('payments_amount_nonneg', sql`${t.amount} >= 0`),
+    check('payments_refunded_le_amount', sql`${t.refundedAmount} <= ${t.amount}`),
   ],
 );

@@ -1,5 +1,6 @@
 import { jsonb, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import type { CachePolicy } from '../../edge/http-cache';
+import type { PaymentRouting } from '../../payments/routing';
 import { timestamps } from './_columns';
 import { channelEnum, recordStatusEnum } from './enums';
 import { tenants } from './tenants';
@@ -37,6 +38,11 @@ export const storefronts = pgTable(
     region: text('region').notNull(),
     locale: text('locale').notNull().default('en-US'),
     paymentProviders: jsonb('payment_providers').$type<ProviderConfig[]>().notNull().default([]),
+    /**
+     * The storefront's payment routing (src/payments/routing.ts, validated on write); null: one
+     * tier of `paymentProviders` by priority and weight.
+     */
+    paymentRouting: jsonb('payment_routing').$type<PaymentRouting>(),
     branding: jsonb('branding').$type<Branding>().notNull().default({}),
     /** HTTP caching of the storefront's reads, per resource and channel (src/edge/http-cache.ts). */
     cachePolicy: jsonb('cache_policy').$type<CachePolicy>().notNull().default({}),

@@ -1,0 +1,379 @@
+import { DurableObject } from 'cloudflare:workers';
+import { eq } from 'drizzle-orm';
+import { getDb } from '../src/db/client';
+import { paymentAttempts, paymentRefunds, payments } from '../src/db/schema';
+import type { Env } from '../src/env';
+import { ApiError } from '../src/errors';
+import { newId } from '../src/lib/ids';
+import { executePayment } from '../src/payments/execute';
+import { bucketOf, decide } from '../src/payments/routing';
+import { adapterLookup, type SandboxBackend, sandboxAdapters } from '../src/payments/sandbox';
+import type { Attempt, ProviderAdapter } from '../src/payments/types';
+import { DurableObjectSandboxBackend } from '../src/services/payments/adapters';
+import {
+  type ChargeInput,
+  type PaymentRecord,
+  type PaymentView,
+  paymentView,
+  type RefundRecord,
+} from '../src/services/payments/record';
+
+/** How long the object waits before copying to Postgres again after a failure. */
+const COPY_RETRY_MS = 5_000;
+
+/**
+ * One logical payment (named by its id): the routing decision, every attempt, the result and
+ * its refunds, held in this object's storage before anything is answered — so a retried call
+ * is a replay, a crash mid-payment resumes with the decision it saved (never a new one, which
+ * could skip a provider that captured), and a Postgres outage delays the copy, never loses a
+ * capture. Postgres gets a copy (payments, payment_attempts, payment_refunds) by write-through,
+ * and by the alarm when that failed.
+ */
+export class PaymentDurableObject extends DurableObject<Env> {
+  private record: PaymentRecord | undefined;
+
+  private async load(): Promise<PaymentRecord | undefined> {
+    this.record ??= await this.ctx.storage.get<PaymentRecord>('payment');
+    return this.record;
+  }
+
+  private async save(record: PaymentRecord): Promise<void> {
+    this.record = record;
+    await this.ctx.storage.put('payment', record);
+  }
+
+  /**
+   * Charges once. A second call with the same id answers the first result (`replayed`); with
+   * other terms it is refused. A call that finds a payment still `processing` (the object was
+   * interrupted) resumes it with its saved decision.
+   */
+  async charge(input: ChargeInput): Promise<{ payment: PaymentView; replayed: boolean }> {
+    const existing = await this.load();
+    if (existing && existing.requestHash !== input.requestHash) {
+      throw new ApiError(
+        'idempotency_key_reused',
+        'This Idempotency-Key was used for a different payment (amount, currency, method or customer).',
+      );
+    }
+    if (existing && existing.status !== 'processing') {
+      return { payment: paymentView(existing), replayed: true };
+    }
+    const record = existing ?? (await this.begin(input));
+    const registry = this.adapters(input);
+    const { adapter } = adapterLookup(registry);
+    const health = (provider: string) =>
+      this.env.PROVIDER_HEALTH.get(
+        this.env.PROVIDER_HEALTH.idFromName(`${input.tenantId}:${provider}`),
+      );
+    const result = await executePayment({
+      decision: record.decision,
+      adapters: adapter,
+      paymentId: record.id,
+      maxAttempts: input.routing.maxAttempts,
+      request: {
+        tenantId: input.tenantId,
+        storefrontId: input.storefrontId,
+        amount: input.amount,
+        currency: input.currency,
+        country: input.country,
+        paymentMethod: input.paymentMethod,
+        description: input.description,
+      },
+      onAttempt: async (attempt: Attempt, index: number) => {
+        record.attempts[index] = attempt;
+        await this.save(record);
+        // The breaker learns from every attempt; its failure never fails the payment.
+        await health(attempt.provider)
+          .record({ status: attempt.status, lookedUp: attempt.lookedUp })
+          .catch(() => {});
+      },
+    });
+    record.status = result.status;
+    record.provider = result.provider ?? null;
+    record.providerChargeId = result.providerChargeId ?? null;
+    record.declineCode = result.declineCode ?? null;
+    record.declineClass = result.declineClass ?? null;
+    record.attempts = result.attempts;
+    record.copied = false;
+    await this.save(record);
+    await this.copy();
+    return { payment: paymentView(record), replayed: false };
+  }
+
+  /** The routing decision, made once and saved before any provider is called. */
+  private async begin(input: ChargeInput): Promise<PaymentRecord> {
+    const registry = this.adapters(input);
+    const { capabilities } = adapterLookup(registry);
+    // Open breakers among the route's providers (one call each, in parallel).
+    const providers = new Set<string>();
+    for (const route of [input.routing.default, ...input.routing.rules.map((r) => r.route)])
+      for (const tier of route.tiers) for (const p of tier.providers) providers.add(p.provider);
+    const open = new Set<string>();
+    await Promise.all(
+      [...providers].map(async (provider) => {
+        if (!capabilities(provider)) return;
+        const stub = this.env.PROVIDER_HEALTH.get(
+          this.env.PROVIDER_HEALTH.idFromName(`${input.tenantId}:${provider}`),
+        );
+        const { allowed } = await stub.admit().catch(() => ({ allowed: true }));
+        if (!allowed) open.add(provider);
+      }),
+    );
+    const decision = decide(
+      input.routing,
+      {
+        method: input.paymentMethod.type,
+        country: input.country,
+        currency: input.currency,
+        amount: input.amount,
+      },
+      {
+        bucket: bucketOf(input.paymentId),
+        killed: new Set(input.killed),
+        breakerOpen: open,
+        capabilities,
+      },
+    );
+    const record: PaymentRecord = {
+      id: input.paymentId,
+      requestHash: input.requestHash,
+      idempotencyKey: input.idempotencyKey,
+      tenantId: input.tenantId,
+      storefrontId: input.storefrontId,
+      mode: input.mode,
+      amount: input.amount,
+      currency: input.currency,
+      customerId: input.customerId,
+      subscriptionId: input.subscriptionId,
+      paymentMethodId: input.paymentMethod.id,
+      status: 'processing',
+      provider: null,
+      providerChargeId: null,
+      declineCode: null,
+      declineClass: null,
+      decision: { ...decision, configVersion: input.configVersion },
+      attempts: [],
+      refunds: [],
+      refundedAmount: 0,
+      createdAt: new Date().toISOString(),
+      copied: false,
+    };
+    await this.save(record);
+    return record;
+  }
+
+  /**
+   * Test mode: the sandbox providers (over their objects). Live mode: the live adapters, of
+   * which there are none yet (src/payments/sandbox.ts, LIVE_ADAPTERS), so every provider is
+   * ineligible and a live charge fails with no provider available.
+   */
+  private adapters(
+    input: Pick<ChargeInput, 'mode' | 'tenantId'>,
+  ): Readonly<Record<string, ProviderAdapter>> {
+    if (input.mode === 'live') {
+      return Object.freeze(Object.create(null)) as Record<string, ProviderAdapter>;
+    }
+    const backendFor = (provider: string): SandboxBackend =>
+      new DurableObjectSandboxBackend(
+        this.env.SANDBOX_PROVIDER.get(
+          this.env.SANDBOX_PROVIDER.idFromName(`${input.tenantId}:${provider}`),
+        ),
+        `${input.tenantId}:${provider}`,
+      );
+    return sandboxAdapters(backendFor, { timeoutMs: sandboxTimeoutMs(this.env) });
+  }
+
+  async get(): Promise<PaymentView | null> {
+    const record = await this.load();
+    return record ? paymentView(record) : null;
+  }
+
+  /** Who the payment belongs to (the routes check it before answering). */
+  async owner(): Promise<{ tenantId: string; storefrontId: string; mode: string } | null> {
+    const record = await this.load();
+    return record
+      ? { tenantId: record.tenantId, storefrontId: record.storefrontId, mode: record.mode }
+      : null;
+  }
+
+  /**
+   * Refunds `amount` (default: what is left), at most what was captured in all. Idempotent by
+   * `idempotencyKey`: the same key answers the first refund.
+   */
+  async refund(req: {
+    amount?: number;
+    reason: string | null;
+    idempotencyKey: string;
+  }): Promise<{ refund: RefundRecord; payment: PaymentView; replayed: boolean }> {
+    const record = await this.load();
+    if (!record) throw new ApiError('not_found', 'No such payment.');
+    const earlier = record.refunds.find((r) => r.idempotencyKey === req.idempotencyKey);
+    if (earlier) {
+      if (req.amount !== undefined && earlier.amount !== req.amount) {
+        throw new ApiError(
+          'idempotency_key_reused',
+          'This Idempotency-Key was used for a refund of another amount.',
+        );
+      }
+      return { refund: earlier, payment: paymentView(record), replayed: true };
+    }
+    if (record.status !== 'succeeded' || !record.provider || !record.providerChargeId) {
+      throw new ApiError(
+        'conflict',
+        `Only a succeeded payment can be refunded; this one is ${record.status}.`,
+      );
+    }
+    const left = record.amount - record.refundedAmount;
+    const amount = req.amount ?? left;
+    if (amount <= 0 || amount > left) {
+      throw new ApiError(
+        'validation_failed',
+        `The refund may be at most ${left} (minor units of ${record.currency}); ${record.refundedAmount} of ${record.amount} is refunded already.`,
+        { errors: [{ path: 'amount', message: `at most ${left}` }] },
+      );
+    }
+    const { adapter } = adapterLookup(this.adapters(record));
+    const provider = adapter(record.provider);
+    if (!provider)
+      throw new ApiError('conflict', `The provider ${record.provider} is not available.`);
+    const id = newId('re');
+    const outcome = await provider.refund({
+      idempotencyKey: `${record.id}:${req.idempotencyKey}`,
+      providerChargeId: record.providerChargeId,
+      amount,
+      currency: record.currency,
+    });
+    const refund: RefundRecord = {
+      id,
+      amount,
+      currency: record.currency,
+      status: outcome.status,
+      reason: req.reason,
+      failureReason: outcome.status === 'failed' ? outcome.reason : null,
+      idempotencyKey: req.idempotencyKey,
+      createdAt: new Date().toISOString(),
+    };
+    record.refunds.push(refund);
+    if (outcome.status === 'succeeded') record.refundedAmount += amount;
+    record.copied = false;
+    await this.save(record);
+    await this.copy();
+    return { refund, payment: paymentView(record), replayed: false };
+  }
+
+  /** Copies the record to Postgres; on failure the alarm tries again (nothing is lost). */
+  private async copy(): Promise<void> {
+    const record = this.record;
+    if (!record || record.copied) return;
+    try {
+      await copyToPostgres(this.env, record);
+      record.copied = true;
+      await this.save(record);
+    } catch (err) {
+      console.error(
+        JSON.stringify({
+          level: 'warn',
+          msg: 'payment not copied to Postgres yet; retrying',
+          paymentId: record.id,
+          error: err instanceof Error ? err.name : 'error',
+        }),
+      );
+      await this.ctx.storage.setAlarm(Date.now() + COPY_RETRY_MS);
+    }
+  }
+
+  async alarm(): Promise<void> {
+    await this.load();
+    await this.copy();
+  }
+
+  /** Whether Postgres has this payment's latest state (tests, operations). */
+  async copied(): Promise<boolean> {
+    return (await this.load())?.copied ?? false;
+  }
+}
+
+function sandboxTimeoutMs(env: Env): number {
+  const n = Number(env.SANDBOX_TIMEOUT_MS ?? '');
+  return Number.isInteger(n) && n >= 50 && n <= 30_000 ? n : 2_000;
+}
+
+/** One transaction: the payment row, its attempts and refunds (upserts: a copy may repeat). */
+async function copyToPostgres(env: Env, p: PaymentRecord): Promise<void> {
+  const { db, close } = getDb(env);
+  try {
+    await db.transaction(async (tx) => {
+      const row = {
+        id: p.id,
+        tenantId: p.tenantId,
+        storefrontId: p.storefrontId,
+        subscriptionId: p.subscriptionId,
+        customerId: p.customerId,
+        paymentMethodId: p.paymentMethodId,
+        mode: p.mode,
+        amount: p.amount,
+        currency: p.currency,
+        status: p.status === 'processing' ? ('processing' as const) : p.status,
+        provider: p.provider,
+        providerChargeId: p.providerChargeId,
+        declineCode: p.declineCode,
+        declineClass: p.declineClass,
+        decision: p.decision,
+        refundedAmount: p.refundedAmount,
+        idempotencyKey: p.idempotencyKey,
+        createdAt: new Date(p.createdAt),
+      };
+      await tx
+        .insert(payments)
+        .values(row)
+        .onConflictDoUpdate({
+          target: payments.id,
+          set: {
+            status: row.status,
+            provider: row.provider,
+            providerChargeId: row.providerChargeId,
+            declineCode: row.declineCode,
+            declineClass: row.declineClass,
+            refundedAmount: row.refundedAmount,
+          },
+        });
+      await tx.delete(paymentAttempts).where(eq(paymentAttempts.paymentId, p.id));
+      if (p.attempts.length > 0) {
+        await tx.insert(paymentAttempts).values(
+          p.attempts.map((a, seq) => ({
+            id: `${p.id.replace(/^pay_/, 'patt_')}_${seq}`,
+            tenantId: p.tenantId,
+            paymentId: p.id,
+            seq,
+            provider: a.provider,
+            status: a.status,
+            idempotencyKey: a.idempotencyKey,
+            providerReference: a.providerChargeId ?? null,
+            declineCode: a.declineCode ?? null,
+            declineClass: a.declineClass ?? null,
+            latencyMs: Math.round(a.latencyMs),
+            lookedUp: a.lookedUp ?? false,
+          })),
+        );
+      }
+      for (const r of p.refunds) {
+        await tx
+          .insert(paymentRefunds)
+          .values({
+            id: r.id,
+            tenantId: p.tenantId,
+            paymentId: p.id,
+            amount: r.amount,
+            currency: r.currency,
+            status: r.status,
+            reason: r.reason,
+            failureReason: r.failureReason,
+            createdAt: new Date(r.createdAt),
+          })
+          .onConflictDoNothing();
+      }
+    });
+  } finally {
+    await close();
+  }
+}

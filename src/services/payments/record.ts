@@ -1,0 +1,168 @@
+/**
+ * A logical payment as its PaymentDurableObject holds it, the view the API answers with, and
+ * the inputs a charge needs. Transport-free: the object and the routes share these.
+ */
+import type { ProviderConfig } from '../../db/schema/storefronts';
+import { type PaymentRouting, PaymentRoutingSchema } from '../../payments/routing';
+import type {
+  Attempt,
+  Mode,
+  RouteDecision,
+  SkipReason,
+  StoredPaymentMethod,
+} from '../../payments/types';
+
+/** What a charge hands the payment object: everything resolved at the edge, no Postgres. */
+export interface ChargeInput {
+  paymentId: string;
+  /** Hash of what the caller asked (a replay with other terms is refused). */
+  requestHash: string;
+  idempotencyKey: string;
+  tenantId: string;
+  storefrontId: string;
+  mode: Mode;
+  amount: number;
+  currency: string;
+  country?: string;
+  customerId: string | null;
+  subscriptionId: string | null;
+  description?: string;
+  paymentMethod: StoredPaymentMethod;
+  routing: PaymentRouting;
+  configVersion: number;
+  /** Providers a killswitch has turned off for this storefront. */
+  killed: string[];
+}
+
+export interface RefundRecord {
+  id: string;
+  amount: number;
+  currency: string;
+  status: 'succeeded' | 'failed';
+  reason: string | null;
+  failureReason: string | null;
+  idempotencyKey: string;
+  createdAt: string;
+}
+
+export type PaymentStatus = 'processing' | 'succeeded' | 'declined' | 'failed' | 'unknown';
+
+export interface PaymentRecord {
+  id: string;
+  requestHash: string;
+  idempotencyKey: string;
+  tenantId: string;
+  storefrontId: string;
+  mode: Mode;
+  amount: number;
+  currency: string;
+  customerId: string | null;
+  subscriptionId: string | null;
+  paymentMethodId: string;
+  status: PaymentStatus;
+  provider: string | null;
+  providerChargeId: string | null;
+  declineCode: string | null;
+  declineClass: string | null;
+  decision: RouteDecision & { configVersion: number };
+  attempts: Attempt[];
+  refunds: RefundRecord[];
+  refundedAmount: number;
+  createdAt: string;
+  /** Whether Postgres has this state (false: the object's alarm copies it). */
+  copied: boolean;
+}
+
+/** The payment as the API shows it (`GET /v1/payments/{id}`, and what checkout returns). */
+export function paymentView(p: PaymentRecord) {
+  return {
+    id: p.id,
+    object: 'payment' as const,
+    livemode: p.mode === 'live',
+    status: p.status,
+    amount: p.amount,
+    currency: p.currency,
+    provider: p.provider,
+    customerId: p.customerId,
+    subscriptionId: p.subscriptionId,
+    paymentMethodId: p.paymentMethodId,
+    declineCode: p.declineCode,
+    declineClass: p.declineClass,
+    attempts: p.attempts.map((a) => ({
+      provider: a.provider,
+      status: a.status,
+      declineCode: a.declineCode ?? null,
+      declineClass: a.declineClass ?? null,
+      latencyMs: a.latencyMs,
+      lookedUp: a.lookedUp ?? false,
+    })),
+    decision: {
+      configVersion: p.decision.configVersion,
+      rule: p.decision.rule,
+      bucket: p.decision.bucket,
+      order: p.decision.order,
+      skipped: p.decision.skipped as { provider: string; reason: SkipReason }[],
+    },
+    amountRefunded: p.refundedAmount,
+    refunds: p.refunds.map((r) => ({
+      id: r.id,
+      amount: r.amount,
+      currency: r.currency,
+      status: r.status,
+      reason: r.reason,
+      failureReason: r.failureReason,
+      createdAt: r.createdAt,
+    })),
+    createdAt: p.createdAt,
+  };
+}
+export type PaymentView = ReturnType<typeof paymentView>;
+
+/**
+ * The storefront's routing: its validated `paymentRouting`, else one tier per priority of the
+ * older `paymentProviders` list, weights scaled to sum to 100 (largest remainder).
+ */
+export function storefrontRouting(
+  routing: unknown,
+  providers: readonly Pick<ProviderConfig, 'provider' | 'priority' | 'weight'>[],
+): PaymentRouting {
+  if (routing) {
+    const parsed = PaymentRoutingSchema.safeParse(routing);
+    if (parsed.success) return parsed.data;
+  }
+  const byPriority = new Map<number, { provider: string; weight: number }[]>();
+  for (const p of providers) {
+    const tier = byPriority.get(p.priority) ?? [];
+    if (!tier.some((t) => t.provider === p.provider))
+      tier.push({ provider: p.provider, weight: p.weight });
+    byPriority.set(p.priority, tier);
+  }
+  const seen = new Set<string>();
+  const tiers = [...byPriority.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([, list]) => list.filter((p) => !seen.has(p.provider) && seen.add(p.provider)))
+    .filter((list) => list.length > 0)
+    .map((list) => ({ providers: scaleTo100(list) }));
+  return PaymentRoutingSchema.parse({
+    default: {
+      tiers:
+        tiers.length > 0 ? tiers.slice(0, 5) : [{ providers: [{ provider: 'none', weight: 100 }] }],
+    },
+  });
+}
+
+function scaleTo100(list: { provider: string; weight: number }[]) {
+  const total = list.reduce((n, p) => n + Math.max(0, p.weight), 0);
+  const raw = list.map((p) =>
+    total > 0 ? (Math.max(0, p.weight) * 100) / total : 100 / list.length,
+  );
+  const out = raw.map((r) => Math.floor(r));
+  let rest = 100 - out.reduce((a, b) => a + b, 0);
+  const order = raw.map((r, i) => [r - Math.floor(r), i] as const).sort((a, b) => b[0] - a[0]);
+  for (const [, i] of order) {
+    if (rest <= 0) break;
+    out[i] = (out[i] ?? 0) + 1;
+    rest--;
+  }
+  return list.slice(0, 10).map((p, i) => ({ provider: p.provider, weight: out[i] ?? 0 }));
+}
