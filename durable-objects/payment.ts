@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm';
 import { getDb } from '../src/db/client';
 import { paymentAttempts, paymentRefunds, payments } from '../src/db/schema';
 import type { Env } from '../src/env';
-import { ApiError } from '../src/errors';
+import { ApiError, type FieldError, type ProblemCode } from '../src/errors';
 import { newId } from '../src/lib/ids';
 import { executePayment } from '../src/payments/execute';
 import { bucketOf, decide } from '../src/payments/routing';
@@ -17,6 +17,31 @@ import {
   paymentView,
   type RefundRecord,
 } from '../src/services/payments/record';
+
+interface RefundInput {
+  amount?: number;
+  reason: string | null;
+  idempotencyKey: string;
+}
+
+/**
+ * A call's result, or the domain problem it ran into. Errors do not keep their class across
+ * RPC, so a refusal travels as data and the route turns it back into its problem.
+ */
+export type Outcome<T> =
+  | { ok: true; value: T }
+  | { ok: false; problem: { code: ProblemCode; detail: string; errors?: FieldError[] } };
+
+async function asOutcome<T>(run: () => Promise<T>): Promise<Outcome<T>> {
+  try {
+    return { ok: true, value: await run() };
+  } catch (err) {
+    if (err instanceof ApiError && err.status < 500) {
+      return { ok: false, problem: { code: err.code, detail: err.message, errors: err.errors } };
+    }
+    throw err;
+  }
+}
 
 /** How long the object waits before copying to Postgres again after a failure. */
 const COPY_RETRY_MS = 5_000;
@@ -47,7 +72,13 @@ export class PaymentDurableObject extends DurableObject<Env> {
    * other terms it is refused. A call that finds a payment still `processing` (the object was
    * interrupted) resumes it with its saved decision.
    */
-  async charge(input: ChargeInput): Promise<{ payment: PaymentView; replayed: boolean }> {
+  async charge(input: ChargeInput): Promise<Outcome<{ payment: PaymentView; replayed: boolean }>> {
+    return asOutcome(() => this.chargeNow(input));
+  }
+
+  private async chargeNow(
+    input: ChargeInput,
+  ): Promise<{ payment: PaymentView; replayed: boolean }> {
     const existing = await this.load();
     if (existing && existing.requestHash !== input.requestHash) {
       throw new ApiError(
@@ -200,11 +231,15 @@ export class PaymentDurableObject extends DurableObject<Env> {
    * Refunds `amount` (default: what is left), at most what was captured in all. Idempotent by
    * `idempotencyKey`: the same key answers the first refund.
    */
-  async refund(req: {
-    amount?: number;
-    reason: string | null;
-    idempotencyKey: string;
-  }): Promise<{ refund: RefundRecord; payment: PaymentView; replayed: boolean }> {
+  async refund(
+    req: RefundInput,
+  ): Promise<Outcome<{ refund: RefundRecord; payment: PaymentView; replayed: boolean }>> {
+    return asOutcome(() => this.refundNow(req));
+  }
+
+  private async refundNow(
+    req: RefundInput,
+  ): Promise<{ refund: RefundRecord; payment: PaymentView; replayed: boolean }> {
     const record = await this.load();
     if (!record) throw new ApiError('not_found', 'No such payment.');
     const earlier = record.refunds.find((r) => r.idempotencyKey === req.idempotencyKey);

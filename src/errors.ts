@@ -19,6 +19,7 @@ export const PROBLEMS = {
   storefront_not_found: { status: 404, title: 'Storefront not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   conflict: { status: 409, title: 'Conflict' },
+  payment_declined: { status: 402, title: 'The payment was declined or failed' },
   idempotency_key_reused: {
     status: 422,
     title: 'The Idempotency-Key was used with a different request',

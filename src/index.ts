@@ -7,6 +7,7 @@ import { consumeExposures } from './queues/exposures';
 import { apiKeyAdminRoutes } from './routes/admin/api-keys';
 import { auditAdminRoutes } from './routes/admin/audit';
 import { configAdminRoutes } from './routes/admin/config';
+import { sandboxAdminRoutes } from './routes/admin/sandbox';
 import { sessionRoutes } from './routes/admin/sessions';
 import { signingKeyAdminRoutes } from './routes/admin/signing-keys';
 import { storefrontAdminRoutes } from './routes/admin/storefronts';
@@ -17,11 +18,13 @@ import { mountDocs } from './routes/docs';
 import { flagEvaluateRoute } from './routes/flags';
 import { healthRoutes } from './routes/health';
 import { internalRoutes } from './routes/internal';
+import { paymentRoutes } from './routes/payments';
 import { storefrontRoutes } from './routes/storefront';
 
 const storefrontApi = newRouter();
 storefrontApi.route('/', storefrontRoutes);
 storefrontApi.route('/', customerRoutes);
+storefrontApi.route('/', paymentRoutes);
 
 const app = createApp();
 app.route('/', healthRoutes);
@@ -34,6 +37,7 @@ app.route('/admin/v1', apiKeyAdminRoutes);
 app.route('/admin/v1', storefrontAdminRoutes);
 app.route('/', consoleRoutes);
 app.route('/admin/v1', signingKeyAdminRoutes);
+app.route('/admin/v1', sandboxAdminRoutes);
 // The same storefront API under a tenant's path prefix (`/eu/v1/catalog`). Mounted through a
 // plain Hono router so the OpenAPI document lists each operation once. The prefix never
 // matches a reserved segment (`/admin`, `/internal`…), so the mount order does not matter.

@@ -199,6 +199,8 @@ export const StorefrontSnapshotSchema = z.object({
     locale: z.string(),
     branding: z.record(z.string(), z.unknown()),
     paymentProviders: z.array(ProviderConfigSchema),
+    /** The storefront's payment routing as configured (src/payments/routing.ts); null: derived. */
+    paymentRouting: z.unknown().optional(),
     /** The storefront's cache policy as configured (defaults are applied at the edge). */
     cachePolicy: CachePolicySchema.default({}),
   }),

@@ -28,6 +28,7 @@ export const WRITE_ACTIONS = [
   'flag.write',
   'killswitch.write',
   'apikey.write',
+  'sandbox.write', // the sandbox providers' outage switches (test mode, demos)
   'operator.write', // invite, change or remove operators who are not owners
   'owner.write', // grant or revoke the owner role, or change anything about an owner
 ] as const;

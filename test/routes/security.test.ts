@@ -72,6 +72,43 @@ const ROUTES: Record<string, RouteCase> = {
     path: '/v1/customers/cus_01AAAAAAAAAAAAAAAAAAAAAAAA/tokens',
     needs: 'secret',
   },
+  'POST /v1/payment-methods': {
+    scheme: 'apiKey',
+    path: '/v1/payment-methods',
+    body: {
+      type: 'card',
+      card: { number: '4242424242424242', expMonth: 12, expYear: 2099, cvc: '123' },
+    },
+    needs: 'publishable',
+  },
+  'POST /v1/payments': {
+    scheme: 'apiKey',
+    path: '/v1/payments',
+    body: { amount: 100, paymentMethodId: 'pm_01AAAAAAAAAAAAAAAAAAAAAAAA' },
+    needs: 'secret',
+  },
+  'GET /v1/payments': {
+    scheme: 'apiKey',
+    path: '/v1/payments?customerId=cus_01AAAAAAAAAAAAAAAAAAAAAAAA',
+    needs: 'secret',
+  },
+  'GET /v1/payments/{id}': {
+    scheme: 'apiKey',
+    path: '/v1/payments/pay_01AAAAAAAAAAAAAAAAAAAAAAAA',
+    needs: 'secret',
+  },
+  'POST /v1/payments/{id}/refunds': {
+    scheme: 'apiKey',
+    path: '/v1/payments/pay_01AAAAAAAAAAAAAAAAAAAAAAAA/refunds',
+    body: {},
+    needs: 'secret',
+  },
+  'PUT /admin/v1/tenants/{tenant}/sandbox/providers/{provider}': {
+    scheme: 'operator',
+    path: (t) => `/admin/v1/tenants/${t}/sandbox/providers/adyen`,
+    body: { mode: 'ok', reason: 'security test' },
+    write: true,
+  },
   'GET /v1/me': { scheme: 'customerToken', path: () => '/v1/me' },
   'POST /internal/publish': { scheme: 'publishToken' },
   'GET /admin/v1/me': {

@@ -25,6 +25,7 @@ const MATRIX: Record<Action, [boolean, boolean, boolean, boolean]> = {
   'flag.write': [true, true, true, false],
   'killswitch.write': [true, true, true, false],
   'apikey.write': [true, true, false, false],
+  'sandbox.write': [true, true, false, false],
   'operator.write': [true, true, false, false],
   'owner.write': [true, false, false, false],
 };

@@ -6,6 +6,7 @@ import type { ProviderConfig } from '../../db/schema/storefronts';
 import { type PaymentRouting, PaymentRoutingSchema } from '../../payments/routing';
 import type {
   Attempt,
+  DeclineClass,
   Mode,
   RouteDecision,
   SkipReason,
@@ -63,7 +64,7 @@ export interface PaymentRecord {
   provider: string | null;
   providerChargeId: string | null;
   declineCode: string | null;
-  declineClass: string | null;
+  declineClass: DeclineClass | null;
   decision: RouteDecision & { configVersion: number };
   attempts: Attempt[];
   refunds: RefundRecord[];

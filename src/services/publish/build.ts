@@ -71,6 +71,7 @@ export function buildSnapshot(
       locale: sf.locale,
       branding: { ...sf.branding },
       paymentProviders: sf.paymentProviders,
+      paymentRouting: sf.paymentRouting ?? null,
       cachePolicy: sf.cachePolicy,
     },
     bundles,
