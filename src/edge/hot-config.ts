@@ -29,6 +29,8 @@ interface Entry {
   signal?: HotSignal;
   checkedAt: number;
   lastOkAt: number;
+  /** When a check last failed (the object or the cache unreachable). */
+  lastFailAt: number;
   /** A background check is under way. A flag, never a shared promise: a request must not
    * await I/O that another request started (Workers forbid it). */
   refreshing: boolean;
@@ -63,7 +65,12 @@ export class HotConfigStore {
     if (known) return known;
     let entry = this.entries.get(tenantId);
     if (!entry) {
-      entry = { checkedAt: 0, lastOkAt: 0, refreshing: false };
+      entry = {
+        checkedAt: 0,
+        lastOkAt: 0,
+        lastFailAt: Number.NEGATIVE_INFINITY,
+        refreshing: false,
+      };
       this.entries.set(tenantId, entry);
     }
     // Never checked: wait for our own check (concurrent first requests each make one).
@@ -90,12 +97,11 @@ export class HotConfigStore {
     // Idle past the stale limit with no check even tried since (no traffic, not an outage):
     // the caller checks first, so a quiet isolate never serves as "not fresh" (and engages
     // fail-closed switches) merely because nobody asked for a while.
+    // Requests arriving while that first check runs make their own (a burst after a quiet spell
+    // must not see "not fresh" either). Only a check that failed recently — an outage — lets
+    // requests go on with the last config without waiting.
     const { staleAfterMs } = this.options;
-    if (
-      !entry.refreshing &&
-      now - entry.lastOkAt > staleAfterMs &&
-      now - entry.checkedAt > staleAfterMs
-    ) {
+    if (now - entry.lastOkAt > staleAfterMs && now - entry.lastFailAt > staleAfterMs) {
       return undefined;
     }
     if (now - entry.checkedAt >= this.options.pollMs && !entry.refreshing) {
@@ -156,6 +162,7 @@ export class HotConfigStore {
       entry.lastOkAt = this.options.now();
     } catch {
       // DO or cache unreachable: keep the last known config; freshness decays on its own.
+      entry.lastFailAt = this.options.now();
     } finally {
       entry.refreshing = false;
     }

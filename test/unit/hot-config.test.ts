@@ -113,6 +113,12 @@ describe('HotConfigStore', () => {
     now = 20_000; // nobody asked for 20 s
     expect(store.peek(ns, 'ten_d', ctx)).toBeUndefined(); // the caller must check first…
     expect(await store.get(ns, 'ten_d', ctx)).toMatchObject({ fresh: true }); // …and is fresh
+    // A burst after a quiet spell: requests that arrive while the first check runs make their
+    // own, never answering "not fresh".
+    now = 40_000 - 15_000;
+    const burst = [store.get(ns, 'ten_d', ctx), store.get(ns, 'ten_d', ctx)];
+    expect(store.peek(ns, 'ten_d', ctx)).toBeUndefined();
+    for (const s of await Promise.all(burst)) expect(s.fresh).toBe(true);
     // An outage is different: checks keep failing, and requests are not held up by them.
     state.down = true;
     now = 40_000;

@@ -25,7 +25,10 @@ const PublishResultSchema = z
       )
       .openapi({ description: 'Tenants not (fully) published; every other tenant was' }),
     snapshotsWritten: z.number(),
-    kvWrites: z.number().openapi({ description: 'KV puts and deletes of the tenants’ publishes' }),
+    kvWrites: z.number().openapi({
+      description:
+        'KV puts and deletes of the tenants’ publishers (snapshots, routing entries, API keys); the host directory’s host entries are not counted',
+    }),
   })
   .openapi('PublishResult');
 
