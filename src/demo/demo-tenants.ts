@@ -25,9 +25,28 @@ export const GLOBALCORP: TenantSpecInput = {
       countries: ['US'],
       continents: ['NA', 'SA'],
       paymentProviders: [
-        { provider: 'stripe', priority: 0, weight: 80 },
-        { provider: 'paypal', priority: 0, weight: 20 },
+        { provider: 'stripe', priority: 0, weight: 100 },
+        { provider: 'paypal', priority: 1, weight: 100 },
+        { provider: 'localbank', priority: 2, weight: 100, methods: ['bank_debit'] },
       ],
+      // The platform model's example: cards to Stripe first (about 80 % of traffic ends there),
+      // PayPal if Stripe fails, bank debits to the regional bank.
+      paymentRouting: {
+        default: {
+          tiers: [
+            { providers: [{ provider: 'stripe', weight: 100 }] },
+            { providers: [{ provider: 'paypal', weight: 100 }] },
+          ],
+        },
+        rules: [
+          {
+            id: 'bank_debit',
+            match: { methods: ['bank_debit'] },
+            route: { tiers: [{ providers: [{ provider: 'localbank', weight: 100 }] }] },
+          },
+        ],
+        maxAttempts: 2,
+      },
       branding: { displayName: 'GlobalCorp US', primaryColor: '#1f4ed8' },
       // Partner clients may keep the catalog two minutes; `public` (a shared CDN copy) applies
       // only on a storefront whose own channel is partner (see README: HTTP caching).
@@ -47,9 +66,24 @@ export const GLOBALCORP: TenantSpecInput = {
       countries: ['AT', 'BE', 'DE', 'ES', 'FI', 'FR', 'IE', 'IT', 'LU', 'NL', 'PT'],
       continents: ['EU', 'AF'],
       paymentProviders: [
-        { provider: 'stripe', priority: 0, weight: 100 },
-        { provider: 'adyen', priority: 1, weight: 100 },
+        { provider: 'stripe', priority: 0, weight: 70 },
+        { provider: 'adyen', priority: 0, weight: 30 },
       ],
+      // A 70/30 split; a payment whose provider fails goes to the other.
+      paymentRouting: {
+        default: {
+          tiers: [
+            {
+              providers: [
+                { provider: 'stripe', weight: 70 },
+                { provider: 'adyen', weight: 30 },
+              ],
+            },
+          ],
+        },
+        rules: [],
+        maxAttempts: 2,
+      },
       branding: { displayName: 'GlobalCorp Europe', primaryColor: '#0b7a53' },
     },
     {
@@ -63,7 +97,22 @@ export const GLOBALCORP: TenantSpecInput = {
       pathPrefixes: ['/apac'],
       countries: ['JP', 'KR', 'SG', 'AU', 'NZ'],
       continents: ['AS', 'OC'],
-      paymentProviders: [{ provider: 'localpay', priority: 0, weight: 100 }],
+      paymentProviders: [
+        { provider: 'localpay', priority: 0, weight: 100 },
+        { provider: 'stripe', priority: 1, weight: 100 },
+      ],
+      // Japanese cards to the local PSP (JPY, JP); anything it cannot take, and its outages, to
+      // Stripe.
+      paymentRouting: {
+        default: {
+          tiers: [
+            { providers: [{ provider: 'localpay', weight: 100 }] },
+            { providers: [{ provider: 'stripe', weight: 100 }] },
+          ],
+        },
+        rules: [],
+        maxAttempts: 2,
+      },
       branding: { displayName: 'GlobalCorp APAC', primaryColor: '#c2410c' },
     },
     {

@@ -73,6 +73,16 @@ export function globalcorpLikeSpec(
         pathPrefixes: ['/us'],
         countries: ['US'],
         continents: ['NA'],
+        paymentRouting: {
+          default: {
+            tiers: [
+              { providers: [{ provider: 'stripe', weight: 100 }] },
+              { providers: [{ provider: 'paypal', weight: 100 }] },
+            ],
+          },
+          rules: [],
+          maxAttempts: 2,
+        },
       },
       {
         slug: 'eu-store',

@@ -13,7 +13,11 @@ let owner: TestOperator;
 let customerToken: string;
 
 /** Values for the path parameters the document uses. */
-const params = (): Record<string, string> => ({ tenant: t.slug, storefront: 'us-store' });
+const params = (): Record<string, string> => ({
+  tenant: t.slug,
+  storefront: 'us-store',
+  id: paymentId,
+});
 
 /** Headers that differ between any two requests (or depend on the body's length). */
 const PER_REQUEST = new Set(['x-request-id', 'ratelimit', 'date', 'content-length', 'set-cookie']);
@@ -44,7 +48,28 @@ beforeAll(async () => {
   });
   customerToken = (await json<{ token: string }>(issued)).token;
   await publish(); // the tenant's first signing key, so its tokens verify at the edge
+  // A payment of that customer, for the payment reads (secret key).
+  secretKey = secret;
+  customerId = customer.id;
+  const pm = await call(host, '/v1/payment-methods', {
+    method: 'POST',
+    key: secret,
+    body: {
+      type: 'card',
+      card: { number: '4242424242424242', expMonth: 12, expYear: 2030, cvc: '123' },
+    },
+  });
+  const paid = await call(host, '/v1/payments', {
+    method: 'POST',
+    key: secret,
+    body: { amount: 500, customerId, paymentMethodId: (await json<{ id: string }>(pm)).id },
+  });
+  paymentId = (await json<{ id: string }>(paid)).id;
 });
+
+let secretKey = '';
+let customerId = '';
+let paymentId = '';
 
 /** GET and HEAD of one path, with the credential the path needs. */
 async function pair(path: string, host: string, headers: Record<string, string> = {}) {
@@ -98,6 +123,10 @@ describe('HEAD answers like GET, without a body', () => {
       } else if (security.includes('customerToken')) {
         const auth = { authorization: `Bearer ${customerToken}` };
         found.push(...(await differences(path, usHost, auth)));
+      } else if (path.startsWith('/v1/payments')) {
+        const auth = { authorization: `Bearer ${secretKey}` };
+        const query = path === '/v1/payments' ? `?customerId=${customerId}` : '';
+        found.push(...(await differences(`${path}${query}`, usHost, auth)));
       } else {
         // The storefront's publishable key, whether the route needs one or not.
         found.push(...(await differences(path, usHost)));

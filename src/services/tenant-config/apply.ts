@@ -51,6 +51,7 @@ export async function applyTenantSpec(db: Db, input: TenantSpecInput): Promise<A
         region: sf.region,
         locale: sf.locale,
         paymentProviders: sf.paymentProviders,
+        paymentRouting: sf.paymentRouting ?? null,
         branding: sf.branding,
         cachePolicy: sf.cachePolicy,
       };

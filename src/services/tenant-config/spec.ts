@@ -5,6 +5,7 @@ import { CONTINENTS } from '../../edge/geo';
 import { CachePolicySchema } from '../../edge/http-cache';
 import { isReservedSegment } from '../../edge/reserved-paths';
 import { isCurrency } from '../../lib/money';
+import { PaymentRoutingSchema } from '../../payments/routing';
 
 const Slug = z
   .string()
@@ -45,6 +46,8 @@ export const StorefrontSpecSchema = z.strictObject({
   countries: z.array(Country).default([]),
   continents: z.array(Continent).default([]),
   paymentProviders: z.array(ProviderSpecSchema).default([]),
+  /** Payment routing (src/payments/routing.ts); without it, `paymentProviders` by priority. */
+  paymentRouting: PaymentRoutingSchema.optional(),
   branding: z
     .strictObject({
       displayName: z.string().max(120).optional(),
