@@ -39,6 +39,7 @@ import {
   LD_SDK_KEY,
 } from './bench/fixture';
 import { measureKillswitchFlip } from './bench/killswitch';
+import { measureDecide } from './bench/payments';
 import {
   foreignCpu,
   type HttpResult,
@@ -495,7 +496,9 @@ async function main(): Promise<boolean> {
     });
   }
 
-  return report(targets, killswitchP99);
+  const decideUs = measureDecide();
+  log(`  payment routing decision (pure): ${decideUs.toFixed(2)} µs per decision`);
+  return report(targets, killswitchP99, decideUs);
 }
 
 // --- report -----------------------------------------------------------------------------------
@@ -541,7 +544,7 @@ function summarize(t: Target): Summary {
 }
 
 /** Prints the table and ratios (and the JSON line); false when a run was not valid. */
-function report(targets: Target[], killswitchP99: number | null): boolean {
+function report(targets: Target[], killswitchP99: number | null, decideUs: number): boolean {
   const runs = targets.map(summarize);
   const rps = (n: TargetName) => {
     const r = runs.find((x) => x.name === n);
@@ -625,6 +628,7 @@ function report(targets: Target[], killswitchP99: number | null): boolean {
   log(
     `  killswitch_p99_ms: ${killswitchP99 === null ? 'not measured yet' : `${fmtMs(killswitchP99)} ms`}`,
   );
+  log(`  payment_decision_us: ${decideUs.toFixed(2)} µs (routing decision, pure function, Node)`);
   const busiest = Math.max(
     0,
     ...targets.flatMap((t) => t.results.map((r) => r.otherCpu + r.stealCpu)),
@@ -666,6 +670,7 @@ function report(targets: Target[], killswitchP99: number | null): boolean {
           flags_vs_launchdarkly: TARGETS.flagsVsLaunchDarkly,
         },
         killswitch_p99_ms: killswitchP99,
+        payment_decision_us: decideUs,
       }),
     );
   }
