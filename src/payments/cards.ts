@@ -45,7 +45,7 @@ const BRAND_LENGTHS: Record<Exclude<CardBrand, 'unknown'>, readonly number[]> = 
  * The number with its separators removed, or null when it holds anything but ASCII digits,
  * spaces and hyphens (or is too long). Internal: callers never get the number back.
  */
-function normalizeCardNumber(input: string): string | null {
+export function normalizeCardNumber(input: string): string | null {
   if (input.length > MAX_CARD_INPUT_LENGTH) return null;
   let out = '';
   for (let i = 0; i < input.length; i++) {

@@ -101,3 +101,10 @@ export function sandboxChargeOutcome(
   const declineCode = ISSUER_DECLINES[outcome] ?? 'generic_decline';
   return { status: 'declined', declineCode, declineClass: 'issuer', latencyMs };
 }
+
+/** Whether `digits` is one of the sandbox's test card numbers (refused in live mode). */
+export function isSandboxTestCard(digits: string): boolean {
+  return (
+    Object.hasOwn(SANDBOX_CARDS, digits) || SANDBOX_SUCCESS_CARDS.some((c) => c.number === digits)
+  );
+}

@@ -158,6 +158,16 @@ describe('POST /v1/payment-methods', () => {
     );
   });
 
+  it('live mode refuses sandbox test cards with a clear problem', async () => {
+    const res = await call(host, '/v1/payment-methods', {
+      method: 'POST',
+      body: card('4242424242424242'),
+      key: liveSk,
+    });
+    const p = await expectProblem(res, 400, 'validation_failed');
+    expect(p.detail).toMatch(/test card.*live mode.*pk_test_/);
+  });
+
   it('tokenizes a bank account', async () => {
     const res = await call(host, '/v1/payment-methods', {
       method: 'POST',

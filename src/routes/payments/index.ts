@@ -18,7 +18,8 @@ import { ApiError } from '../../errors';
 import { sha256Hex } from '../../lib/crypto';
 import { newId } from '../../lib/ids';
 import { storefront } from '../../middleware/storefront';
-import { tokenizeBankDebit, tokenizeCard } from '../../payments/cards';
+import { normalizeCardNumber, tokenizeBankDebit, tokenizeCard } from '../../payments/cards';
+import { isSandboxTestCard } from '../../payments/sandbox-cards';
 import type { StoredPaymentMethod } from '../../payments/types';
 import { IDEMPOTENCY_KEY_RE } from '../../services/admin/idempotency';
 import { storefrontRouting } from '../../services/payments/record';
@@ -278,6 +279,16 @@ export const paymentRoutes = newRouter()
         c,
         tenantId,
         async () => {
+          if (body.type === 'card' && apiKey.mode === 'live') {
+            const digits = normalizeCardNumber(body.card.number);
+            if (digits && isSandboxTestCard(digits)) {
+              throw new ApiError(
+                'validation_failed',
+                'card.number: this is a sandbox test card, which live mode refuses. Use a test key (pk_test_…) to try it.',
+                { errors: [{ path: 'card.number', message: 'a test card in live mode' }] },
+              );
+            }
+          }
           const ctx = { tenantId, mode: apiKey.mode, now: Date.now() };
           const result =
             body.type === 'card'

@@ -1,0 +1,68 @@
+import { env, runDurableObjectAlarm } from 'cloudflare:test';
+import { eq } from 'drizzle-orm';
+import { describe, expect, it } from 'vitest';
+import { payments, storefronts } from '../../src/db/schema';
+import { newId } from '../../src/lib/ids';
+import { PaymentRoutingSchema } from '../../src/payments/routing';
+import type { ChargeInput } from '../../src/services/payments/record';
+import { createTenant, withDb } from '../helpers/factories';
+
+describe('PaymentDurableObject', () => {
+  it('a Postgres failure after the capture loses nothing: the object answers, its alarm copies it later', async () => {
+    const t = await createTenant();
+    // A storefront Postgres does not know yet: the write-through fails (foreign key), as it
+    // would during an outage, after the provider captured.
+    const ghost = newId('sf');
+    const paymentId = newId('pay');
+    const input: ChargeInput = {
+      paymentId,
+      requestHash: 'h',
+      idempotencyKey: paymentId,
+      tenantId: t.tenantId,
+      storefrontId: ghost,
+      mode: 'test',
+      amount: 1234,
+      currency: 'USD',
+      country: 'US',
+      customerId: null,
+      subscriptionId: null,
+      paymentMethod: {
+        id: newId('pm'),
+        mode: 'test',
+        type: 'card',
+        card: { brand: 'visa', last4: '4242', expMonth: 12, expYear: 2030 },
+        fingerprint: 'f',
+        sandboxOutcome: 'succeeds',
+      },
+      routing: PaymentRoutingSchema.parse({
+        default: { tiers: [{ providers: [{ provider: 'stripe', weight: 100 }] }] },
+      }),
+      configVersion: 1,
+      killed: [],
+    };
+    const stub = env.PAYMENT.get(env.PAYMENT.idFromName(paymentId));
+    const charged = await stub.charge(input);
+    expect(charged.ok && charged.value.payment.status).toBe('succeeded');
+    expect(await stub.copied()).toBe(false);
+    const inPg = () => withDb((db) => db.select().from(payments).where(eq(payments.id, paymentId)));
+    expect(await inPg()).toEqual([]);
+    // The answer is durable in the object: a replay returns the capture, no second charge.
+    const again = await stub.charge(input);
+    expect(again.ok && again.value.replayed).toBe(true);
+    // Postgres takes it again ("the outage ends"): the alarm copies the payment.
+    await withDb((db) =>
+      db.insert(storefronts).values({
+        id: ghost,
+        tenantId: t.tenantId,
+        slug: `ghost-${ghost.slice(-6).toLowerCase()}`,
+        name: 'Ghost',
+        currency: 'USD',
+        region: 'US',
+      }),
+    );
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await stub.copied()).toBe(true);
+    const [row] = await inPg();
+    expect(row).toMatchObject({ status: 'succeeded', provider: 'stripe', amount: 1234 });
+  });
+});
