@@ -28,7 +28,12 @@ interface Payment {
   declineCode: string | null;
   declineClass: string | null;
   attempts: { provider: string; status: string; declineCode: string | null; lookedUp: boolean }[];
-  decision: { rule: string; order: string[]; skipped: { provider: string; reason: string }[] };
+  decision: {
+    configVersion: number;
+    rule: string;
+    order: string[];
+    skipped: { provider: string; reason: string }[];
+  };
   amountRefunded: number;
 }
 
@@ -337,5 +342,59 @@ describe('POST /v1/payments', () => {
     expect((await json<{ refund: { amount: number }; payment: Payment }>(rest)).refund.amount).toBe(
       700,
     );
+  });
+});
+
+describe('PUT …/storefronts/{storefront}/payment-routing', () => {
+  const put = (routing: unknown) =>
+    asOperator(admin, 'PUT', `/admin/v1/tenants/${t.slug}/storefronts/eu-store/payment-routing`, {
+      routing,
+      reason: 'routing change',
+    });
+
+  it('is validated on write: weights that do not sum to 100 are a 400 naming the path', async () => {
+    const res = await put({
+      default: {
+        tiers: [
+          {
+            providers: [
+              { provider: 'stripe', weight: 60 },
+              { provider: 'adyen', weight: 30 },
+            ],
+          },
+        ],
+      },
+    });
+    const p = await expectProblem(res, 400, 'validation_failed');
+    expect(JSON.stringify(p.errors)).toContain('routing.default.tiers.0.providers');
+  });
+
+  it('takes effect for the next charge, and the payment names the config version it used', async () => {
+    const res = await put({
+      default: { tiers: [{ providers: [{ provider: 'adyen', weight: 100 }] }] },
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const { configVersion } = await json<{ configVersion: number }>(res);
+    const eu = t.hosts['eu-store'] ?? '';
+    const pmRes = await call(eu, '/v1/payment-methods', {
+      method: 'POST',
+      body: card('4242424242424242'),
+      key: t.keys['eu-store']?.publishable,
+    });
+    const pm = (await json<{ id: string }>(pmRes)).id;
+    let paid: Payment | undefined;
+    const t0 = Date.now();
+    while (Date.now() - t0 < 3000) {
+      const r = await call(eu, '/v1/payments', {
+        method: 'POST',
+        body: { amount: 2500, paymentMethodId: pm },
+        key: t.keys['eu-store']?.secret,
+      });
+      const body = await json<Payment & { payment?: Payment }>(r);
+      paid = r.status === 402 ? body.payment : body; // 402: declined or failed, with the payment
+      if ((paid?.decision.configVersion ?? 0) >= configVersion) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(paid).toMatchObject({ status: 'succeeded', provider: 'adyen' });
   });
 });

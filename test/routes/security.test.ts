@@ -109,6 +109,16 @@ const ROUTES: Record<string, RouteCase> = {
     body: { mode: 'ok', reason: 'security test' },
     write: true,
   },
+  'PUT /admin/v1/tenants/{tenant}/storefronts/{storefront}/payment-routing': {
+    scheme: 'operator',
+    path: (t) => `/admin/v1/tenants/${t}/storefronts/us-store/payment-routing`,
+    body: {
+      routing: { default: { tiers: [{ providers: [{ provider: 'stripe', weight: 100 }] }] } },
+      reason: 'security test',
+    },
+    write: true,
+    storefrontScoped: true,
+  },
   'GET /v1/me': { scheme: 'customerToken', path: () => '/v1/me' },
   'POST /internal/publish': { scheme: 'publishToken' },
   'GET /admin/v1/me': {

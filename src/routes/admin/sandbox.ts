@@ -1,13 +1,19 @@
 import { z } from '@hono/zod-openapi';
+import { eq } from 'drizzle-orm';
 import { newRouter } from '../../app';
+import { storefronts } from '../../db/schema';
+import { ApiError } from '../../errors';
+import { PaymentRoutingSchema } from '../../payments/routing';
 import { SANDBOX_PROVIDERS } from '../../payments/sandbox';
+import { bumpConfigVersion } from '../../services/admin/config-changes';
 import { appendAudit } from '../../services/audit/audit';
-import { authorizeTenant, operatorChange } from './authorize';
+import { authorizeScope, authorizeTenant, operatorChange } from './authorize';
 import {
   adminRoute,
   IdempotencyHeaderSchema,
   idempotent,
   mutationProblems,
+  publishNow,
   ReasonSchema,
   TenantParamSchema,
 } from './support';
@@ -79,6 +85,95 @@ export const sandboxAdminRoutes = newRouter().openapi(
       });
       await stub.setOutage({ ...after, reason: body.reason });
       return { status: 200, body: { provider, ...after, reason: body.reason } };
+    })) as never;
+  },
+);
+
+/**
+ * A storefront's payment routing: validated on write (weights per tier sum to 100, known names,
+ * bounded sizes; a 400 names the path), audited with the previous routing, then published.
+ */
+export const paymentRoutingAdminRoutes = newRouter().openapi(
+  adminRoute({
+    method: 'put',
+    path: '/tenants/{tenant}/storefronts/{storefront}/payment-routing',
+    summary: 'Set a storefront’s payment routing (rules, tiers, weights; audited, published)',
+    description:
+      'Replaces the storefront’s routing: `{ "routing": { "default": route, "rules": [...], ' +
+      '"maxAttempts": 2 }, "reason" }` where a route is a priority list of tiers and a tier a ' +
+      'weighted split whose weights sum to 100. Charges use it from the next publish (about a ' +
+      'second). Admin role (`storefront.write`).',
+    request: {
+      params: TenantParamSchema.extend({
+        storefront: z.string().min(1).max(64).openapi({ example: 'us-store' }),
+      }),
+      headers: IdempotencyHeaderSchema,
+      body: {
+        required: true,
+        content: {
+          'application/json': {
+            schema: z.strictObject({ routing: PaymentRoutingSchema, reason: ReasonSchema }),
+          },
+        },
+      },
+    },
+    responses: {
+      200: {
+        description: 'Saved and published',
+        content: {
+          'application/json': {
+            schema: z.object({
+              storefront: z.string(),
+              routing: z.record(z.string(), z.unknown()),
+              configVersion: z.number().int(),
+              published: z.boolean(),
+            }),
+          },
+        },
+      },
+      ...mutationProblems,
+    },
+  }),
+  async (c) => {
+    const { tenant: ref, storefront: sfRef } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const { tenant, storefront } = await authorizeScope(c, ref, 'storefront.write', {
+      storefront: sfRef,
+    });
+    if (!storefront) throw new ApiError('not_found', `No storefront "${sfRef}".`);
+    return (await idempotent(c, tenant.id, async () => {
+      const configVersion = await c.get('db').transaction(async (tx) => {
+        const [before] = await tx
+          .select({ routing: storefronts.paymentRouting })
+          .from(storefronts)
+          .where(eq(storefronts.id, storefront.id))
+          .for('update');
+        await tx
+          .update(storefronts)
+          .set({ paymentRouting: body.routing })
+          .where(eq(storefronts.id, storefront.id));
+        const version = await bumpConfigVersion(tx, tenant.id);
+        await appendAudit(tx, {
+          ...operatorChange(c, tenant.id, body.reason),
+          storefrontId: storefront.id,
+          action: 'storefront.payment_routing',
+          targetType: 'storefront',
+          targetId: storefront.id,
+          before: { routing: before?.routing ?? null },
+          after: { routing: body.routing },
+        });
+        return version;
+      });
+      const published = await publishNow(c.env, tenant.id);
+      return {
+        status: 200,
+        body: {
+          storefront: storefront.slug,
+          routing: body.routing,
+          configVersion,
+          published: !published.failure,
+        },
+      };
     })) as never;
   },
 );
