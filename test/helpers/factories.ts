@@ -5,7 +5,11 @@ import type { Db } from '../../src/db/types';
 import { resetEdgeCachesAndLocation } from '../../src/edge/caches';
 import { publishNow } from '../../src/routes/admin/support';
 import { createApiKey } from '../../src/services/admin/api-keys';
-import { type PublishResult, publishAllTenants } from '../../src/services/publish/publish';
+import {
+  type PublishResult,
+  publishAllTenants,
+  summarizePublishes,
+} from '../../src/services/publish/publish';
 import { type AppliedTenant, applyTenantSpec } from '../../src/services/tenant-config/apply';
 import type { TenantSpecInput } from '../../src/services/tenant-config/spec';
 
@@ -192,18 +196,5 @@ export async function publish(options: { all?: boolean } = {}): Promise<PublishR
 
 /** Publishes `ids` through their publisher objects. */
 export async function publishTenants(ids: string[]): Promise<PublishResult> {
-  const out: PublishResult = { tenants: [], failed: [], snapshotsWritten: 0, kvWrites: 0 };
-  for (const r of await Promise.all(ids.map((id) => publishNow(env, id)))) {
-    out.snapshotsWritten += r.snapshotsWritten;
-    out.kvWrites += r.kvWrites;
-    if (r.failure) out.failed.push(r.failure);
-    else
-      out.tenants.push({
-        id: r.tenantId,
-        slug: r.slug,
-        version: r.version,
-        storefronts: r.storefronts,
-      });
-  }
-  return out;
+  return summarizePublishes(await Promise.all(ids.map((id) => publishNow(env, id))));
 }

@@ -1,9 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { createMiddleware } from 'hono/factory';
 import { newRouter } from '../../app';
-import { getDb } from '../../db/client';
 import { conditionalResponse, jwksRepresentation } from '../../edge/representation';
-import type { AppEnv } from '../../env';
+import { requestDb } from '../../middleware/request-db';
 import { storefront } from '../../middleware/storefront';
 import { MAX_CUSTOMER_TOKEN_TTL_SECONDS } from '../../security/customer-tokens';
 import { issueCustomerToken, upsertCustomer } from '../../services/customers/customers';
@@ -21,16 +19,7 @@ const DEFAULT_TOKEN_TTL_SECONDS = 3600;
 /** Longer than a publish takes to reach every isolate. */
 const REPUBLISH_AFTER_MS = 30_000;
 
-/** A database handle for this request, closed when the response is done. */
-const withDb = createMiddleware<AppEnv>(async (c, next) => {
-  const handle = getDb(c.env);
-  c.set('db', handle.db);
-  try {
-    await next();
-  } finally {
-    c.executionCtx.waitUntil(handle.close());
-  }
-});
+const withDb = requestDb;
 
 const CustomerSchema = z
   .object({

@@ -7,16 +7,15 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, desc, eq } from 'drizzle-orm';
 import type { Context } from 'hono';
-import { createMiddleware } from 'hono/factory';
 import type { Outcome } from '../../../durable-objects/payment';
 import { newRouter } from '../../app';
-import { getDb } from '../../db/client';
 import { customers, paymentMethods, payments } from '../../db/schema';
 import { killedProviders } from '../../edge/killswitch';
 import type { AppEnv } from '../../env';
 import { ApiError } from '../../errors';
 import { sha256Hex } from '../../lib/crypto';
 import { newId } from '../../lib/ids';
+import { requestDb } from '../../middleware/request-db';
 import { storefront } from '../../middleware/storefront';
 import { normalizeCardNumber, tokenizeBankDebit, tokenizeCard } from '../../payments/cards';
 import { isSandboxTestCard } from '../../payments/sandbox-cards';
@@ -26,16 +25,7 @@ import { storefrontRouting } from '../../services/payments/record';
 import { IdempotencyHeaderSchema, idempotent } from '../admin/support';
 import { problem, StorefrontHeadersSchema, safeText, storefrontProblems } from '../schemas';
 
-/** A database handle for this request, closed when the response is done. */
-const withDb = createMiddleware<AppEnv>(async (c, next) => {
-  const handle = getDb(c.env);
-  c.set('db', handle.db);
-  try {
-    await next();
-  } finally {
-    c.executionCtx.waitUntil(handle.close());
-  }
-});
+const withDb = requestDb;
 
 const digits = (max: number, what: string) => safeText({ max }).openapi({ description: what });
 

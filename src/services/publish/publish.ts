@@ -138,6 +138,27 @@ export function envTargets(env: Env): PublishTargets {
   };
 }
 
+/** A tenant's publish result before anything is written. */
+function nothingWritten(
+  tenantId: string,
+  slug: string,
+  version: number,
+  storefronts: number,
+): TenantPublishResult {
+  return {
+    tenantId,
+    slug,
+    version,
+    storefronts,
+    snapshotsWritten: 0,
+    keysWritten: 0,
+    keysPending: 0,
+    hostsChanged: 0,
+    kvWrites: 0,
+    routing: 'unchanged',
+  };
+}
+
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -183,18 +204,7 @@ export async function publishTenant(
   });
   if (rows?.tenant.status !== 'active') return unpublish(tenantId, targets, state);
   const { slug, configVersion: version } = rows.tenant;
-  const result: TenantPublishResult = {
-    tenantId,
-    slug,
-    version,
-    storefronts: rows.storefronts.length,
-    snapshotsWritten: 0,
-    keysWritten: 0,
-    keysPending: 0,
-    hostsChanged: 0,
-    kvWrites: 0,
-    routing: 'unchanged',
-  };
+  const result = nothingWritten(tenantId, slug, version, rows.storefronts.length);
   const fail = (f: Omit<PublishFailure, 'tenantId' | 'slug' | 'version' | 'servingVersion'>) => {
     result.failure = { tenantId, slug, version, servingVersion: state.version, ...f };
     return result;
@@ -391,18 +401,7 @@ async function unpublish(
   targets: PublishTargets,
   state: TenantPublishState,
 ): Promise<TenantPublishResult> {
-  const result: TenantPublishResult = {
-    tenantId,
-    slug: '',
-    version: state.version ?? 0,
-    storefronts: 0,
-    snapshotsWritten: 0,
-    keysWritten: 0,
-    keysPending: 0,
-    hostsChanged: 0,
-    kvWrites: 0,
-    routing: 'unchanged',
-  };
+  const result = nothingWritten(tenantId, '', state.version ?? 0, 0);
   if (targets.hosts && state.hostsDigest !== 'none') {
     const applied = await targets.hosts(tenantId, []);
     result.hostsChanged = applied.removed;
@@ -430,7 +429,6 @@ export async function publishAllTenants(
   options: { concurrency?: number } = {},
 ): Promise<PublishResult> {
   const ids = await listTenantIds(db);
-  const out: PublishResult = { tenants: [], failed: [], snapshotsWritten: 0, kvWrites: 0 };
   const results: TenantPublishResult[] = [];
   let next = 0;
   const worker = async () => {
@@ -440,8 +438,13 @@ export async function publishAllTenants(
     }
   };
   await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));
-  results.sort((a, b) => (a.slug < b.slug ? -1 : 1));
-  for (const r of results) {
+  return summarizePublishes(results);
+}
+
+/** Many tenants' publish results as one (sorted by slug). */
+export function summarizePublishes(results: TenantPublishResult[]): PublishResult {
+  const out: PublishResult = { tenants: [], failed: [], snapshotsWritten: 0, kvWrites: 0 };
+  for (const r of [...results].sort((a, b) => (a.slug < b.slug ? -1 : 1))) {
     out.snapshotsWritten += r.snapshotsWritten;
     out.kvWrites += r.kvWrites;
     if (r.failure) out.failed.push(r.failure);
