@@ -8,7 +8,7 @@ import { newId } from '../src/lib/ids';
 import { executePayment } from '../src/payments/execute';
 import { bucketOf, decide } from '../src/payments/routing';
 import { adapterLookup, type SandboxBackend, sandboxAdapters } from '../src/payments/sandbox';
-import type { Attempt, ProviderAdapter } from '../src/payments/types';
+import type { Attempt, PaymentResult, ProviderAdapter } from '../src/payments/types';
 import { DurableObjectSandboxBackend } from '../src/services/payments/adapters';
 import {
   type ChargeInput,
@@ -73,7 +73,21 @@ export class PaymentDurableObject extends DurableObject<Env> {
    * interrupted) resumes it with its saved decision.
    */
   async charge(input: ChargeInput): Promise<Outcome<{ payment: PaymentView; replayed: boolean }>> {
-    return asOutcome(() => this.chargeNow(input));
+    return this.serialized(() => asOutcome(() => this.chargeNow(input)));
+  }
+
+  /** The call under way: calls run one at a time (see {@link serialized}). */
+  private chain: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Runs `fn` after every call before it has finished. A call awaits other objects (the
+   * providers, their health), which lets the next call in: without this, two concurrent first
+   * calls could each make a decision and charge, and two refunds with one key could both count.
+   */
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn, fn);
+    this.chain = run.catch(() => {});
+    return run;
   }
 
   private async chargeNow(
@@ -96,11 +110,29 @@ export class PaymentDurableObject extends DurableObject<Env> {
       this.env.PROVIDER_HEALTH.get(
         this.env.PROVIDER_HEALTH.idFromName(`${input.tenantId}:${provider}`),
       );
+    // Resuming an interrupted payment: never call a provider already tried again (its earlier
+    // error left nothing to replay, so a new call could capture beside a later provider's
+    // capture). Look each one up first: a capture there is the result.
+    const done = record.attempts.filter(Boolean);
+    for (const a of done) {
+      const found = await adapter(a.provider)
+        ?.lookup(a.idempotencyKey)
+        .catch(() => null);
+      if (found?.status === 'captured') {
+        return this.finish(record, {
+          status: 'succeeded',
+          provider: a.provider,
+          providerChargeId: found.providerChargeId,
+          attempts: done,
+        });
+      }
+    }
+    const offset = done.length;
     const result = await executePayment({
-      decision: record.decision,
+      decision: { order: record.decision.order.slice(offset) },
       adapters: adapter,
       paymentId: record.id,
-      maxAttempts: input.routing.maxAttempts,
+      maxAttempts: Math.max(0, input.routing.maxAttempts - offset),
       request: {
         tenantId: input.tenantId,
         storefrontId: input.storefrontId,
@@ -111,7 +143,7 @@ export class PaymentDurableObject extends DurableObject<Env> {
         description: input.description,
       },
       onAttempt: async (attempt: Attempt, index: number) => {
-        record.attempts[index] = attempt;
+        record.attempts[offset + index] = attempt;
         await this.save(record);
         // The breaker learns from every attempt; its failure never fails the payment.
         await health(attempt.provider)
@@ -119,6 +151,14 @@ export class PaymentDurableObject extends DurableObject<Env> {
           .catch(() => {});
       },
     });
+    return this.finish(record, { ...result, attempts: [...done, ...result.attempts] });
+  }
+
+  /** Saves the result (before anything is answered), then copies it to Postgres. */
+  private async finish(
+    record: PaymentRecord,
+    result: PaymentResult,
+  ): Promise<{ payment: PaymentView; replayed: boolean }> {
     record.status = result.status;
     record.provider = result.provider ?? null;
     record.providerChargeId = result.providerChargeId ?? null;
@@ -146,8 +186,10 @@ export class PaymentDurableObject extends DurableObject<Env> {
         const stub = this.env.PROVIDER_HEALTH.get(
           this.env.PROVIDER_HEALTH.idFromName(`${input.tenantId}:${provider}`),
         );
-        const { allowed } = await stub.admit().catch(() => ({ allowed: true }));
-        if (!allowed) open.add(provider);
+        // Read-only: a half-open breaker's probe is taken by the call itself (the attempt's
+        // outcome closes or re-opens it), not by every payment that merely considers it.
+        const status = await stub.status().catch(() => 'closed' as const);
+        if (status === 'open') open.add(provider);
       }),
     );
     const decision = decide(
@@ -234,7 +276,7 @@ export class PaymentDurableObject extends DurableObject<Env> {
   async refund(
     req: RefundInput,
   ): Promise<Outcome<{ refund: RefundRecord; payment: PaymentView; replayed: boolean }>> {
-    return asOutcome(() => this.refundNow(req));
+    return this.serialized(() => asOutcome(() => this.refundNow(req)));
   }
 
   private async refundNow(
@@ -318,8 +360,10 @@ export class PaymentDurableObject extends DurableObject<Env> {
   }
 
   async alarm(): Promise<void> {
-    await this.load();
-    await this.copy();
+    await this.serialized(async () => {
+      await this.load();
+      await this.copy();
+    });
   }
 
   /** Whether Postgres has this payment's latest state (tests, operations). */

@@ -1,4 +1,4 @@
-import { env, runDurableObjectAlarm } from 'cloudflare:test';
+import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { payments, storefronts } from '../../src/db/schema';
@@ -64,5 +64,96 @@ describe('PaymentDurableObject', () => {
     expect(await stub.copied()).toBe(true);
     const [row] = await inPg();
     expect(row).toMatchObject({ status: 'succeeded', provider: 'stripe', amount: 1234 });
+  });
+
+  it('resuming an interrupted payment never calls a provider it already tried again', async () => {
+    const t = await createTenant();
+    const paymentId = newId('pay');
+    const input: ChargeInput = {
+      paymentId,
+      requestHash: 'h2',
+      idempotencyKey: paymentId,
+      tenantId: t.tenantId,
+      storefrontId: t.storefronts['us-store'] ?? '',
+      mode: 'test',
+      amount: 500,
+      currency: 'USD',
+      country: 'US',
+      customerId: null,
+      subscriptionId: null,
+      paymentMethod: {
+        id: newId('pm'),
+        mode: 'test',
+        type: 'card',
+        card: { brand: 'visa', last4: '4242', expMonth: 12, expYear: 2030 },
+        fingerprint: 'f',
+        sandboxOutcome: 'succeeds',
+      },
+      routing: PaymentRoutingSchema.parse({
+        default: {
+          tiers: [
+            { providers: [{ provider: 'stripe', weight: 100 }] },
+            { providers: [{ provider: 'paypal', weight: 100 }] },
+          ],
+        },
+      }),
+      configVersion: 1,
+      killed: [],
+    };
+    const stub = env.PAYMENT.get(env.PAYMENT.idFromName(paymentId));
+    // The object was interrupted after Stripe answered with a provider error (nothing captured
+    // there) and before PayPal was called. Stripe is healthy again now.
+    await runInDurableObject(stub, async (_obj, state) => {
+      await state.storage.put('payment', {
+        id: paymentId,
+        requestHash: 'h2',
+        idempotencyKey: paymentId,
+        tenantId: t.tenantId,
+        storefrontId: input.storefrontId,
+        mode: 'test',
+        amount: 500,
+        currency: 'USD',
+        customerId: null,
+        subscriptionId: null,
+        paymentMethodId: input.paymentMethod.id,
+        status: 'processing',
+        provider: null,
+        providerChargeId: null,
+        declineCode: null,
+        declineClass: null,
+        decision: {
+          rule: 'default',
+          bucket: 1,
+          order: ['stripe', 'paypal'],
+          skipped: [],
+          configVersion: 1,
+        },
+        attempts: [
+          {
+            provider: 'stripe',
+            idempotencyKey: `${paymentId}:stripe`,
+            status: 'error',
+            declineCode: 'provider_unavailable',
+            declineClass: 'provider',
+            latencyMs: 3,
+          },
+        ],
+        refunds: [],
+        refundedAmount: 0,
+        createdAt: new Date().toISOString(),
+        copied: false,
+      });
+    });
+    const resumed = await stub.charge(input);
+    if (!resumed.ok) throw new Error(resumed.problem.detail);
+    expect(resumed.value.payment).toMatchObject({ status: 'succeeded', provider: 'paypal' });
+    expect(resumed.value.payment.attempts.map((a) => [a.provider, a.status])).toEqual([
+      ['stripe', 'error'],
+      ['paypal', 'captured'],
+    ]);
+    const stripe = env.SANDBOX_PROVIDER.get(
+      env.SANDBOX_PROVIDER.idFromName(`${t.tenantId}:stripe`),
+    );
+    expect(((await stripe.find(`${paymentId}:stripe`)) as unknown) ?? null).toBeNull();
   });
 });

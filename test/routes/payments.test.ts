@@ -292,6 +292,20 @@ describe('POST /v1/payments', () => {
     );
   });
 
+  it('two concurrent requests with one Idempotency-Key are one payment and one capture', async () => {
+    const pm = await tokenize('4242424242424242');
+    const key = `race-${unique()}`;
+    const before = await captures('stripe');
+    const [a, b] = await Promise.all([
+      charge({ amount: 800, paymentMethodId: pm }, { 'idempotency-key': key }),
+      charge({ amount: 800, paymentMethodId: pm }, { 'idempotency-key': key }),
+    ]);
+    const [pa, pb] = [await json<Payment>(a), await json<Payment>(b)];
+    expect(pa.id).toBe(pb.id);
+    expect([a.status, b.status]).toEqual([201, 201]);
+    expect(await captures('stripe')).toBe(before + 1);
+  });
+
   it('test and live never mix, and a payment method belongs to its storefront', async () => {
     const pm = await tokenize('4242424242424242');
     await expectProblem(

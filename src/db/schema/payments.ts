@@ -40,7 +40,8 @@ export const payments = pgTable(
     ...timestamps,
   },
   (t) => [
-    uniqueIndex('payments_idempotency_uq').on(t.tenantId, t.idempotencyKey),
+    // The scope a payment id is derived in (src/routes/payments): storefront, mode, key.
+    uniqueIndex('payments_idempotency_uq').on(t.storefrontId, t.mode, t.idempotencyKey),
     index('payments_subscription_idx').on(t.subscriptionId),
     index('payments_customer_idx').on(t.storefrontId, t.customerId, t.createdAt),
     check('payments_amount_nonneg', sql`${t.amount} >= 0`),

@@ -420,13 +420,15 @@ export const paymentRoutes = newRouter()
           : {}),
       };
       const country = body.country ?? edge.geo.country;
+      // What the caller sent, not what the edge filled in (a retry from another location must
+      // still be a replay).
       const terms = {
         amount: body.amount,
-        currency,
-        pm: pm.id,
-        customerId,
-        country,
-        d: body.description,
+        currency: body.currency?.toUpperCase() ?? null,
+        pm: body.paymentMethodId,
+        customerId: body.customerId ?? null,
+        country: body.country ?? null,
+        d: body.description ?? null,
       };
       const scope = `${edge.resolution.storefrontId}:${apiKey.mode}`;
       const paymentId = await paymentIdFor(scope, key);
