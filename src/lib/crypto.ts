@@ -16,3 +16,18 @@ export async function timingSafeEqualText(a: string, b: string): Promise<boolean
   ]);
   return constantTimeEqual(new Uint8Array(ha), new Uint8Array(hb));
 }
+
+/** Lower-case hex HMAC-SHA256 of `text` under `key` (both UTF-8). */
+export async function hmacSha256Hex(key: string, text: string): Promise<string> {
+  const k = await crypto.subtle.importKey(
+    'raw',
+    new TextEncoder().encode(key),
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['sign'],
+  );
+  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', k, new TextEncoder().encode(text)));
+  let out = '';
+  for (const b of mac) out += b.toString(16).padStart(2, '0');
+  return out;
+}

@@ -10,6 +10,7 @@
  * return value or exception of this module contains a full card or account number: the callers
  * get the brand, the last four digits and the fingerprint, never the number back.
  */
+import { hmacSha256Hex } from '../lib/crypto';
 import { sandboxOutcomeForBankAccount, sandboxOutcomeForCard } from './sandbox-cards';
 import type { Mode, PaymentFieldError, StoredPaymentMethod } from './types';
 
@@ -304,12 +305,24 @@ async function sha256Hex(text: string): Promise<string> {
  * JSON makes the fields unambiguous; the tenant makes fingerprints useless across tenants. The
  * same card (however it was spaced) has one fingerprint per tenant.
  */
-export async function cardFingerprint(tenantId: string, number: string): Promise<string> {
+export async function cardFingerprint(
+  tenantId: string,
+  number: string,
+  secret?: string,
+): Promise<string> {
   const digits = normalizeCardNumber(number);
   if (digits === null || digits.length === 0) {
     throw new TypeError('cardFingerprint: not a card number');
   }
-  return sha256Hex(JSON.stringify(['azotte.pm.v1', 'card', tenantId, digits]));
+  return digest(JSON.stringify(['azotte.pm.v1', 'card', tenantId, digits]), secret);
+}
+
+/**
+ * With a secret (the deployment's), an HMAC: brand, last 4 and expiry leave few enough numbers
+ * that a plain hash could be searched; a keyed one cannot without the key.
+ */
+function digest(text: string, secret: string | undefined): Promise<string> {
+  return secret ? hmacSha256Hex(secret, text) : sha256Hex(text);
 }
 
 /** The bank-account fingerprint: as `cardFingerprint`, over `["azotte.pm.v1","bank_debit",tenantId,routing,account]`. */
@@ -317,12 +330,14 @@ export async function bankAccountFingerprint(
   tenantId: string,
   routingNumber: string,
   accountNumber: string,
+  secret?: string,
 ): Promise<string> {
   if (!isDigits(routingNumber) || !isDigits(accountNumber)) {
     throw new TypeError('bankAccountFingerprint: not a routing and account number');
   }
-  return sha256Hex(
+  return digest(
     JSON.stringify(['azotte.pm.v1', 'bank_debit', tenantId, routingNumber, accountNumber]),
+    secret,
   );
 }
 
@@ -338,6 +353,8 @@ export interface TokenizeContext {
   mode: Mode;
   /** Epoch ms: the expiry is checked against it. */
   now: number;
+  /** Keys the fingerprint (an HMAC); without it a plain SHA-256 (tests). */
+  fingerprintSecret?: string;
 }
 
 /**
@@ -356,7 +373,7 @@ export async function tokenizeCard(
     mode: ctx.mode,
     type: 'card',
     card: { ...checked.card },
-    fingerprint: await cardFingerprint(ctx.tenantId, number),
+    fingerprint: await cardFingerprint(ctx.tenantId, number, ctx.fingerprintSecret),
   };
   if (ctx.mode === 'test') {
     method.sandboxOutcome = sandboxOutcomeForCard(normalizeCardNumber(number) ?? '');
@@ -380,6 +397,7 @@ export async function tokenizeBankDebit(
       ctx.tenantId,
       checked.bankDebit.routingNumber,
       accountNumber,
+      ctx.fingerprintSecret,
     ),
   };
   if (ctx.mode === 'test') method.sandboxOutcome = sandboxOutcomeForBankAccount(accountNumber);

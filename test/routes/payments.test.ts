@@ -6,7 +6,8 @@
 import { env } from 'cloudflare:test';
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { storefronts } from '../../src/db/schema';
+import { idempotencyKeys, storefronts } from '../../src/db/schema';
+import { sha256Hex } from '../../src/lib/crypto';
 import { createApiKey } from '../../src/services/admin/api-keys';
 import { createTenant, publish, type TestTenant, unique, withDb } from '../helpers/factories';
 import { call, expectProblem, json } from '../helpers/http';
@@ -161,6 +162,32 @@ describe('POST /v1/payment-methods', () => {
     expect(JSON.stringify((await expectProblem(cvc, 400, 'validation_failed')).errors)).toContain(
       'card.cvc',
     );
+  });
+
+  it('an Idempotency-Key replays the token; the stored request identity is keyed, never a hash of the card data', async () => {
+    const key = `pm-${unique()}`;
+    const body = card('4000000000009995');
+    const first = await call(host, '/v1/payment-methods', {
+      method: 'POST',
+      body,
+      key: pk,
+      headers: { 'idempotency-key': key },
+    });
+    const again = await call(host, '/v1/payment-methods', {
+      method: 'POST',
+      body,
+      key: pk,
+      headers: { 'idempotency-key': key },
+    });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect((await json<{ id: string }>(again)).id).toBe((await json<{ id: string }>(first)).id);
+    const rows = await withDb((db) =>
+      db.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, key)),
+    );
+    expect(rows).toHaveLength(1);
+    const plain = await sha256Hex(`POST /v1/payment-methods\n${JSON.stringify(body)}`);
+    expect(rows[0]?.requestHash).not.toBe(plain);
+    expect(JSON.stringify(rows[0])).not.toContain('4000000000009995');
   });
 
   it('live mode refuses sandbox test cards with a clear problem', async () => {

@@ -74,6 +74,9 @@ export async function idempotent(
   tenantId: string,
   run: () => Promise<{ status: 200 | 201; body: unknown }>,
   principal?: string,
+  /** What identifies the request instead of its raw body (a body with card data must not be
+   * stored, even hashed). */
+  requestFingerprint?: string,
 ): Promise<Response> {
   const key = c.req.header('idempotency-key');
   if (key === undefined) {
@@ -90,7 +93,7 @@ export async function idempotent(
     );
   }
   // Hono caches the parsed body, so this re-reads nothing from the stream.
-  const body = c.req.method === 'GET' ? '' : await c.req.text();
+  const body = requestFingerprint ?? (c.req.method === 'GET' ? '' : await c.req.text());
   const instance = new URL(c.req.url).pathname;
   const claim = await claimIdempotencyKey(c.get('db'), {
     tenantId,

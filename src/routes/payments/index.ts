@@ -13,7 +13,7 @@ import { customers, paymentMethods, payments } from '../../db/schema';
 import { killedProviders } from '../../edge/killswitch';
 import type { AppEnv } from '../../env';
 import { ApiError } from '../../errors';
-import { sha256Hex } from '../../lib/crypto';
+import { hmacSha256Hex, sha256Hex } from '../../lib/crypto';
 import { newId } from '../../lib/ids';
 import { requestDb } from '../../middleware/request-db';
 import { storefront } from '../../middleware/storefront';
@@ -197,6 +197,21 @@ async function ownedPayment(c: Ctx, id: string) {
   return stub;
 }
 
+/** The deployment's secret that keys payment-method fingerprints. */
+function fingerprintSecret(c: Ctx): string {
+  const secret = c.env.SIGNING_KEY_SECRET ?? c.env.SESSION_SECRET;
+  if (!secret) throw new Error('SIGNING_KEY_SECRET is not set');
+  return `pm-fingerprint:${secret}`;
+}
+
+/** A tokenization request as the idempotency store keeps it: keyed, no card data. */
+async function requestFingerprintOf(
+  c: Ctx,
+  body: z.infer<typeof PaymentMethodInputSchema>,
+): Promise<string> {
+  return `pm-request:${await hmacSha256Hex(fingerprintSecret(c), JSON.stringify(body))}`;
+}
+
 /** A payment object's result, or its problem as the API error it was. */
 function unwrap<T>(outcome: Outcome<T>): T {
   if (outcome.ok) return outcome.value;
@@ -279,7 +294,12 @@ export const paymentRoutes = newRouter()
               );
             }
           }
-          const ctx = { tenantId, mode: apiKey.mode, now: Date.now() };
+          const ctx = {
+            tenantId,
+            mode: apiKey.mode,
+            now: Date.now(),
+            fingerprintSecret: fingerprintSecret(c),
+          };
           const result =
             body.type === 'card'
               ? await tokenizeCard(body.card, ctx)
@@ -315,6 +335,8 @@ export const paymentRoutes = newRouter()
           return { status: 201, body: methodView(row) };
         },
         apiKey.id,
+        // Never the card data, not even hashed: the keyed fingerprint stands for it.
+        await requestFingerprintOf(c, body),
       )) as never;
     },
   )
