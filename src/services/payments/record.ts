@@ -152,7 +152,8 @@ export function storefrontRouting(
   });
 }
 
-function scaleTo100(list: { provider: string; weight: number }[]) {
+function scaleTo100(all: { provider: string; weight: number }[]) {
+  const list = all.slice(0, 10); // a tier holds at most 10 providers
   const total = list.reduce((n, p) => n + Math.max(0, p.weight), 0);
   const raw = list.map((p) =>
     total > 0 ? (Math.max(0, p.weight) * 100) / total : 100 / list.length,
@@ -165,5 +166,5 @@ function scaleTo100(list: { provider: string; weight: number }[]) {
     out[i] = (out[i] ?? 0) + 1;
     rest--;
   }
-  return list.slice(0, 10).map((p, i) => ({ provider: p.provider, weight: out[i] ?? 0 }));
+  return list.map((p, i) => ({ provider: p.provider, weight: out[i] ?? 0 }));
 }
