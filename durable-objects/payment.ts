@@ -284,7 +284,11 @@ export class PaymentDurableObject extends DurableObject<Env> {
   ): Promise<{ refund: RefundRecord; payment: PaymentView; replayed: boolean }> {
     const record = await this.load();
     if (!record) throw new ApiError('not_found', 'No such payment.');
-    const earlier = record.refunds.find((r) => r.idempotencyKey === req.idempotencyKey);
+    // A refund that succeeded (or was refused for good) under this key is replayed; one that
+    // failed because the provider was unavailable may be tried again with the same key.
+    const earlier = record.refunds.find(
+      (r) => r.idempotencyKey === req.idempotencyKey && r.failureReason !== 'provider_unavailable',
+    );
     if (earlier) {
       if (req.amount !== undefined && earlier.amount !== req.amount) {
         throw new ApiError(
@@ -327,6 +331,7 @@ export class PaymentDurableObject extends DurableObject<Env> {
       status: outcome.status,
       reason: req.reason,
       failureReason: outcome.status === 'failed' ? outcome.reason : null,
+      providerRefundId: outcome.status === 'succeeded' ? outcome.providerRefundId : null,
       idempotencyKey: req.idempotencyKey,
       createdAt: new Date().toISOString(),
     };
@@ -447,6 +452,7 @@ async function copyToPostgres(env: Env, p: PaymentRecord): Promise<void> {
             status: r.status,
             reason: r.reason,
             failureReason: r.failureReason,
+            providerRefundId: r.providerRefundId ?? null,
             createdAt: new Date(r.createdAt),
           })
           .onConflictDoNothing();

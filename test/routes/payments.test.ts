@@ -190,6 +190,15 @@ describe('POST /v1/payment-methods', () => {
     expect(JSON.stringify(rows[0])).not.toContain('4000000000009995');
   });
 
+  it('only a secret key may attach a payment method to a customer', async () => {
+    const res = await call(host, '/v1/payment-methods', {
+      method: 'POST',
+      body: { ...card('4242424242424242'), customerId: 'cus_01AAAAAAAAAAAAAAAAAAAAAAAA' },
+      key: pk,
+    });
+    await expectProblem(res, 403, 'forbidden');
+  });
+
   it('live mode refuses sandbox test cards with a clear problem', async () => {
     const res = await call(host, '/v1/payment-methods', {
       method: 'POST',
@@ -375,10 +384,22 @@ describe('POST /v1/payments', () => {
       400,
       'validation_failed',
     );
+    // The provider is down: the refund fails, and the same key may be tried again.
+    expect((await outage('stripe', 'error')).status).toBe(200);
+    const key = `refund-${unique()}`;
+    const down = await call(host, `/v1/payments/${p.id}/refunds`, {
+      method: 'POST',
+      body: {},
+      key: sk,
+      headers: { 'idempotency-key': key },
+    });
+    expect((await json<{ refund: { status: string } }>(down)).refund.status).toBe('failed');
+    await outage('stripe', 'ok');
     const rest = await call(host, `/v1/payments/${p.id}/refunds`, {
       method: 'POST',
       body: {},
       key: sk,
+      headers: { 'idempotency-key': key },
     });
     expect((await json<{ refund: { amount: number }; payment: Payment }>(rest)).refund.amount).toBe(
       700,

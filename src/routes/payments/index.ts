@@ -23,7 +23,13 @@ import type { StoredPaymentMethod } from '../../payments/types';
 import { IDEMPOTENCY_KEY_RE } from '../../services/admin/idempotency';
 import { storefrontRouting } from '../../services/payments/record';
 import { IdempotencyHeaderSchema, idempotent } from '../admin/support';
-import { problem, StorefrontHeadersSchema, safeText, storefrontProblems } from '../schemas';
+import {
+  ProblemSchema,
+  problem,
+  StorefrontHeadersSchema,
+  safeText,
+  storefrontProblems,
+} from '../schemas';
 
 const withDb = requestDb;
 
@@ -132,7 +138,14 @@ const PaymentSchema = z
 
 const paymentProblems = {
   ...storefrontProblems,
-  402: problem('The payment was declined or failed: `payment` says why and where'),
+  402: {
+    description: 'The payment was declined or failed: `payment` says why and where',
+    content: {
+      'application/problem+json': {
+        schema: ProblemSchema.extend({ payment: PaymentSchema }).openapi('PaymentDeclinedProblem'),
+      },
+    },
+  },
   409: problem(
     'A request with this Idempotency-Key is still running, or the payment cannot be refunded',
   ),
@@ -310,6 +323,12 @@ export const paymentRoutes = newRouter()
               'validation_failed',
               first ? `${first.path}: ${first.message}` : 'The payment method is invalid.',
               { errors: result.errors },
+            );
+          }
+          if (body.customerId && apiKey.kind !== 'secret') {
+            throw new ApiError(
+              'forbidden',
+              'Attaching a payment method to a customer needs the secret key (sk_…): a publishable key may only tokenize.',
             );
           }
           const customerId = await requireCustomer(c, body.customerId);

@@ -42,6 +42,8 @@ export interface RefundRecord {
   status: 'succeeded' | 'failed';
   reason: string | null;
   failureReason: string | null;
+  /** The provider's id of the refund (reconciliation). */
+  providerRefundId?: string | null;
   idempotencyKey: string;
   createdAt: string;
 }
