@@ -43,6 +43,9 @@ async function asOutcome<T>(run: () => Promise<T>): Promise<Outcome<T>> {
   }
 }
 
+/** A payment still `processing` this long after it began is resumed by the alarm. */
+const RESUME_AFTER_MS = 30_000;
+
 /** How long the object waits before copying to Postgres again after a failure. */
 const COPY_RETRY_MS = 5_000;
 
@@ -100,6 +103,7 @@ export class PaymentDurableObject extends DurableObject<Env> {
         'This Idempotency-Key was used for a different payment (amount, currency, method or customer).',
       );
     }
+    if (existing?.status === 'unknown') await this.resolveUnknown(existing, input);
     if (existing && existing.status !== 'processing') {
       return { payment: paymentView(existing), replayed: true };
     }
@@ -231,8 +235,54 @@ export class PaymentDurableObject extends DurableObject<Env> {
       createdAt: new Date().toISOString(),
       copied: false,
     };
+    // What the alarm needs to resume the payment if this call never finishes (an eviction, a
+    // crash), and the alarm itself: both before any provider is called.
+    await this.ctx.storage.put('input', input);
     await this.save(record);
+    await this.ctx.storage.setAlarm(Date.now() + RESUME_AFTER_MS);
     return record;
+  }
+
+  /**
+   * An `unknown` payment (a provider timed out and its lookup could not answer): looks the
+   * charge up again. A capture or a decline found there is the result; otherwise it stays
+   * unknown and nothing else is tried (never a second charge).
+   */
+  private async resolveUnknown(record: PaymentRecord, input: ChargeInput): Promise<boolean> {
+    const last = record.attempts[record.attempts.length - 1];
+    if (record.status !== 'unknown' || !last) return false;
+    const { adapter } = adapterLookup(this.adapters(input));
+    const found = await adapter(last.provider)
+      ?.lookup(last.idempotencyKey)
+      .catch(() => null);
+    if (found?.status !== 'captured' && found?.status !== 'declined') return false;
+    const resolved: Attempt = {
+      ...last,
+      status: found.status,
+      lookedUp: true,
+      ...(found.status === 'captured'
+        ? { providerChargeId: found.providerChargeId }
+        : { declineCode: found.declineCode, declineClass: found.declineClass }),
+    };
+    const attempts = [...record.attempts.slice(0, -1), resolved];
+    await this.finish(
+      record,
+      found.status === 'captured'
+        ? {
+            status: 'succeeded',
+            provider: last.provider,
+            providerChargeId: found.providerChargeId,
+            attempts,
+          }
+        : {
+            status: 'declined',
+            provider: last.provider,
+            declineCode: found.declineCode,
+            declineClass: found.declineClass,
+            attempts,
+          },
+    );
+    return true;
   }
 
   /**
@@ -364,9 +414,24 @@ export class PaymentDurableObject extends DurableObject<Env> {
     }
   }
 
+  /**
+   * Resumes a payment left `processing` (its call never finished), looks an `unknown` one up
+   * again (backing off: 30 s, 1, 2, 4… minutes, 8 times), and copies to Postgres what is not
+   * there yet.
+   */
   async alarm(): Promise<void> {
     await this.serialized(async () => {
-      await this.load();
+      const record = await this.load();
+      const input = await this.ctx.storage.get<ChargeInput>('input');
+      if (record && input && record.status === 'processing') {
+        await this.chargeNow(input);
+      } else if (record && input && record.status === 'unknown') {
+        const tries = ((await this.ctx.storage.get<number>('lookups')) ?? 0) + 1;
+        await this.ctx.storage.put('lookups', tries);
+        if (!(await this.resolveUnknown(record, input)) && tries < 8) {
+          await this.ctx.storage.setAlarm(Date.now() + RESUME_AFTER_MS * 2 ** (tries - 1));
+        }
+      }
       await this.copy();
     });
   }

@@ -156,4 +156,68 @@ describe('PaymentDurableObject', () => {
     );
     expect(((await stripe.find(`${paymentId}:stripe`)) as unknown) ?? null).toBeNull();
   });
+
+  it('a payment whose call never finished is resumed by its alarm', async () => {
+    const t = await createTenant();
+    const paymentId = newId('pay');
+    const input: ChargeInput = {
+      paymentId,
+      requestHash: 'h3',
+      idempotencyKey: paymentId,
+      tenantId: t.tenantId,
+      storefrontId: t.storefronts['us-store'] ?? '',
+      mode: 'test',
+      amount: 700,
+      currency: 'USD',
+      country: 'US',
+      customerId: null,
+      subscriptionId: null,
+      paymentMethod: {
+        id: newId('pm'),
+        mode: 'test',
+        type: 'card',
+        card: { brand: 'visa', last4: '4242', expMonth: 12, expYear: 2030 },
+        fingerprint: 'f',
+        sandboxOutcome: 'succeeds',
+      },
+      routing: PaymentRoutingSchema.parse({
+        default: { tiers: [{ providers: [{ provider: 'stripe', weight: 100 }] }] },
+      }),
+      configVersion: 1,
+      killed: [],
+    };
+    const stub = env.PAYMENT.get(env.PAYMENT.idFromName(paymentId));
+    // As `begin` leaves it: decision and input saved, alarm set, no attempt made yet.
+    await runInDurableObject(stub, async (_obj, state) => {
+      await state.storage.put('input', input);
+      await state.storage.put('payment', {
+        id: paymentId,
+        requestHash: 'h3',
+        idempotencyKey: paymentId,
+        tenantId: t.tenantId,
+        storefrontId: input.storefrontId,
+        mode: 'test',
+        amount: 700,
+        currency: 'USD',
+        customerId: null,
+        subscriptionId: null,
+        paymentMethodId: input.paymentMethod.id,
+        status: 'processing',
+        provider: null,
+        providerChargeId: null,
+        declineCode: null,
+        declineClass: null,
+        decision: { rule: 'default', bucket: 1, order: ['stripe'], skipped: [], configVersion: 1 },
+        attempts: [],
+        refunds: [],
+        refundedAmount: 0,
+        createdAt: new Date().toISOString(),
+        copied: false,
+      });
+      await state.storage.setAlarm(Date.now() + 60_000);
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await stub.get()).toMatchObject({ status: 'succeeded', provider: 'stripe' });
+    expect(await stub.copied()).toBe(true);
+  });
 });
