@@ -37,6 +37,13 @@ describe('storefrontRouting (a storefront without its own routing)', () => {
     );
   });
 
+  it('refuses an invalid stored routing instead of falling back to the provider list', () => {
+    const invalid = { default: { tiers: [{ providers: [{ provider: 'stripe', weight: 90 }] }] } };
+    expect(() =>
+      storefrontRouting(invalid, [{ provider: 'paypal', priority: 0, weight: 100 }]),
+    ).toThrow(/payment routing is invalid \(default\.tiers\.0\.providers/);
+  });
+
   it('keeps a valid configured routing as it is', () => {
     const configured = {
       default: { tiers: [{ providers: [{ provider: 'adyen', weight: 100 }] }] },

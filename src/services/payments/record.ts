@@ -3,6 +3,7 @@
  * the inputs a charge needs. Transport-free: the object and the routes share these.
  */
 import type { ProviderConfig } from '../../db/schema/storefronts';
+import { ApiError } from '../../errors';
 import { type PaymentRouting, PaymentRoutingSchema } from '../../payments/routing';
 import type {
   Attempt,
@@ -123,7 +124,8 @@ export type PaymentView = ReturnType<typeof paymentView>;
 
 /**
  * The storefront's routing: its validated `paymentRouting`, else one tier per priority of the
- * older `paymentProviders` list, weights scaled to sum to 100 (largest remainder).
+ * older `paymentProviders` list, weights scaled to sum to 100 (largest remainder). A stored
+ * routing that does not validate is a 503 problem, never a silent fallback.
  */
 export function storefrontRouting(
   routing: unknown,
@@ -132,6 +134,14 @@ export function storefrontRouting(
   if (routing) {
     const parsed = PaymentRoutingSchema.safeParse(routing);
     if (parsed.success) return parsed.data;
+    // Validated on write, so this is a row from before the rules: refuse to guess where money
+    // goes (the provider list may say something else) and say so.
+    const first = parsed.error.issues[0];
+    throw new ApiError(
+      'config_unavailable',
+      `This storefront's payment routing is invalid (${first ? `${first.path.join('.')}: ${first.message}` : 'unreadable'}); an operator must set it again.`,
+      { headers: { 'retry-after': '60' } },
+    );
   }
   const byPriority = new Map<number, { provider: string; weight: number }[]>();
   for (const p of providers) {
