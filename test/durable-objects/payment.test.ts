@@ -7,6 +7,77 @@ import { PaymentRoutingSchema } from '../../src/payments/routing';
 import type { ChargeInput } from '../../src/services/payments/record';
 import { createTenant, withDb } from '../helpers/factories';
 
+/** A charge as the payments route hands it to the object: a 4242 test card, `routing`. */
+function chargeInput(
+  tenantId: string,
+  storefrontId: string,
+  providers: string[],
+  overrides: Partial<ChargeInput> = {},
+): ChargeInput {
+  const paymentId = newId('pay');
+  return {
+    paymentId,
+    requestHash: `h-${paymentId}`,
+    idempotencyKey: paymentId,
+    tenantId,
+    storefrontId,
+    mode: 'test',
+    amount: 500,
+    currency: 'USD',
+    country: 'US',
+    customerId: null,
+    subscriptionId: null,
+    paymentMethod: {
+      id: newId('pm'),
+      mode: 'test',
+      type: 'card',
+      card: { brand: 'visa', last4: '4242', expMonth: 12, expYear: 2030 },
+      fingerprint: 'f',
+      sandboxOutcome: 'succeeds',
+    },
+    routing: PaymentRoutingSchema.parse({
+      default: { tiers: providers.map((provider) => ({ providers: [{ provider, weight: 100 }] })) },
+    }),
+    configVersion: 1,
+    killed: [],
+    ...overrides,
+  };
+}
+
+/** The record `begin` saves for `input`, with `attempts` made so far and still processing. */
+function processingRecord(input: ChargeInput, attempts: unknown[] = []) {
+  return {
+    id: input.paymentId,
+    requestHash: input.requestHash,
+    idempotencyKey: input.idempotencyKey,
+    tenantId: input.tenantId,
+    storefrontId: input.storefrontId,
+    mode: input.mode,
+    amount: input.amount,
+    currency: input.currency,
+    customerId: null,
+    subscriptionId: null,
+    paymentMethodId: input.paymentMethod.id,
+    status: 'processing',
+    provider: null,
+    providerChargeId: null,
+    declineCode: null,
+    declineClass: null,
+    decision: {
+      rule: 'default',
+      bucket: 1,
+      order: input.routing.default.tiers.map((t) => t.providers[0]?.provider),
+      skipped: [],
+      configVersion: 1,
+    },
+    attempts,
+    refunds: [],
+    refundedAmount: 0,
+    createdAt: new Date().toISOString(),
+    copied: false,
+  };
+}
+
 describe('PaymentDurableObject', () => {
   it('a Postgres failure after the capture loses nothing: the object answers, its alarm copies it later', async () => {
     const t = await createTenant();
@@ -14,32 +85,11 @@ describe('PaymentDurableObject', () => {
     // would during an outage, after the provider captured.
     const ghost = newId('sf');
     const paymentId = newId('pay');
-    const input: ChargeInput = {
+    const input = chargeInput(t.tenantId, ghost, ['stripe'], {
       paymentId,
-      requestHash: 'h',
       idempotencyKey: paymentId,
-      tenantId: t.tenantId,
-      storefrontId: ghost,
-      mode: 'test',
       amount: 1234,
-      currency: 'USD',
-      country: 'US',
-      customerId: null,
-      subscriptionId: null,
-      paymentMethod: {
-        id: newId('pm'),
-        mode: 'test',
-        type: 'card',
-        card: { brand: 'visa', last4: '4242', expMonth: 12, expYear: 2030 },
-        fingerprint: 'f',
-        sandboxOutcome: 'succeeds',
-      },
-      routing: PaymentRoutingSchema.parse({
-        default: { tiers: [{ providers: [{ provider: 'stripe', weight: 100 }] }] },
-      }),
-      configVersion: 1,
-      killed: [],
-    };
+    });
     const stub = env.PAYMENT.get(env.PAYMENT.idFromName(paymentId));
     const charged = await stub.charge(input);
     expect(charged.ok && charged.value.payment.status).toBe('succeeded');
@@ -69,66 +119,17 @@ describe('PaymentDurableObject', () => {
   it('resuming an interrupted payment never calls a provider it already tried again', async () => {
     const t = await createTenant();
     const paymentId = newId('pay');
-    const input: ChargeInput = {
+    const input = chargeInput(t.tenantId, t.storefronts['us-store'] ?? '', ['stripe', 'paypal'], {
       paymentId,
-      requestHash: 'h2',
       idempotencyKey: paymentId,
-      tenantId: t.tenantId,
-      storefrontId: t.storefronts['us-store'] ?? '',
-      mode: 'test',
-      amount: 500,
-      currency: 'USD',
-      country: 'US',
-      customerId: null,
-      subscriptionId: null,
-      paymentMethod: {
-        id: newId('pm'),
-        mode: 'test',
-        type: 'card',
-        card: { brand: 'visa', last4: '4242', expMonth: 12, expYear: 2030 },
-        fingerprint: 'f',
-        sandboxOutcome: 'succeeds',
-      },
-      routing: PaymentRoutingSchema.parse({
-        default: {
-          tiers: [
-            { providers: [{ provider: 'stripe', weight: 100 }] },
-            { providers: [{ provider: 'paypal', weight: 100 }] },
-          ],
-        },
-      }),
-      configVersion: 1,
-      killed: [],
-    };
+    });
     const stub = env.PAYMENT.get(env.PAYMENT.idFromName(paymentId));
     // The object was interrupted after Stripe answered with a provider error (nothing captured
     // there) and before PayPal was called. Stripe is healthy again now.
     await runInDurableObject(stub, async (_obj, state) => {
-      await state.storage.put('payment', {
-        id: paymentId,
-        requestHash: 'h2',
-        idempotencyKey: paymentId,
-        tenantId: t.tenantId,
-        storefrontId: input.storefrontId,
-        mode: 'test',
-        amount: 500,
-        currency: 'USD',
-        customerId: null,
-        subscriptionId: null,
-        paymentMethodId: input.paymentMethod.id,
-        status: 'processing',
-        provider: null,
-        providerChargeId: null,
-        declineCode: null,
-        declineClass: null,
-        decision: {
-          rule: 'default',
-          bucket: 1,
-          order: ['stripe', 'paypal'],
-          skipped: [],
-          configVersion: 1,
-        },
-        attempts: [
+      await state.storage.put(
+        'payment',
+        processingRecord(input, [
           {
             provider: 'stripe',
             idempotencyKey: `${paymentId}:stripe`,
@@ -137,12 +138,8 @@ describe('PaymentDurableObject', () => {
             declineClass: 'provider',
             latencyMs: 3,
           },
-        ],
-        refunds: [],
-        refundedAmount: 0,
-        createdAt: new Date().toISOString(),
-        copied: false,
-      });
+        ]),
+      );
     });
     const resumed = await stub.charge(input);
     if (!resumed.ok) throw new Error(resumed.problem.detail);
@@ -160,60 +157,15 @@ describe('PaymentDurableObject', () => {
   it('a payment whose call never finished is resumed by its alarm', async () => {
     const t = await createTenant();
     const paymentId = newId('pay');
-    const input: ChargeInput = {
+    const input = chargeInput(t.tenantId, t.storefronts['us-store'] ?? '', ['stripe'], {
       paymentId,
-      requestHash: 'h3',
       idempotencyKey: paymentId,
-      tenantId: t.tenantId,
-      storefrontId: t.storefronts['us-store'] ?? '',
-      mode: 'test',
-      amount: 700,
-      currency: 'USD',
-      country: 'US',
-      customerId: null,
-      subscriptionId: null,
-      paymentMethod: {
-        id: newId('pm'),
-        mode: 'test',
-        type: 'card',
-        card: { brand: 'visa', last4: '4242', expMonth: 12, expYear: 2030 },
-        fingerprint: 'f',
-        sandboxOutcome: 'succeeds',
-      },
-      routing: PaymentRoutingSchema.parse({
-        default: { tiers: [{ providers: [{ provider: 'stripe', weight: 100 }] }] },
-      }),
-      configVersion: 1,
-      killed: [],
-    };
+    });
     const stub = env.PAYMENT.get(env.PAYMENT.idFromName(paymentId));
     // As `begin` leaves it: decision and input saved, alarm set, no attempt made yet.
     await runInDurableObject(stub, async (_obj, state) => {
       await state.storage.put('input', input);
-      await state.storage.put('payment', {
-        id: paymentId,
-        requestHash: 'h3',
-        idempotencyKey: paymentId,
-        tenantId: t.tenantId,
-        storefrontId: input.storefrontId,
-        mode: 'test',
-        amount: 700,
-        currency: 'USD',
-        customerId: null,
-        subscriptionId: null,
-        paymentMethodId: input.paymentMethod.id,
-        status: 'processing',
-        provider: null,
-        providerChargeId: null,
-        declineCode: null,
-        declineClass: null,
-        decision: { rule: 'default', bucket: 1, order: ['stripe'], skipped: [], configVersion: 1 },
-        attempts: [],
-        refunds: [],
-        refundedAmount: 0,
-        createdAt: new Date().toISOString(),
-        copied: false,
-      });
+      await state.storage.put('payment', processingRecord(input));
       await state.storage.setAlarm(Date.now() + 60_000);
     });
     expect(await runDurableObjectAlarm(stub)).toBe(true);
