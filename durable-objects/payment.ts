@@ -12,6 +12,7 @@ import type { Attempt, PaymentResult, ProviderAdapter } from '../src/payments/ty
 import { DurableObjectSandboxBackend } from '../src/services/payments/adapters';
 import {
   type ChargeInput,
+  newPaymentRecord,
   type PaymentRecord,
   type PaymentView,
   paymentView,
@@ -211,30 +212,7 @@ export class PaymentDurableObject extends DurableObject<Env> {
         capabilities,
       },
     );
-    const record: PaymentRecord = {
-      id: input.paymentId,
-      requestHash: input.requestHash,
-      idempotencyKey: input.idempotencyKey,
-      tenantId: input.tenantId,
-      storefrontId: input.storefrontId,
-      mode: input.mode,
-      amount: input.amount,
-      currency: input.currency,
-      customerId: input.customerId,
-      subscriptionId: input.subscriptionId,
-      paymentMethodId: input.paymentMethod.id,
-      status: 'processing',
-      provider: null,
-      providerChargeId: null,
-      declineCode: null,
-      declineClass: null,
-      decision: { ...decision, configVersion: input.configVersion },
-      attempts: [],
-      refunds: [],
-      refundedAmount: 0,
-      createdAt: new Date().toISOString(),
-      copied: false,
-    };
+    const record = newPaymentRecord(input, decision);
     // What the alarm needs to resume the payment if this call never finishes (an eviction, a
     // crash), and the alarm itself: both before any provider is called.
     await this.ctx.storage.put('input', input);

@@ -61,7 +61,9 @@ export interface PublishedBench {
 export async function benchTargets(
   mf: Miniflare,
 ): Promise<import('../../src/services/publish/publish').PublishTargets> {
-  const { durableObjectSignal, hostDirectory } = await import('../../src/services/publish/publish');
+  const { durableObjectSignal, hostDirectoryTarget } = await import(
+    '../../src/services/publish/publish'
+  );
   const kv = (await mf.getKVNamespace('CONFIG_KV')) as unknown as KVNamespace;
   const targets: import('../../src/services/publish/publish').PublishTargets = { kv };
   try {
@@ -74,7 +76,7 @@ export async function benchTargets(
   }
   try {
     const ns = await mf.getDurableObjectNamespace('HOST_DIRECTORY');
-    targets.hosts = hostDirectory(ns as unknown as Parameters<typeof hostDirectory>[0]);
+    targets.hosts = hostDirectoryTarget(ns as unknown as Parameters<typeof hostDirectoryTarget>[0]);
   } catch {
     // no such binding
   }

@@ -41,3 +41,14 @@ export function newId(prefix: IdPrefix, now: number = Date.now()): string {
   for (const b of bytes) rand += CROCKFORD[b & 31];
   return `${prefix}_${time}${rand}`;
 }
+
+/**
+ * A prefixed id derived from a hex digest (the same digest, the same id): 26 Crockford
+ * base32 characters, one per digest byte, in the shape of {@link newId}'s.
+ */
+export function idFromDigest(prefix: IdPrefix, hex: string): string {
+  let out = '';
+  for (let i = 0; i < 26; i++)
+    out += CROCKFORD[Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16) & 31];
+  return `${prefix}_${out}`;
+}

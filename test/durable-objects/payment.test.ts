@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { payments, storefronts } from '../../src/db/schema';
 import { newId } from '../../src/lib/ids';
 import { PaymentRoutingSchema } from '../../src/payments/routing';
-import type { ChargeInput } from '../../src/services/payments/record';
+import type { Attempt } from '../../src/payments/types';
+import { type ChargeInput, newPaymentRecord } from '../../src/services/payments/record';
 import { createTenant, withDb } from '../helpers/factories';
 
 /** A charge as the payments route hands it to the object: a 4242 test card, `routing`. */
@@ -44,37 +45,12 @@ function chargeInput(
   };
 }
 
-/** The record `begin` saves for `input`, with `attempts` made so far and still processing. */
-function processingRecord(input: ChargeInput, attempts: unknown[] = []) {
+/** The record `begin` saves for `input` (its providers in order), with `attempts` made so far. */
+function processingRecord(input: ChargeInput, attempts: Attempt[] = []) {
+  const order = input.routing.default.tiers.flatMap((t) => t.providers.map((p) => p.provider));
   return {
-    id: input.paymentId,
-    requestHash: input.requestHash,
-    idempotencyKey: input.idempotencyKey,
-    tenantId: input.tenantId,
-    storefrontId: input.storefrontId,
-    mode: input.mode,
-    amount: input.amount,
-    currency: input.currency,
-    customerId: null,
-    subscriptionId: null,
-    paymentMethodId: input.paymentMethod.id,
-    status: 'processing',
-    provider: null,
-    providerChargeId: null,
-    declineCode: null,
-    declineClass: null,
-    decision: {
-      rule: 'default',
-      bucket: 1,
-      order: input.routing.default.tiers.map((t) => t.providers[0]?.provider),
-      skipped: [],
-      configVersion: 1,
-    },
+    ...newPaymentRecord(input, { rule: 'default', bucket: 1, order, skipped: [] }),
     attempts,
-    refunds: [],
-    refundedAmount: 0,
-    createdAt: new Date().toISOString(),
-    copied: false,
   };
 }
 

@@ -77,6 +77,7 @@ export function globalcorpLikeSpec(
         pathPrefixes: ['/us'],
         countries: ['US'],
         continents: ['NA'],
+        // As the demo's us-store: cards to Stripe, PayPal if it fails, bank debits to the bank.
         paymentRouting: {
           default: {
             tiers: [
@@ -84,7 +85,13 @@ export function globalcorpLikeSpec(
               { providers: [{ provider: 'paypal', weight: 100 }] },
             ],
           },
-          rules: [],
+          rules: [
+            {
+              id: 'bank_debit',
+              match: { methods: ['bank_debit'] },
+              route: { tiers: [{ providers: [{ provider: 'localbank', weight: 100 }] }] },
+            },
+          ],
           maxAttempts: 2,
         },
       },

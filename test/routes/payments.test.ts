@@ -6,7 +6,7 @@
 import { env } from 'cloudflare:test';
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { idempotencyKeys, storefronts } from '../../src/db/schema';
+import { idempotencyKeys } from '../../src/db/schema';
 import { sha256Hex } from '../../src/lib/crypto';
 import { createApiKey } from '../../src/services/admin/api-keys';
 import { createTenant, publish, type TestTenant, unique, withDb } from '../helpers/factories';
@@ -44,29 +44,9 @@ beforeAll(async () => {
   host = t.hosts['us-store'] ?? '';
   sk = t.keys['us-store']?.secret ?? '';
   pk = t.keys['us-store']?.publishable ?? '';
-  // us-store: stripe first, paypal as fallback; bank debits to the local bank.
+  // us-store routes as the demo's does (test/helpers/factories.ts): stripe, then paypal;
+  // bank debits to the local bank.
   await withDb(async (db) => {
-    await db
-      .update(storefronts)
-      .set({
-        paymentRouting: {
-          default: {
-            tiers: [
-              { providers: [{ provider: 'stripe', weight: 100 }] },
-              { providers: [{ provider: 'paypal', weight: 100 }] },
-            ],
-          },
-          rules: [
-            {
-              id: 'bank_debit',
-              match: { methods: ['bank_debit'] },
-              route: { tiers: [{ providers: [{ provider: 'localbank', weight: 100 }] }] },
-            },
-          ],
-          maxAttempts: 2,
-        },
-      })
-      .where(eq(storefronts.id, t.storefronts['us-store'] ?? ''));
     const live = await createApiKey(
       db,
       {

@@ -69,6 +69,19 @@ function storable(body: unknown): unknown {
   return copy;
 }
 
+/** The request's `Idempotency-Key`, if it sent one; a 400 problem when it is malformed. */
+export function idempotencyKeyOf(c: Context<AppEnv>): string | undefined {
+  const key = c.req.header('idempotency-key');
+  if (key !== undefined && !IDEMPOTENCY_KEY_RE.test(key)) {
+    throw new ApiError(
+      'validation_failed',
+      'Idempotency-Key must be 8 to 255 letters, digits or . _ : -',
+      { errors: [{ path: 'headers.idempotency-key', message: 'malformed' }] },
+    );
+  }
+  return key;
+}
+
 export async function idempotent(
   c: Context<AppEnv>,
   tenantId: string,
@@ -78,19 +91,10 @@ export async function idempotent(
    * stored, even hashed). */
   requestFingerprint?: string,
 ): Promise<Response> {
-  const key = c.req.header('idempotency-key');
+  const key = idempotencyKeyOf(c);
   if (key === undefined) {
     const r = await run();
     return c.json(r.body as object, r.status);
-  }
-  if (!IDEMPOTENCY_KEY_RE.test(key)) {
-    throw new ApiError(
-      'validation_failed',
-      'Idempotency-Key must be 8 to 255 letters, digits or . _ : -',
-      {
-        errors: [{ path: 'headers.idempotency-key', message: 'malformed' }],
-      },
-    );
   }
   // Hono caches the parsed body, so this re-reads nothing from the stream.
   const body = requestFingerprint ?? (c.req.method === 'GET' ? '' : await c.req.text());

@@ -19,8 +19,6 @@ const DEFAULT_TOKEN_TTL_SECONDS = 3600;
 /** Longer than a publish takes to reach every isolate. */
 const REPUBLISH_AFTER_MS = 30_000;
 
-const withDb = requestDb;
-
 const CustomerSchema = z
   .object({
     id: z.string().openapi({ example: 'cus_01JD8Y3W5T6X2Q9R4M7N8P0K1A' }),
@@ -67,7 +65,7 @@ export const customerRoutes = newRouter()
       description:
         'A customer is unique within a storefront (emails compare case-insensitively): the same ' +
         'email in another storefront is another customer. Secret key only.',
-      middleware: [storefront({ access: 'secret', feature: 'customers' }), withDb] as const,
+      middleware: [storefront({ access: 'secret', feature: 'customers' }), requestDb] as const,
       security: [{ apiKey: [] }],
       request: {
         headers: StorefrontHeadersSchema.extend(IdempotencyHeaderSchema.shape),
@@ -145,7 +143,7 @@ export const customerRoutes = newRouter()
         '`https://<tenant slug>.azotte.dev`, `aud` the storefront id, `sub` the customer id. ' +
         'Verify it against `GET /v1/.well-known/jwks.json`. Secret key only; the customer must ' +
         'belong to the resolved storefront.',
-      middleware: [storefront({ access: 'secret', feature: 'customers' }), withDb] as const,
+      middleware: [storefront({ access: 'secret', feature: 'customers' }), requestDb] as const,
       security: [{ apiKey: [] }],
       request: {
         params: CustomerParams,

@@ -14,15 +14,14 @@ import { killedProviders } from '../../edge/killswitch';
 import type { AppEnv } from '../../env';
 import { ApiError } from '../../errors';
 import { hmacSha256Hex, sha256Hex } from '../../lib/crypto';
-import { newId } from '../../lib/ids';
+import { idFromDigest, newId } from '../../lib/ids';
 import { requestDb } from '../../middleware/request-db';
 import { storefront } from '../../middleware/storefront';
 import { normalizeCardNumber, tokenizeBankDebit, tokenizeCard } from '../../payments/cards';
 import { isSandboxTestCard } from '../../payments/sandbox-cards';
 import type { StoredPaymentMethod } from '../../payments/types';
-import { IDEMPOTENCY_KEY_RE } from '../../services/admin/idempotency';
 import { storefrontRouting } from '../../services/payments/record';
-import { IdempotencyHeaderSchema, idempotent } from '../admin/support';
+import { IdempotencyHeaderSchema, idempotencyKeyOf, idempotent } from '../admin/support';
 import {
   ProblemSchema,
   problem,
@@ -30,8 +29,6 @@ import {
   safeText,
   storefrontProblems,
 } from '../schemas';
-
-const withDb = requestDb;
 
 const digits = (max: number, what: string) => safeText({ max }).openapi({ description: what });
 
@@ -232,30 +229,10 @@ function unwrap<T>(outcome: Outcome<T>): T {
   throw new ApiError(code, detail, errors ? { errors } : {});
 }
 
-const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-
 /** A payment id derived from the caller's Idempotency-Key (so a retry reaches the same object). */
 async function paymentIdFor(scope: string, key: string | undefined): Promise<string> {
   if (key === undefined) return newId('pay');
-  const hex = await sha256Hex(`payment:${scope}:${key}`);
-  let out = '';
-  for (let i = 0; i < 26; i++)
-    out += CROCKFORD[Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16) % 32];
-  return `pay_${out}`;
-}
-
-function idempotencyKeyOf(c: Ctx): string | undefined {
-  const key = c.req.header('idempotency-key');
-  if (key !== undefined && !IDEMPOTENCY_KEY_RE.test(key)) {
-    throw new ApiError(
-      'validation_failed',
-      'Idempotency-Key must be 8 to 255 letters, digits or . _ : -',
-      {
-        errors: [{ path: 'headers.idempotency-key', message: 'malformed' }],
-      },
-    );
-  }
-  return key;
+  return idFromDigest('pay', await sha256Hex(`payment:${scope}:${key}`));
 }
 
 export const paymentRoutes = newRouter()
@@ -271,7 +248,7 @@ export const paymentRoutes = newRouter()
         'storefront and to the key’s mode (test or live). In test mode the card’s number decides ' +
         'what a charge does (Stripe’s test cards: 4242424242424242 succeeds, 4000000000009995 ' +
         'insufficient funds, …); live mode refuses test cards.',
-      middleware: [storefront({ access: 'publishable', feature: 'payments' }), withDb] as const,
+      middleware: [storefront({ access: 'publishable', feature: 'payments' }), requestDb] as const,
       security: [{ apiKey: [] }],
       request: {
         headers: StorefrontHeadersSchema.extend(IdempotencyHeaderSchema.shape),
@@ -372,7 +349,7 @@ export const paymentRoutes = newRouter()
         'With an `Idempotency-Key` a retry returns the first result and never charges twice. ' +
         '201: succeeded; 202: the provider did not answer and the outcome is unknown; 402: ' +
         'declined or failed (the problem’s `payment` says why).',
-      middleware: [storefront({ access: 'secret', feature: 'payments' }), withDb] as const,
+      middleware: [storefront({ access: 'secret', feature: 'payments' }), requestDb] as const,
       security: [{ apiKey: [] }],
       request: {
         headers: StorefrontHeadersSchema.extend(IdempotencyHeaderSchema.shape),
@@ -544,7 +521,7 @@ export const paymentRoutes = newRouter()
       path: '/payments',
       tags: ['Payments'],
       summary: 'Payment history of a customer or subscription, newest first (secret key)',
-      middleware: [storefront({ access: 'secret', feature: 'payments' }), withDb] as const,
+      middleware: [storefront({ access: 'secret', feature: 'payments' }), requestDb] as const,
       security: [{ apiKey: [] }],
       request: {
         query: z.object({

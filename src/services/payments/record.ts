@@ -77,6 +77,34 @@ export interface PaymentRecord {
   copied: boolean;
 }
 
+/** A payment as it begins: `decision` made, nothing tried yet. */
+export function newPaymentRecord(input: ChargeInput, decision: RouteDecision): PaymentRecord {
+  return {
+    id: input.paymentId,
+    requestHash: input.requestHash,
+    idempotencyKey: input.idempotencyKey,
+    tenantId: input.tenantId,
+    storefrontId: input.storefrontId,
+    mode: input.mode,
+    amount: input.amount,
+    currency: input.currency,
+    customerId: input.customerId,
+    subscriptionId: input.subscriptionId,
+    paymentMethodId: input.paymentMethod.id,
+    status: 'processing',
+    provider: null,
+    providerChargeId: null,
+    declineCode: null,
+    declineClass: null,
+    decision: { ...decision, configVersion: input.configVersion },
+    attempts: [],
+    refunds: [],
+    refundedAmount: 0,
+    createdAt: new Date().toISOString(),
+    copied: false,
+  };
+}
+
 /** The payment as the API shows it (`GET /v1/payments/{id}`, and what checkout returns). */
 export function paymentView(p: PaymentRecord) {
   return {

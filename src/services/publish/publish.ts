@@ -125,7 +125,9 @@ export function durableObjectSignal(
 }
 
 /** A `hosts` target that is the deployment's host directory object. */
-export function hostDirectory(ns: Env['HOST_DIRECTORY']): NonNullable<PublishTargets['hosts']> {
+export function hostDirectoryTarget(
+  ns: Env['HOST_DIRECTORY'],
+): NonNullable<PublishTargets['hosts']> {
   return (tenantId, hosts) => ns.get(ns.idFromName('global')).apply(tenantId, hosts);
 }
 
@@ -134,7 +136,7 @@ export function envTargets(env: Env): PublishTargets {
   return {
     kv: env.CONFIG_KV,
     signal: durableObjectSignal(env.TENANT_CONFIG),
-    hosts: hostDirectory(env.HOST_DIRECTORY),
+    hosts: hostDirectoryTarget(env.HOST_DIRECTORY),
   };
 }
 
