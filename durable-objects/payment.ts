@@ -1,15 +1,21 @@
 import { DurableObject } from 'cloudflare:workers';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { getDb } from '../src/db/client';
 import { paymentAttempts, paymentRefunds, payments } from '../src/db/schema';
 import type { Env } from '../src/env';
 import { ApiError, type FieldError, type ProblemCode } from '../src/errors';
 import { newId } from '../src/lib/ids';
-import { executePayment } from '../src/payments/execute';
+import { executePayment, resultOfAttempts } from '../src/payments/execute';
 import { bucketOf, decide } from '../src/payments/routing';
-import { adapterLookup, type SandboxBackend, sandboxAdapters } from '../src/payments/sandbox';
-import type { Attempt, PaymentResult, ProviderAdapter } from '../src/payments/types';
-import { DurableObjectSandboxBackend } from '../src/services/payments/adapters';
+import { adapterLookup, sandboxAdapters } from '../src/payments/sandbox';
+import type {
+  Attempt,
+  Mode,
+  PaymentResult,
+  ProviderAdapter,
+  ProviderEvent,
+} from '../src/payments/types';
+import { DurableObjectSandboxBackend, sandboxTimeoutMs } from '../src/services/payments/adapters';
 import {
   type ChargeInput,
   newPaymentRecord,
@@ -18,6 +24,7 @@ import {
   paymentView,
   type RefundRecord,
 } from '../src/services/payments/record';
+import type { WebhookEffect } from '../src/services/payments/webhooks';
 
 interface RefundInput {
   amount?: number;
@@ -66,7 +73,9 @@ export class PaymentDurableObject extends DurableObject<Env> {
     return this.record;
   }
 
+  /** Saves a change (its version one more: Postgres keeps the newest copy only). */
   private async save(record: PaymentRecord): Promise<void> {
+    record.version = (record.version ?? 0) + 1;
     this.record = record;
     await this.ctx.storage.put('payment', record);
   }
@@ -115,22 +124,16 @@ export class PaymentDurableObject extends DurableObject<Env> {
       this.env.PROVIDER_HEALTH.get(
         this.env.PROVIDER_HEALTH.idFromName(`${input.tenantId}:${provider}`),
       );
-    // Resuming an interrupted payment: never call a provider already tried again (its earlier
-    // error left nothing to replay, so a new call could capture beside a later provider's
-    // capture). Look each one up first: a capture there is the result.
+    // Resuming an interrupted payment: an attempt is saved only once it has finished, so its
+    // saved status is the truth. Never call a provider already tried again (its earlier error
+    // left nothing to replay, so a new call could capture beside a later provider's capture);
+    // an attempt that ended the loop (captured, declined, unknown, failed) is the result, which
+    // the interruption kept from being saved. The attempt that was under way is not saved: it
+    // is sent again with its idempotency key, which the provider answers as the first time.
     const done = record.attempts.filter(Boolean);
-    for (const a of done) {
-      const found = await adapter(a.provider)
-        ?.lookup(a.idempotencyKey)
-        .catch(() => null);
-      if (found?.status === 'captured') {
-        return this.finish(record, {
-          status: 'succeeded',
-          provider: a.provider,
-          providerChargeId: found.providerChargeId,
-          attempts: done,
-        });
-      }
+    const last = done[done.length - 1];
+    if (last && last.status !== 'error') {
+      return this.finish(record, resultOfAttempts(done));
     }
     const offset = done.length;
     const result = await executePayment({
@@ -174,6 +177,199 @@ export class PaymentDurableObject extends DurableObject<Env> {
     await this.save(record);
     await this.copy();
     return { payment: paymentView(record), replayed: false };
+  }
+
+  /**
+   * Applies a provider's (verified) webhook event, once per event id. A capture or failure of
+   * the attempt that left the payment `unknown` settles it; a refund made at the provider (its
+   * dashboard) is recorded; a capture at a provider beside the payment's result — one whose
+   * lookup had found nothing, processed late — is refunded in full at once (never a double
+   * charge that stays). An event of another tenant or mode, or of a charge this payment never
+   * sent, has no effect.
+   */
+  async applyEvent(input: {
+    tenantId: string;
+    mode: Mode;
+    provider: string;
+    event: ProviderEvent;
+  }): Promise<{ effect: WebhookEffect; detail: string }> {
+    return this.serialized(() => this.applyEventNow(input));
+  }
+
+  private async applyEventNow(input: {
+    tenantId: string;
+    mode: Mode;
+    provider: string;
+    event: ProviderEvent;
+  }): Promise<{ effect: WebhookEffect; detail: string }> {
+    const { event, provider } = input;
+    const record = await this.load();
+    if (!record || record.tenantId !== input.tenantId || record.mode !== input.mode) {
+      return { effect: 'ignored', detail: 'No such payment for this tenant and mode.' };
+    }
+    const seenKey = `event:${provider}:${event.id}`;
+    if (await this.ctx.storage.get(seenKey)) {
+      return { effect: 'duplicate', detail: 'This event was applied before; nothing changed.' };
+    }
+    const index = record.attempts.findIndex((a) => a?.provider === provider);
+    const attempt = record.attempts[index];
+    if (!attempt) {
+      await this.ctx.storage.put(seenKey, Date.now());
+      return { effect: 'ignored', detail: `The payment was never sent to ${provider}.` };
+    }
+    if (record.status === 'processing') {
+      // Mid-charge (or interrupted, and the alarm will resume it): the provider delivers again.
+      return {
+        effect: 'retry',
+        detail: 'The payment is being processed; deliver the event again.',
+      };
+    }
+    const outcome = await this.applyEventTo(record, index, attempt, input);
+    await this.ctx.storage.put(seenKey, Date.now());
+    return outcome;
+  }
+
+  private async applyEventTo(
+    record: PaymentRecord,
+    index: number,
+    attempt: Attempt,
+    input: { mode: Mode; provider: string; event: ProviderEvent },
+  ): Promise<{ effect: WebhookEffect; detail: string }> {
+    const { event, provider } = input;
+    const lastIndex = record.attempts.length - 1;
+    const settles = record.status === 'unknown' && index === lastIndex;
+    if (event.type === 'charge.captured') {
+      if (record.status === 'succeeded' && record.providerChargeId === event.providerChargeId) {
+        return { effect: 'unchanged', detail: 'The payment is captured there already.' };
+      }
+      if (settles) {
+        const attempts = [...record.attempts];
+        attempts[index] = {
+          ...attempt,
+          status: 'captured',
+          providerChargeId: event.providerChargeId,
+          settledByEvent: event.id,
+        };
+        await this.finish(record, {
+          status: 'succeeded',
+          provider,
+          providerChargeId: event.providerChargeId,
+          attempts,
+        });
+        return { effect: 'applied', detail: 'The unknown payment is settled: captured.' };
+      }
+      if (record.strayCaptures?.some((c) => c.providerChargeId === event.providerChargeId)) {
+        return { effect: 'unchanged', detail: 'This stray capture was refunded already.' };
+      }
+      return this.refundStray(record, input);
+    }
+    if (event.type === 'charge.failed') {
+      if (!settles) return { effect: 'unchanged', detail: 'The payment’s result stands.' };
+      const code = event.declineCode ?? 'generic_decline';
+      const issuer = ISSUER_DECLINES.has(code);
+      const attempts = [...record.attempts];
+      attempts[index] = {
+        ...attempt,
+        status: issuer ? 'declined' : 'failed',
+        declineCode: code,
+        ...(issuer ? { declineClass: 'issuer' as const } : {}),
+        settledByEvent: event.id,
+      };
+      await this.finish(record, {
+        status: issuer ? 'declined' : 'failed',
+        provider,
+        declineCode: code,
+        ...(issuer ? { declineClass: 'issuer' as const } : {}),
+        attempts,
+      });
+      return { effect: 'applied', detail: `The unknown payment is settled: ${code}.` };
+    }
+    // charge.refunded
+    if (record.providerChargeId !== event.providerChargeId || record.status !== 'succeeded') {
+      return { effect: 'unchanged', detail: 'Not a refund of this payment’s capture.' };
+    }
+    if (
+      event.providerRefundId !== undefined &&
+      record.refunds.some((r) => r.providerRefundId === event.providerRefundId)
+    ) {
+      return { effect: 'unchanged', detail: 'The refund is recorded already.' };
+    }
+    const left = record.amount - record.refundedAmount;
+    const amount = Math.min(event.amount ?? left, left);
+    if (amount <= 0) return { effect: 'unchanged', detail: 'Nothing is left to refund.' };
+    record.refunds.push({
+      id: newId('re'),
+      amount,
+      currency: record.currency,
+      status: 'succeeded',
+      reason: 'refunded at the provider',
+      failureReason: null,
+      providerRefundId: event.providerRefundId ?? null,
+      idempotencyKey: `webhook:${event.id}`,
+      createdAt: new Date().toISOString(),
+    });
+    record.refundedAmount += amount;
+    record.copied = false;
+    await this.save(record);
+    await this.copy();
+    return { effect: 'applied', detail: `A refund of ${amount} made at the provider is recorded.` };
+  }
+
+  /** Refunds, in full, a capture the payment's result does not account for. */
+  private async refundStray(
+    record: PaymentRecord,
+    input: { mode: Mode; provider: string; event: ProviderEvent },
+  ): Promise<{ effect: WebhookEffect; detail: string }> {
+    const { event, provider } = input;
+    const amount = event.amount ?? record.amount;
+    const { adapter } = adapterLookup(this.adapters(record));
+    const outcome = (await adapter(provider)
+      ?.refund({
+        idempotencyKey: `stray:${event.providerChargeId}`,
+        providerChargeId: event.providerChargeId,
+        amount,
+        currency: record.currency,
+      })
+      .catch(() => null)) ?? { status: 'failed' as const, reason: 'provider_unavailable' };
+    record.strayCaptures = [
+      ...(record.strayCaptures ?? []),
+      {
+        provider,
+        providerChargeId: event.providerChargeId,
+        amount,
+        eventId: event.id,
+        refund:
+          outcome.status === 'succeeded'
+            ? { status: 'succeeded', providerRefundId: outcome.providerRefundId, reason: null }
+            : { status: 'failed', providerRefundId: null, reason: outcome.reason },
+        at: new Date().toISOString(),
+      },
+    ];
+    record.copied = false;
+    await this.save(record);
+    await this.copy();
+    console.error(
+      JSON.stringify({
+        level: 'warn',
+        msg: 'a stray capture beside the payment’s result was refunded',
+        paymentId: record.id,
+        provider,
+        refund: outcome.status,
+      }),
+    );
+    if (outcome.status !== 'succeeded') {
+      // Not refunded: the provider delivers the event again, and the refund is tried again
+      // (its idempotency key makes a second success impossible).
+      record.strayCaptures = record.strayCaptures.filter(
+        (c) => c.providerChargeId !== event.providerChargeId,
+      );
+      await this.save(record);
+      return { effect: 'retry', detail: 'A stray capture could not be refunded yet.' };
+    }
+    return {
+      effect: 'applied',
+      detail: 'A stray capture beside the payment’s result was refunded.',
+    };
   }
 
   /** The routing decision, made once and saved before any provider is called. */
@@ -274,14 +470,11 @@ export class PaymentDurableObject extends DurableObject<Env> {
     if (input.mode === 'live') {
       return Object.freeze(Object.create(null)) as Record<string, ProviderAdapter>;
     }
-    const backendFor = (provider: string): SandboxBackend =>
-      new DurableObjectSandboxBackend(
-        this.env.SANDBOX_PROVIDER.get(
-          this.env.SANDBOX_PROVIDER.idFromName(`${input.tenantId}:${provider}`),
-        ),
-        `${input.tenantId}:${provider}`,
-      );
-    return sandboxAdapters(backendFor, { timeoutMs: sandboxTimeoutMs(this.env) });
+    return sandboxAdapters(
+      (provider) =>
+        new DurableObjectSandboxBackend(this.env, { tenantId: input.tenantId, provider }),
+      { timeoutMs: sandboxTimeoutMs(this.env) },
+    );
   }
 
   async get(): Promise<PaymentView | null> {
@@ -420,12 +613,21 @@ export class PaymentDurableObject extends DurableObject<Env> {
   }
 }
 
-function sandboxTimeoutMs(env: Env): number {
-  const n = Number(env.SANDBOX_TIMEOUT_MS ?? '');
-  return Number.isInteger(n) && n >= 50 && n <= 30_000 ? n : 2_000;
-}
+/** Issuer declines (`charge.failed` with one of these settles an unknown payment as declined). */
+const ISSUER_DECLINES = new Set([
+  'generic_decline',
+  'insufficient_funds',
+  'lost_card',
+  'stolen_card',
+  'expired_card',
+  'incorrect_cvc',
+]);
 
-/** One transaction: the payment row, its attempts and refunds (upserts: a copy may repeat). */
+/**
+ * One transaction: the payment row, its attempts and refunds (upserts: a copy may repeat). The
+ * row is written only over an older version (or none); a copy older than what Postgres has
+ * changes nothing, so copies in any order leave the newest state.
+ */
 async function copyToPostgres(env: Env, p: PaymentRecord): Promise<void> {
   const { db, close } = getDb(env);
   try {
@@ -448,9 +650,11 @@ async function copyToPostgres(env: Env, p: PaymentRecord): Promise<void> {
         decision: p.decision,
         refundedAmount: p.refundedAmount,
         idempotencyKey: p.idempotencyKey,
+        version: p.version ?? 0,
+        strayCaptures: p.strayCaptures?.length ? p.strayCaptures : null,
         createdAt: new Date(p.createdAt),
       };
-      await tx
+      const written = await tx
         .insert(payments)
         .values(row)
         .onConflictDoUpdate({
@@ -462,8 +666,14 @@ async function copyToPostgres(env: Env, p: PaymentRecord): Promise<void> {
             declineCode: row.declineCode,
             declineClass: row.declineClass,
             refundedAmount: row.refundedAmount,
+            version: row.version,
+            strayCaptures: row.strayCaptures,
+            updatedAt: new Date(),
           },
-        });
+          setWhere: sql`${payments.version} < excluded.version`,
+        })
+        .returning({ id: payments.id });
+      if (written.length === 0) return; // Postgres has this version or a newer one
       await tx.delete(paymentAttempts).where(eq(paymentAttempts.paymentId, p.id));
       if (p.attempts.length > 0) {
         await tx.insert(paymentAttempts).values(

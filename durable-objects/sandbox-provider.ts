@@ -1,18 +1,48 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../src/env';
 import {
+  chargeEvent,
   evaluateRefund,
+  refundEvent,
   type SandboxCharge,
   type SandboxOutage,
   type SandboxRefund,
+  sandboxWebhook,
 } from '../src/payments/sandbox';
-import type { RefundOutcome, RefundRequest } from '../src/payments/types';
+import type { ProviderEvent, RefundOutcome, RefundRequest } from '../src/payments/types';
+import { type SandboxOwner, sandboxWebhookSecret } from '../src/services/payments/adapters';
+import { receiveProviderWebhook } from '../src/services/payments/webhooks';
+
+/** An event waiting to be delivered, as the outbox keeps it. */
+export interface SandboxDelivery {
+  seq: number;
+  event: ProviderEvent;
+  /** Deliveries tried so far. */
+  tries: number;
+  /** Epoch ms of the next try. */
+  dueAt: number;
+  /** What the last try came to (`applied`, `duplicate`, `ignored`, or why it failed). */
+  last?: string;
+}
+
+/** After how long (ms) an event is first delivered: a provider's webhooks follow its answer. */
+const FIRST_DELIVERY_MS = 1_000;
+/** Tries before an event is given up (as Stripe does after days; here after ~10 minutes). */
+const MAX_TRIES = 8;
+/** Deliveries per alarm run. */
+const BATCH = 25;
 
 /**
- * One sandbox provider of one tenant (named `<tenantId>:<provider>`): its outage switch and its
- * ledger of charges and refunds, so a sandbox provider behaves like a real one across isolates —
- * a replayed idempotency key returns the first charge, a lookup after a timeout finds what was
- * captured, refunds never exceed the capture. Every method is one serialized call: atomic.
+ * One sandbox provider of one tenant (named `<tenantId>:<provider>`): its outage switch, its
+ * ledger of charges and refunds, and its webhooks — so a sandbox provider behaves like a real
+ * one across isolates: a replayed idempotency key returns the first charge, a lookup after a
+ * timeout finds what was captured, refunds never exceed the capture, and every charge and
+ * refund is followed by a signed webhook, retried with backoff until the platform takes it.
+ * Every method is one serialized call: atomic.
+ *
+ * Webhooks are delivered by this object's alarm to the receiver the HTTP endpoint
+ * `POST /webhooks/test/{tenant}/{provider}` runs (`receiveProviderWebhook`), signed with the
+ * tenant's sandbox webhook secret exactly as a delivery over HTTP is, and verified there.
  */
 export class SandboxProviderDurableObject extends DurableObject<Env> {
   async setOutage(outage: SandboxOutage & { reason: string }): Promise<SandboxOutage> {
@@ -29,7 +59,7 @@ export class SandboxProviderDurableObject extends DurableObject<Env> {
     );
   }
 
-  async record(charge: SandboxCharge): Promise<SandboxCharge> {
+  async record(charge: SandboxCharge, owner: SandboxOwner): Promise<SandboxCharge> {
     const key = `charge:${charge.idempotencyKey}`;
     const existing = await this.ctx.storage.get<SandboxCharge>(key);
     if (existing) return existing;
@@ -37,6 +67,7 @@ export class SandboxProviderDurableObject extends DurableObject<Env> {
       [key]: charge,
       [`id:${charge.providerChargeId}`]: charge.idempotencyKey,
     });
+    await this.enqueue(owner, chargeEvent(charge));
     return charge;
   }
 
@@ -48,6 +79,7 @@ export class SandboxProviderDurableObject extends DurableObject<Env> {
     req: RefundRequest,
     providerRefundId: string,
     createdAt: number,
+    owner: SandboxOwner,
   ): Promise<RefundOutcome> {
     const outage = await this.outage();
     if (outage.mode === 'error') return { status: 'failed', reason: 'provider_unavailable' };
@@ -64,6 +96,7 @@ export class SandboxProviderDurableObject extends DurableObject<Env> {
       [`refund:${req.idempotencyKey}`]: refund,
       [`refunded:${req.providerChargeId}`]: refundedSoFar + req.amount,
     });
+    await this.enqueue(owner, refundEvent(refund, charge?.reference));
     return { status: 'succeeded', providerRefundId };
   }
 
@@ -72,4 +105,88 @@ export class SandboxProviderDurableObject extends DurableObject<Env> {
     const all = await this.ctx.storage.list<SandboxCharge>({ prefix: 'charge:' });
     return [...all.values()].filter((c) => c.outcome.status === 'captured');
   }
+
+  /** Events not delivered yet, and those given up (tests, the console). */
+  async deliveries(): Promise<{ pending: SandboxDelivery[]; failed: SandboxDelivery[] }> {
+    const [pending, failed] = await Promise.all([
+      this.ctx.storage.list<SandboxDelivery>({ prefix: 'outbox:' }),
+      this.ctx.storage.list<SandboxDelivery>({ prefix: 'failed:' }),
+    ]);
+    return { pending: [...pending.values()], failed: [...failed.values()] };
+  }
+
+  private async enqueue(owner: SandboxOwner, event: ProviderEvent): Promise<void> {
+    const seq = ((await this.ctx.storage.get<number>('seq')) ?? 0) + 1;
+    const delivery: SandboxDelivery = {
+      seq,
+      event,
+      tries: 0,
+      dueAt: Date.now() + FIRST_DELIVERY_MS,
+    };
+    await this.ctx.storage.put({ seq, owner, [outboxKey(seq)]: delivery });
+    await this.armFor(delivery.dueAt);
+  }
+
+  /** Sets the alarm to `at` unless one is set earlier. */
+  private async armFor(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  /**
+   * Delivers the events that are due, in order, each signed at its delivery (so the timestamp
+   * is fresh). A delivery the receiver did not take (it threw, or asked for a retry) is tried
+   * again after 5 s, 10 s, 20 s… and given up after 8 tries.
+   */
+  async alarm(): Promise<void> {
+    const owner = await this.ctx.storage.get<SandboxOwner>('owner');
+    const due = await this.ctx.storage.list<SandboxDelivery>({ prefix: 'outbox:', limit: BATCH });
+    if (!owner) return;
+    const now = Date.now();
+    const secret = await sandboxWebhookSecret(this.env, owner);
+    let next = Number.POSITIVE_INFINITY;
+    for (const [key, d] of due) {
+      // A first delivery goes whenever the alarm runs; a retry waits for its backoff.
+      if (d.tries > 0 && d.dueAt > now) {
+        next = Math.min(next, d.dueAt);
+        continue;
+      }
+      const signed = await sandboxWebhook(secret, d.event, Date.now());
+      let last: string;
+      let done = false;
+      try {
+        const receipt = await receiveProviderWebhook(this.env, {
+          mode: 'test',
+          tenantId: owner.tenantId,
+          provider: owner.provider,
+          headers: new Headers(signed.headers),
+          body: signed.body,
+        });
+        last = receipt.effect;
+        done = receipt.effect !== 'retry';
+      } catch (err) {
+        last = err instanceof Error ? err.message.slice(0, 200) : 'error';
+      }
+      const tried: SandboxDelivery = { ...d, tries: d.tries + 1, last };
+      if (done) {
+        await this.ctx.storage.delete(key);
+      } else if (tried.tries >= MAX_TRIES) {
+        await this.ctx.storage.delete(key);
+        await this.ctx.storage.put(`failed:${key.slice('outbox:'.length)}`, tried);
+      } else {
+        tried.dueAt = Date.now() + 5_000 * 2 ** (tried.tries - 1);
+        await this.ctx.storage.put(key, tried);
+        next = Math.min(next, tried.dueAt);
+      }
+    }
+    // Re-armed from what is left (an event enqueued while this ran included), directly: inside
+    // the alarm handler the alarm that is running must not be mistaken for a pending one.
+    const left = await this.ctx.storage.list<SandboxDelivery>({ prefix: 'outbox:', limit: BATCH });
+    for (const d of left.values()) next = Math.min(next, d.dueAt);
+    if (Number.isFinite(next)) await this.ctx.storage.setAlarm(Math.max(next, Date.now()));
+  }
+}
+
+function outboxKey(seq: number): string {
+  return `outbox:${String(seq).padStart(12, '0')}`;
 }

@@ -20,6 +20,11 @@ export const PROBLEMS = {
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   conflict: { status: 409, title: 'Conflict' },
   payment_declined: { status: 402, title: 'The payment was declined or failed' },
+  webhook_rejected: { status: 400, title: 'The webhook’s signature or body was refused' },
+  webhook_retry_later: {
+    status: 503,
+    title: 'The webhook cannot be applied yet; deliver it again',
+  },
   idempotency_key_reused: {
     status: 422,
     title: 'The Idempotency-Key was used with a different request',

@@ -20,6 +20,7 @@ import { healthRoutes } from './routes/health';
 import { internalRoutes } from './routes/internal';
 import { paymentRoutes } from './routes/payments';
 import { storefrontRoutes } from './routes/storefront';
+import { webhookRoutes } from './routes/webhooks';
 
 const storefrontApi = newRouter();
 storefrontApi.route('/', storefrontRoutes);
@@ -36,6 +37,7 @@ app.route('/admin/v1', auditAdminRoutes);
 app.route('/admin/v1', apiKeyAdminRoutes);
 app.route('/admin/v1', storefrontAdminRoutes);
 app.route('/', consoleRoutes);
+app.route('/', webhookRoutes);
 app.route('/admin/v1', signingKeyAdminRoutes);
 app.route('/admin/v1', sandboxAdminRoutes);
 app.route('/admin/v1', paymentRoutingAdminRoutes);

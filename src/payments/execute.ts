@@ -143,7 +143,8 @@ async function attemptAt(
   return attemptOf(provider, key, found, latencyMs, true);
 }
 
-function resultOf(attempts: Attempt[]): PaymentResult {
+/** What a loop that ended at `attempts`' last one came to. */
+export function resultOfAttempts(attempts: Attempt[]): PaymentResult {
   const last = attempts[attempts.length - 1];
   if (last === undefined) {
     return { status: 'failed', attempts, declineCode: 'no_provider_available' };
@@ -196,11 +197,12 @@ export async function executePayment(input: ExecutePaymentInput): Promise<Paymen
     const request: ChargeRequest = {
       ...input.request,
       idempotencyKey: attemptIdempotencyKey(input.paymentId, provider),
+      reference: input.paymentId,
     };
     const attempt = await attemptAt(provider, adapter, request, now, graceMs);
     attempts.push(attempt);
     await input.onAttempt?.(attempt, attempts.length - 1);
     if (attempt.status !== 'error') break;
   }
-  return resultOf(attempts);
+  return resultOfAttempts(attempts);
 }

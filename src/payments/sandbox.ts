@@ -11,7 +11,11 @@
  *   `captureBeforeTimeout` the provider did process the charge first (the outcome is recorded,
  *   so a lookup finds it); without, it never saw it (a lookup finds nothing).
  * - `slow`: `delayMs` (default half of `timeoutMs`, always below it), then as `ok`.
- * Lookups always answer, whatever the mode.
+ * Lookups always answer, whatever the mode, unless `lookups: 'error'` (the provider's status API is
+ * down too): then a timed-out charge stays `unknown` until the provider's webhook tells.
+ *
+ * Each charge and refund emits a webhook event (`chargeEvent`, `refundEvent`), signed with the
+ * backend's webhook secret (`sandboxWebhook`) and delivered as the provider would.
  *
  * `timeoutMs` defaults to 2,000 ms: a local sandbox answers in milliseconds, so a charge still
  * pending after 2 s is an outage, and a test of the timeout path waits no longer than that
@@ -38,6 +42,10 @@ import {
 
 export const SANDBOX_PROVIDERS = ['stripe', 'paypal', 'adyen', 'localpay', 'localbank'] as const;
 export type SandboxProviderName = (typeof SANDBOX_PROVIDERS)[number];
+
+export function isSandboxProvider(name: string): name is SandboxProviderName {
+  return (SANDBOX_PROVIDERS as readonly string[]).includes(name);
+}
 
 /** The header a sandbox provider signs its webhooks in (`t=…,v1=…`). */
 export const SANDBOX_SIGNATURE_HEADER = 'x-sandbox-signature';
@@ -93,6 +101,8 @@ export interface SandboxOutage {
   captureBeforeTimeout: boolean;
   /** `slow` mode: the delay in ms (kept below the adapter's timeout). */
   delayMs?: number;
+  /** `error`: status lookups fail too (default `ok`: they answer in every mode). */
+  lookups?: 'ok' | 'error';
 }
 
 /** A charge the sandbox provider processed (declined and errored ones included). */
@@ -102,6 +112,8 @@ export interface SandboxCharge {
   outcome: Exclude<ChargeOutcome, { status: 'unknown' }>;
   amount: number;
   currency: string;
+  /** The charge's merchant reference (the logical payment), as its webhooks carry it. */
+  reference?: string;
   /** Epoch ms. */
   createdAt: number;
 }
@@ -121,8 +133,8 @@ export interface SandboxRefund {
  * Each method must be atomic (a Durable Object's serialized calls are).
  */
 export interface SandboxBackend {
-  /** Signs this provider's webhooks. */
-  readonly webhookSecret: string;
+  /** The secret this provider signs its webhooks with. */
+  webhookSecret(): Promise<string>;
   /** The outage mode now. */
   outage(): Promise<SandboxOutage>;
   /** Stores `charge` unless one exists for its idempotency key; returns the stored one (first wins). */
@@ -177,23 +189,30 @@ export function evaluateRefund(
 
 /** The webhook event a newly recorded charge emits (ids are deterministic: redeliveries dedup). */
 export function chargeEvent(charge: SandboxCharge): ProviderEvent {
-  const captured = charge.outcome.status === 'captured';
-  return {
+  const { outcome } = charge;
+  const captured = outcome.status === 'captured';
+  const event: ProviderEvent = {
     id: `evt_${charge.providerChargeId}_${captured ? 'captured' : 'failed'}`,
     type: captured ? 'charge.captured' : 'charge.failed',
     providerChargeId: charge.providerChargeId,
     amount: charge.amount,
   };
+  if (charge.reference !== undefined) event.reference = charge.reference;
+  if (outcome.status !== 'captured') event.declineCode = outcome.declineCode;
+  return event;
 }
 
-/** The webhook event a refund emits. */
-export function refundEvent(refund: SandboxRefund): ProviderEvent {
-  return {
+/** The webhook event a refund emits (`reference`: the refunded charge's). */
+export function refundEvent(refund: SandboxRefund, reference?: string): ProviderEvent {
+  const event: ProviderEvent = {
     id: `evt_${refund.providerRefundId}`,
     type: 'charge.refunded',
     providerChargeId: refund.providerChargeId,
     amount: refund.amount,
+    providerRefundId: refund.providerRefundId,
   };
+  if (reference !== undefined) event.reference = reference;
+  return event;
 }
 
 /**
@@ -201,7 +220,7 @@ export function refundEvent(refund: SandboxRefund): ProviderEvent {
  * events it would send; `setOutage` changes the outage mode.
  */
 export class InMemorySandboxBackend implements SandboxBackend {
-  readonly webhookSecret: string;
+  private readonly secret: string;
   readonly events: ProviderEvent[] = [];
   private mode: SandboxOutage;
   private readonly charges = new Map<string, SandboxCharge>();
@@ -210,12 +229,16 @@ export class InMemorySandboxBackend implements SandboxBackend {
   private readonly refunded = new Map<string, number>();
 
   constructor(opts: { webhookSecret?: string; outage?: Partial<SandboxOutage> } = {}) {
-    this.webhookSecret = opts.webhookSecret ?? 'whsec_sandbox_test';
+    this.secret = opts.webhookSecret ?? 'whsec_sandbox_test';
     this.mode = { mode: 'ok', captureBeforeTimeout: false, ...opts.outage };
   }
 
   setOutage(outage: Partial<SandboxOutage>): void {
     this.mode = { mode: 'ok', captureBeforeTimeout: false, ...outage };
+  }
+
+  async webhookSecret(): Promise<string> {
+    return this.secret;
   }
 
   async outage(): Promise<SandboxOutage> {
@@ -252,7 +275,7 @@ export class InMemorySandboxBackend implements SandboxBackend {
       req.providerChargeId,
       (this.refunded.get(req.providerChargeId) ?? 0) + req.amount,
     );
-    this.events.push(refundEvent(refund));
+    this.events.push(refundEvent(refund, this.chargesById.get(req.providerChargeId)?.reference));
     return { status: 'succeeded', providerRefundId };
   }
 
@@ -335,6 +358,7 @@ export class SandboxAdapter implements ProviderAdapter {
       outcome,
       amount: req.amount,
       currency: req.currency,
+      ...(req.reference !== undefined ? { reference: req.reference } : {}),
       createdAt: this.clock(),
     };
   }
@@ -389,6 +413,8 @@ export class SandboxAdapter implements ProviderAdapter {
   }
 
   async lookup(idempotencyKey: string): Promise<ChargeOutcome | null> {
+    const outage = await this.backend.outage();
+    if (outage.lookups === 'error') throw new Error('provider_unavailable');
     const charge = await this.backend.find(idempotencyKey);
     return charge ? { ...charge.outcome } : null;
   }
@@ -401,7 +427,7 @@ export class SandboxAdapter implements ProviderAdapter {
 
   async verifyWebhook(headers: Headers, body: string): Promise<ProviderEvent> {
     await verifyWebhookSignature(
-      this.backend.webhookSecret,
+      await this.backend.webhookSecret(),
       headers.get(SANDBOX_SIGNATURE_HEADER),
       body,
       Math.floor(this.clock() / 1000),

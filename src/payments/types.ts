@@ -62,6 +62,12 @@ export interface ChargeRequest {
   country?: string;
   paymentMethod: StoredPaymentMethod;
   description?: string;
+  /**
+   * The logical payment (`pay_…`) the charge is made for, sent with the charge as the
+   * provider's merchant reference (Stripe's metadata, Adyen's `merchantReference`), so the
+   * provider's webhooks name it.
+   */
+  reference?: string;
 }
 
 /**
@@ -101,10 +107,18 @@ export type RefundOutcome =
 
 /** A verified, parsed provider webhook. */
 export interface ProviderEvent {
+  /** Unique per provider: a delivery of an id already applied has no effect. */
   id: string;
   type: 'charge.captured' | 'charge.failed' | 'charge.refunded';
   providerChargeId: string;
+  /** The charge's amount (captured, failed) or the refund's (refunded), in minor units. */
   amount?: number;
+  /** The logical payment the charge was made for (the charge's `reference`). */
+  reference?: string;
+  /** `charge.refunded`: the provider's id of the refund. */
+  providerRefundId?: string;
+  /** `charge.failed`: the provider's decline code. */
+  declineCode?: string;
 }
 
 /** What an adapter supports; the router skips it for anything else (`ineligible`). */
@@ -171,6 +185,8 @@ export interface Attempt {
   declineClass?: DeclineClass;
   latencyMs: number;
   lookedUp?: boolean;
+  /** The provider's webhook event that settled an `unknown` attempt. */
+  settledByEvent?: string;
 }
 
 /** What a logical payment came to after the attempt loop. */

@@ -131,7 +131,8 @@ export async function verifyWebhookSignature(
 }
 
 /**
- * The event body: `{ id, type, created, data: { providerChargeId, amount? } }`. Read tolerantly
+ * The event body: `{ id, type, created, data: { providerChargeId, amount?, reference?, refundId?,
+ * declineCode? } }`. Read tolerantly
  * (unknown fields are ignored: providers add them).
  */
 const EventBodySchema = z.object({
@@ -141,6 +142,9 @@ const EventBodySchema = z.object({
   data: z.object({
     providerChargeId: z.string().min(1).max(255),
     amount: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
+    reference: z.string().min(1).max(255).optional(),
+    refundId: z.string().min(1).max(255).optional(),
+    declineCode: z.string().min(1).max(64).optional(),
   }),
 });
 
@@ -157,15 +161,25 @@ export function parseProviderEvent(body: string): ProviderEvent {
   const { id, type, data } = parsed.data;
   const event: ProviderEvent = { id, type, providerChargeId: data.providerChargeId };
   if (data.amount !== undefined) event.amount = data.amount;
+  if (data.reference !== undefined) event.reference = data.reference;
+  if (data.refundId !== undefined) event.providerRefundId = data.refundId;
+  if (data.declineCode !== undefined) event.declineCode = data.declineCode;
   return event;
 }
 
 /** The body of an event, as `parseProviderEvent` reads it. */
 export function serializeProviderEvent(event: ProviderEvent, createdSec: number): string {
-  const data: { providerChargeId: string; amount?: number } = {
-    providerChargeId: event.providerChargeId,
-  };
+  const data: {
+    providerChargeId: string;
+    amount?: number;
+    reference?: string;
+    refundId?: string;
+    declineCode?: string;
+  } = { providerChargeId: event.providerChargeId };
   if (event.amount !== undefined) data.amount = event.amount;
+  if (event.reference !== undefined) data.reference = event.reference;
+  if (event.providerRefundId !== undefined) data.refundId = event.providerRefundId;
+  if (event.declineCode !== undefined) data.declineCode = event.declineCode;
   return JSON.stringify({ id: event.id, type: event.type, created: Math.floor(createdSec), data });
 }
 

@@ -149,3 +149,40 @@ describe('PaymentDurableObject', () => {
     expect(await stub.copied()).toBe(true);
   });
 });
+
+describe('PaymentDurableObject copies to Postgres', () => {
+  it('a copy never overwrites a newer one: the row keeps the highest version', async () => {
+    const t = await createTenant();
+    const storefrontId = t.storefronts['us-store'] ?? '';
+    const paymentId = newId('pay');
+    const input = chargeInput(t.tenantId, storefrontId, ['stripe'], {
+      paymentId,
+      idempotencyKey: paymentId,
+      amount: 777,
+    });
+    // Postgres already holds a later state of this payment (a copy that overtook this one).
+    await withDb((db) =>
+      db.insert(payments).values({
+        id: paymentId,
+        tenantId: t.tenantId,
+        storefrontId,
+        mode: 'test',
+        amount: 777,
+        currency: 'USD',
+        status: 'succeeded',
+        provider: 'stripe',
+        refundedAmount: 777,
+        idempotencyKey: paymentId,
+        version: 1_000,
+      }),
+    );
+    const stub = env.PAYMENT.get(env.PAYMENT.idFromName(paymentId));
+    const charged = await stub.charge(input);
+    expect(charged.ok && charged.value.payment.status).toBe('succeeded');
+    expect(await stub.copied()).toBe(true);
+    const [row] = await withDb((db) =>
+      db.select().from(payments).where(eq(payments.id, paymentId)),
+    );
+    expect(row).toMatchObject({ version: 1_000, refundedAmount: 777 });
+  });
+});

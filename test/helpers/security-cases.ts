@@ -272,6 +272,8 @@ export interface AdminRoute {
   tenantScoped?: boolean;
   /** Any signed-in operator may call it, whatever their role (signing out). */
   anyRole?: boolean;
+  /** A read that only a writing role may make (it shows a secret): a viewer gets 403. */
+  writerOnly?: boolean;
 }
 
 /** Cases for an admin-API route on tenant t. */
@@ -295,7 +297,7 @@ export function adminAuthCases(route: AdminRoute, f: () => SecurityFixture) {
       await expectProblem(await send(bearer(f().foreignOwner.token)), 404, 'not_found');
     });
   }
-  if (route.write && !route.anyRole) {
+  if ((route.write || route.writerOnly) && !route.anyRole) {
     it('wrong role (viewer) → 403', async () => {
       await expectProblem(await send(bearer(f().viewer.token)), 403, 'forbidden');
     });

@@ -103,6 +103,17 @@ const ROUTES: Record<string, RouteCase> = {
     body: {},
     needs: 'secret',
   },
+  'GET /admin/v1/tenants/{tenant}/sandbox/providers/{provider}': {
+    scheme: 'operator',
+    path: (t) => `/admin/v1/tenants/${t}/sandbox/providers/adyen`,
+    // The webhook secret it shows signs deliveries: the role that may switch outages only.
+    write: false,
+    writerOnly: true,
+  },
+  'POST /webhooks/{mode}/{tenant}/{provider}': {
+    scheme: 'public',
+    why: 'payment providers sign their deliveries; the signature is the credential',
+  },
   'PUT /admin/v1/tenants/{tenant}/sandbox/providers/{provider}': {
     scheme: 'operator',
     path: (t) => `/admin/v1/tenants/${t}/sandbox/providers/adyen`,

@@ -494,7 +494,7 @@ describe('webhooks', () => {
     const event = backend.events[0];
     if (!event) throw new Error('no event');
     expect(event.type).toBe('charge.captured');
-    const delivery = await sandboxWebhook(backend.webhookSecret, event, Date.now());
+    const delivery = await sandboxWebhook(await backend.webhookSecret(), event, Date.now());
     const parsed = await adapter.verifyWebhook(new Headers(delivery.headers), delivery.body);
     expect(parsed).toEqual(event);
     const again = await adapter.verifyWebhook(new Headers(delivery.headers), delivery.body);

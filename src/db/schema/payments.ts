@@ -1,5 +1,14 @@
 import { sql } from 'drizzle-orm';
-import { bigint, check, index, jsonb, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 import type { RouteDecision } from '../../payments/types';
 import { timestamps } from './_columns';
 import { keyModeEnum, paymentStatusEnum } from './enums';
@@ -37,6 +46,13 @@ export const payments = pgTable(
     decision: jsonb('decision').$type<RouteDecision & { configVersion: number }>(),
     refundedAmount: bigint('refunded_amount', { mode: 'number' }).notNull().default(0),
     idempotencyKey: text('idempotency_key').notNull(),
+    /**
+     * The object's version of this payment (one more at every change it saves). A copy applies
+     * only over an older one, so a late copy can never overwrite a newer state.
+     */
+    version: integer('version').notNull().default(0),
+    /** Captures found at a provider beside the payment's own, and their automatic refunds. */
+    strayCaptures: jsonb('stray_captures').$type<unknown[]>(),
     ...timestamps,
   },
   (t) => [

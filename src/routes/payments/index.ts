@@ -20,6 +20,7 @@ import { storefront } from '../../middleware/storefront';
 import { normalizeCardNumber, tokenizeBankDebit, tokenizeCard } from '../../payments/cards';
 import { isSandboxTestCard } from '../../payments/sandbox-cards';
 import type { StoredPaymentMethod } from '../../payments/types';
+import { paymentsSecret } from '../../services/payments/adapters';
 import { storefrontRouting } from '../../services/payments/record';
 import { IdempotencyHeaderSchema, idempotencyKeyOf, idempotent } from '../admin/support';
 import {
@@ -84,6 +85,10 @@ const AttemptSchema = z.object({
   declineClass: z.enum(['issuer', 'provider']).nullable(),
   latencyMs: z.number(),
   lookedUp: z.boolean(),
+  settledByEvent: z
+    .string()
+    .optional()
+    .openapi({ description: 'The provider’s webhook event that settled an unknown outcome' }),
 });
 
 const RefundSchema = z
@@ -129,6 +134,20 @@ const PaymentSchema = z
     }),
     amountRefunded: z.number().int(),
     refunds: z.array(RefundSchema),
+    strayCaptures: z
+      .array(
+        z.object({
+          provider: z.string(),
+          amount: z.number().int(),
+          refundStatus: z.enum(['succeeded', 'failed']),
+          at: z.string(),
+        }),
+      )
+      .openapi({
+        description:
+          'Captures a provider reported beside this payment’s result (late, after its lookup ' +
+          'had found nothing), each refunded in full at once',
+      }),
     createdAt: z.string(),
   })
   .openapi('Payment');
@@ -209,9 +228,7 @@ async function ownedPayment(c: Ctx, id: string) {
 
 /** The deployment's secret that keys payment-method fingerprints. */
 function fingerprintSecret(c: Ctx): string {
-  const secret = c.env.SIGNING_KEY_SECRET ?? c.env.SESSION_SECRET;
-  if (!secret) throw new Error('SIGNING_KEY_SECRET is not set');
-  return `pm-fingerprint:${secret}`;
+  return paymentsSecret(c.env, 'pm-fingerprint');
 }
 
 /** A tokenization request as the idempotency store keeps it: keyed, no card data. */

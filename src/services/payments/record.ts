@@ -75,6 +75,26 @@ export interface PaymentRecord {
   createdAt: string;
   /** Whether Postgres has this state (false: the object's alarm copies it). */
   copied: boolean;
+  /** One more at every saved change; Postgres keeps the newest copy only. */
+  version: number;
+  /**
+   * Captures a provider's webhook reported beside the payment's own result (a late capture at
+   * a provider whose lookup had found nothing), each refunded in full at once.
+   */
+  strayCaptures: StrayCapture[];
+}
+
+export interface StrayCapture {
+  provider: string;
+  providerChargeId: string;
+  amount: number;
+  eventId: string;
+  refund: {
+    status: 'succeeded' | 'failed';
+    providerRefundId: string | null;
+    reason: string | null;
+  };
+  at: string;
 }
 
 /** A payment as it begins: `decision` made, nothing tried yet. */
@@ -102,6 +122,8 @@ export function newPaymentRecord(input: ChargeInput, decision: RouteDecision): P
     refundedAmount: 0,
     createdAt: new Date().toISOString(),
     copied: false,
+    version: 0,
+    strayCaptures: [],
   };
 }
 
@@ -127,6 +149,7 @@ export function paymentView(p: PaymentRecord) {
       declineClass: a.declineClass ?? null,
       latencyMs: a.latencyMs,
       lookedUp: a.lookedUp ?? false,
+      ...(a.settledByEvent ? { settledByEvent: a.settledByEvent } : {}),
     })),
     decision: {
       configVersion: p.decision.configVersion,
@@ -144,6 +167,12 @@ export function paymentView(p: PaymentRecord) {
       reason: r.reason,
       failureReason: r.failureReason,
       createdAt: r.createdAt,
+    })),
+    strayCaptures: (p.strayCaptures ?? []).map((c) => ({
+      provider: c.provider,
+      amount: c.amount,
+      refundStatus: c.refund.status,
+      at: c.at,
     })),
     createdAt: p.createdAt,
   };
