@@ -6,7 +6,7 @@ import type { Env } from '../src/env';
 import { ApiError, type FieldError, type ProblemCode } from '../src/errors';
 import { newId } from '../src/lib/ids';
 import { executePayment, resultOfAttempts } from '../src/payments/execute';
-import { bucketOf, decide } from '../src/payments/routing';
+import { bucketOf, decide, routeProviders } from '../src/payments/routing';
 import { adapterLookup, sandboxAdapters } from '../src/payments/sandbox';
 import type {
   Attempt,
@@ -376,13 +376,17 @@ export class PaymentDurableObject extends DurableObject<Env> {
   private async begin(input: ChargeInput): Promise<PaymentRecord> {
     const registry = this.adapters(input);
     const { capabilities } = adapterLookup(registry);
-    // Open breakers among the route's providers (one call each, in parallel).
-    const providers = new Set<string>();
-    for (const route of [input.routing.default, ...input.routing.rules.map((r) => r.route)])
-      for (const tier of route.tiers) for (const p of tier.providers) providers.add(p.provider);
+    const payment = {
+      method: input.paymentMethod.type,
+      country: input.country,
+      currency: input.currency,
+      amount: input.amount,
+    };
+    // Open breakers among the matched route's providers (one call each, in parallel).
+    const providers = routeProviders(input.routing, payment);
     const open = new Set<string>();
     await Promise.all(
-      [...providers].map(async (provider) => {
+      providers.map(async (provider) => {
         if (!capabilities(provider)) return;
         const stub = this.env.PROVIDER_HEALTH.get(
           this.env.PROVIDER_HEALTH.idFromName(`${input.tenantId}:${provider}`),
@@ -393,21 +397,12 @@ export class PaymentDurableObject extends DurableObject<Env> {
         if (status === 'open') open.add(provider);
       }),
     );
-    const decision = decide(
-      input.routing,
-      {
-        method: input.paymentMethod.type,
-        country: input.country,
-        currency: input.currency,
-        amount: input.amount,
-      },
-      {
-        bucket: bucketOf(input.paymentId),
-        killed: new Set(input.killed),
-        breakerOpen: open,
-        capabilities,
-      },
-    );
+    const decision = decide(input.routing, payment, {
+      bucket: bucketOf(input.paymentId),
+      killed: new Set(input.killed),
+      breakerOpen: open,
+      capabilities,
+    });
     const record = newPaymentRecord(input, decision);
     // What the alarm needs to resume the payment if this call never finishes (an eviction, a
     // crash), and the alarm itself: both before any provider is called.

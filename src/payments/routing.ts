@@ -287,6 +287,16 @@ function skipReason(
   return null;
 }
 
+/** The providers of the route `payment` takes (its rule's, else the default's), each once. */
+export function routeProviders(
+  config: PaymentRouting | CompiledRouting,
+  payment: RoutablePayment,
+): string[] {
+  const compiled = isCompiled(config) ? config : compileRouting(config);
+  const tiers = compiled.rules.find((r) => ruleMatches(r, payment))?.tiers ?? compiled.fallback;
+  return [...new Set(tiers.flatMap((t) => t.byWeight))];
+}
+
 /**
  * Decides where a payment goes: the rule (first match, else 'default'), then the providers to
  * try in order, at most `maxAttempts`. Providers that cannot take the payment are skipped and
