@@ -17,6 +17,7 @@ const params = (): Record<string, string> => ({
   tenant: t.slug,
   storefront: 'us-store',
   id: paymentId,
+  provider: 'stripe',
 });
 
 /** Headers that differ between any two requests (or depend on the body's length). */
