@@ -20,14 +20,21 @@ export const entitlementTypeEnum = pgEnum('entitlement_type', [
   'slots',
   'tier',
 ]);
+/**
+ * A subscription's status; the transitions between them are src/subscriptions/lifecycle.ts.
+ * `incomplete`: the first payment failed (23 h to succeed, then `incomplete_expired`);
+ * `past_due`: a renewal failed and dunning runs; `cancelled`: cancelled now or at period end;
+ * `ended`: dunning was exhausted, or a fixed term ended.
+ */
 export const subscriptionStatusEnum = pgEnum('subscription_status', [
   'incomplete',
+  'incomplete_expired',
   'trialing',
   'active',
   'past_due',
   'paused',
   'cancelled',
-  'expired',
+  'ended',
 ]);
 export const paymentStatusEnum = pgEnum('payment_status', [
   'pending',
@@ -62,3 +69,5 @@ export type EnumValue<E extends { enumValues: readonly string[] }> = E['enumValu
 export type Channel = EnumValue<typeof channelEnum>;
 export const CHANNELS = channelEnum.enumValues;
 export type KeyMode = EnumValue<typeof keyModeEnum>;
+export type BillingInterval = EnumValue<typeof billingIntervalEnum>;
+export type SubscriptionStatus = EnumValue<typeof subscriptionStatusEnum>;

@@ -22,3 +22,4 @@ export * from './storefronts';
 export * from './subscription-events';
 export * from './subscriptions';
 export * from './tenants';
+export * from './test-clocks';
