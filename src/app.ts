@@ -3,7 +3,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
 import { loggableError } from './db/errors';
 import type { AppEnv } from './env';
-import { ApiError, fieldErrors, problemResponse } from './errors';
+import { ApiError, asApiError, fieldErrors, problemResponse } from './errors';
 import { newId } from './lib/ids';
 import { bodyRequired } from './lib/json-body';
 import { jsonBody } from './middleware/json-body';
@@ -53,14 +53,18 @@ export function requestIdFrom(headers: Headers): string {
   return `req_${isolatePrefix}${requestCounter.toString(36)}`;
 }
 
-/** Any error as an RFC 9457 response; a 5xx never carries the internal message. */
+/**
+ * Any error as an RFC 9457 response: an `ApiError` or a domain error as its problem, anything
+ * else as a 500 that never carries the internal message.
+ */
 export function problemFromError(err: unknown, requestId: string, instance: string): Response {
-  if (err instanceof ApiError) {
+  const api = asApiError(err);
+  if (api) {
     return problemResponse(
-      err.code,
-      err.message,
-      { instance, requestId, errors: err.errors, ...err.extensions },
-      { 'x-request-id': requestId, ...err.headers },
+      api.code,
+      api.message,
+      { instance, requestId, errors: api.errors, ...api.extensions },
+      { 'x-request-id': requestId, ...api.headers },
     );
   }
   if (err instanceof HTTPException && err.status < 500) {

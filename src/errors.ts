@@ -1,4 +1,7 @@
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { DomainError, type FieldError } from './domain/errors';
+
+export type { FieldError } from './domain/errors';
 
 /**
  * Every problem the API can answer with. The key is the stable `type` slug
@@ -19,6 +22,10 @@ export const PROBLEMS = {
   storefront_not_found: { status: 404, title: 'Storefront not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   conflict: { status: 409, title: 'Conflict' },
+  invalid_state: {
+    status: 409,
+    title: 'Not possible in the resource’s current state (see `state`)',
+  },
   payment_declined: { status: 402, title: 'The payment was declined or failed' },
   webhook_rejected: { status: 400, title: 'The webhook’s signature or body was refused' },
   webhook_retry_later: {
@@ -47,17 +54,13 @@ export const PROBLEMS = {
   killswitch_engaged: { status: 503, title: 'Temporarily switched off' },
   config_unavailable: { status: 503, title: 'Storefront configuration is unavailable' },
   host_lookup_throttled: { status: 503, title: 'Too many unknown hosts at this edge; retry' },
+  unavailable: { status: 503, title: 'Temporarily unavailable; retry later' },
   internal: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEMS;
 
 export const PROBLEM_BASE = 'https://azotte.dev/problems/';
-
-export interface FieldError {
-  path: string;
-  message: string;
-}
 
 export interface ProblemBody {
   type: string;
@@ -70,7 +73,11 @@ export interface ProblemBody {
   [extension: string]: unknown;
 }
 
-/** The one error type routes throw; `onError` turns it into `application/problem+json`. */
+/**
+ * The error type routes throw; `onError` turns it into `application/problem+json`. Below the
+ * routes, services and Durable Objects throw domain errors (src/domain/errors.ts) instead, which
+ * `onError` maps through {@link apiErrorOf}.
+ */
 export class ApiError extends Error {
   readonly code: ProblemCode;
   readonly status: ContentfulStatusCode;
@@ -95,6 +102,63 @@ export class ApiError extends Error {
     this.headers = options.headers;
     this.extensions = options.extensions;
   }
+}
+
+/**
+ * The problem a domain error (src/domain/errors.ts) is answered with: the one place that knows
+ * both. The kind picks the problem type; a specific code is the `code` member; what the error
+ * carries becomes members of the problem (`state` and `allowed` of an invalid state, the
+ * `payment` and `declineCode` of a decline, the field `errors` of a validation error) or a
+ * header (`Retry-After` of an unavailable).
+ */
+export function apiErrorOf(err: DomainError): ApiError {
+  const e = err.serialize();
+  const code = e.code === e.kind ? {} : { code: e.code };
+  switch (e.kind) {
+    case 'not_found':
+      return new ApiError('not_found', e.message, { extensions: code });
+    case 'conflict':
+      return new ApiError('conflict', e.message, { extensions: code });
+    case 'invalid_state':
+      return new ApiError('invalid_state', e.message, {
+        extensions: { ...code, state: e.state, ...(e.allowed ? { allowed: e.allowed } : {}) },
+      });
+    case 'validation':
+      return new ApiError('validation_failed', e.message, {
+        errors: [...e.errors],
+        extensions: code,
+      });
+    case 'payment_declined':
+      return new ApiError('payment_declined', e.message, {
+        extensions: { ...code, payment: e.payment, declineCode: e.declineCode },
+      });
+    case 'idempotency_key_reused':
+      return new ApiError('idempotency_key_reused', e.message, { extensions: code });
+    case 'unavailable':
+      return new ApiError('unavailable', e.message, {
+        extensions: code,
+        headers:
+          e.retryAfterSeconds === undefined
+            ? undefined
+            : { 'retry-after': String(Math.max(1, Math.ceil(e.retryAfterSeconds))) },
+      });
+    default:
+      return unknownKind(e);
+  }
+}
+
+function unknownKind(e: never): never {
+  throw new Error(`no problem for domain error ${JSON.stringify(e)}`);
+}
+
+/**
+ * `err` as the API error it is answered with: an {@link ApiError} as it is, a domain error
+ * through {@link apiErrorOf}; anything else (a bug, an outage) is not an answer: undefined.
+ */
+export function asApiError(err: unknown): ApiError | undefined {
+  if (err instanceof ApiError) return err;
+  if (err instanceof DomainError) return apiErrorOf(err);
+  return undefined;
 }
 
 export function problemBody(

@@ -26,6 +26,14 @@ export const ProblemSchema = z
     instance: z.string().optional(),
     requestId: z.string().optional(),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    code: z
+      .string()
+      .optional()
+      .openapi({ description: 'A stable code naming the particular refusal, when it has one' }),
+    state: z.string().optional().openapi({
+      description: 'The resource’s current state (an `invalid_state` problem)',
+      example: 'cancelled',
+    }),
   })
   .openapi('Problem');
 

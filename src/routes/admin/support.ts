@@ -2,7 +2,7 @@ import { createRoute, type RouteConfig, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { loggableError } from '../../db/errors';
 import type { AppEnv, Env } from '../../env';
-import { ApiError, apiErrorBody } from '../../errors';
+import { ApiError, apiErrorBody, asApiError } from '../../errors';
 import { operatorAuth } from '../../middleware/operator-auth';
 import { claimIdempotencyKey, IDEMPOTENCY_KEY_RE } from '../../services/admin/idempotency';
 import type { TenantPublishResult } from '../../services/publish/publish';
@@ -120,9 +120,11 @@ export async function idempotent(
   try {
     result = await run();
   } catch (err) {
-    if (err instanceof ApiError && err.status < 500) {
-      const problem = apiErrorBody(err, instance, c.get('requestId'));
-      await claim.release(err.status, problem).catch(() => claim.abandon());
+    // A refusal (an API or domain error below 500) is the answer: a retry replays it.
+    const refusal = asApiError(err);
+    if (refusal && refusal.status < 500) {
+      const problem = apiErrorBody(refusal, instance, c.get('requestId'));
+      await claim.release(refusal.status, problem).catch(() => claim.abandon());
     } else {
       await claim.abandon().catch(() => {});
     }

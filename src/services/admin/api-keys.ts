@@ -2,7 +2,7 @@ import { and, desc, eq } from 'drizzle-orm';
 import { apiKeys } from '../../db/schema';
 import type { Channel, KeyMode } from '../../db/schema/enums';
 import type { Db } from '../../db/types';
-import { ApiError } from '../../errors';
+import { ConflictError, NotFoundError } from '../../domain/errors';
 import { newId } from '../../lib/ids';
 import { generateApiKey } from '../../security/api-keys';
 import { type Actor, appendAudit } from '../audit/audit';
@@ -106,8 +106,8 @@ async function lockKey(tx: Db, ctx: KeyChangeContext, keyId: string) {
       ),
     )
     .for('update');
-  if (!k) throw new ApiError('not_found', `No API key ${keyId} in this storefront.`);
-  if (k.revokedAt) throw new ApiError('conflict', 'This key is already revoked.');
+  if (!k) throw new NotFoundError(`No API key ${keyId} in this storefront.`);
+  if (k.revokedAt) throw new ConflictError('This key is already revoked.');
   return k;
 }
 

@@ -1,7 +1,7 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { featureFlags, killswitches, storefronts, tenants } from '../../db/schema';
 import type { Db } from '../../db/types';
-import { ApiError } from '../../errors';
+import { NotFoundError, ValidationError } from '../../domain/errors';
 import { jsonBytes } from '../../flags/limits';
 import { flagDefinitionSchema } from '../../flags/schema';
 import { newId } from '../../lib/ids';
@@ -22,7 +22,7 @@ export async function bumpConfigVersion(tx: Db, tenantId: string): Promise<numbe
     .set({ configVersion: sql`${tenants.configVersion} + 1` })
     .where(eq(tenants.id, tenantId))
     .returning({ v: tenants.configVersion });
-  if (!row) throw new ApiError('not_found', `No tenant ${tenantId}.`);
+  if (!row) throw new NotFoundError(`No tenant ${tenantId}.`);
   return row.v;
 }
 
@@ -37,7 +37,7 @@ export async function findStorefront(db: Db, tenantId: string, ref: string) {
         sql`(${storefronts.id} = ${ref} or ${storefronts.slug} = ${ref})`,
       ),
     );
-  if (!sf) throw new ApiError('not_found', `No storefront "${ref}" in this tenant.`);
+  if (!sf) throw new NotFoundError(`No storefront "${ref}" in this tenant.`);
   return sf;
 }
 
@@ -167,7 +167,7 @@ export async function putFlag(db: Db, ctx: ChangeContext, input: FlagInput) {
       : input.definition;
   const parsed = flagDefinitionSchema(input.valueType).safeParse(definition);
   if (!parsed.success) {
-    throw new ApiError('validation_failed', 'The flag definition is not valid.', {
+    throw new ValidationError('The flag definition is not valid.', {
       errors: parsed.error.issues.map((i) => ({
         path: ['definition', ...i.path.map(String)].join('.'),
         message: i.message,
@@ -239,7 +239,7 @@ export async function setFlagEnabled(
       .from(featureFlags)
       .where(flagScope(ctx.tenantId, storefrontId, key))
       .for('update');
-    if (!before) throw new ApiError('not_found', `No flag "${key}" in this scope.`);
+    if (!before) throw new NotFoundError(`No flag "${key}" in this scope.`);
     const [after] = await tx
       .update(featureFlags)
       .set({ enabled, version: before.version + 1, updatedAt: new Date() })

@@ -1,7 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { customers, tenants } from '../../db/schema';
 import type { Db } from '../../db/types';
-import { ApiError } from '../../errors';
+import { NotFoundError } from '../../domain/errors';
 import { newId } from '../../lib/ids';
 import { signCustomerToken } from '../../security/customer-tokens';
 import { epochSeconds } from '../../security/jwt-common';
@@ -109,7 +109,7 @@ export async function findStorefrontCustomer(
         eq(customers.storefrontId, storefrontId),
       ),
     );
-  if (!row) throw new ApiError('not_found', `No customer ${customerId} in this storefront.`);
+  if (!row) throw new NotFoundError(`No customer ${customerId} in this storefront.`);
   return customerView(row);
 }
 
@@ -136,7 +136,7 @@ export async function issueCustomerToken(db: Db, env: SigningKeyEnv, input: Issu
     .select({ slug: tenants.slug })
     .from(tenants)
     .where(eq(tenants.id, input.tenantId));
-  if (!tenant) throw new ApiError('not_found', 'No such tenant.');
+  if (!tenant) throw new NotFoundError('No such tenant.');
   const { key, created } = await activeSigningKey(db, env, input.tenantId, {
     now,
     requestId: input.requestId,
