@@ -3,7 +3,7 @@
  * the sandbox adapters (src/payments/sandbox.ts) keep their ledger and outage switch where
  * every isolate and payment sees the same.
  */
-import type { SandboxProviderDurableObject } from '../../../durable-objects/sandbox-provider';
+import type { SandboxProviderContract } from '../../contracts/sandbox-provider';
 import type { SandboxBackend, SandboxCharge, SandboxOutage } from '../../payments/sandbox';
 import type { RefundOutcome, RefundRequest } from '../../payments/types';
 
@@ -15,7 +15,7 @@ export class DurableObjectSandboxBackend implements SandboxBackend {
   readonly webhookSecret: string;
 
   constructor(
-    private readonly stub: DurableObjectStub<SandboxProviderDurableObject>,
+    private readonly stub: DurableObjectStub<SandboxProviderContract>,
     name: string,
   ) {
     this.webhookSecret = `whsec_sandbox_${name}`;
