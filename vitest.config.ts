@@ -4,9 +4,14 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   plugins: [
     cloudflareTest(({ inject }) => ({
-      main: './src/index.ts',
+      // The real worker plus test-only objects (test/worker/index.ts).
+      main: './test/worker/index.ts',
       wrangler: { configPath: './wrangler.toml' },
       miniflare: {
+        // Test-only objects, bound here rather than in wrangler.toml (never deployed).
+        durableObjects: {
+          PROBE: { className: 'ProbeDurableObject', useSQLite: true },
+        },
         bindings: {
           ENVIRONMENT: 'test',
           DATABASE_URL: inject('databaseUrl'),

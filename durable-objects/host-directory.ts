@@ -1,4 +1,4 @@
-import { DurableObject } from 'cloudflare:workers';
+import type { DirectoryHost, HostDirectoryContract } from '../src/contracts/host-directory';
 import {
   type DirectoryView,
   type HostEntry,
@@ -6,18 +6,29 @@ import {
   MAX_RECENT_HOST_CHANGES,
   RECENT_HOST_SECONDS,
 } from '../src/edge/snapshot';
-import type { Env } from '../src/env';
 import type { HostApplyResult } from '../src/services/publish/publish';
-
-/** A tenant's host as its publisher sends it (src/services/publish/build.ts, TenantHost). */
-export interface DirectoryHost {
-  host: string;
-  storefrontId: string | null;
-  since: number;
-}
+import { type SqlMigration, StatefulDurableObject } from './base';
 
 /** Changes older than this are dropped from storage (the view lists RECENT_HOST_SECONDS). */
 const KEEP_CHANGES_MS = 3_600_000;
+
+/**
+ * The directory's schema. Step 1 is what the object created in its constructor before it had
+ * migrations, hence `if not exists`: the deployed directory has these tables already.
+ */
+export const HOST_DIRECTORY_MIGRATIONS: readonly SqlMigration[] = [
+  {
+    id: 1,
+    name: 'hosts and changes',
+    up: [
+      `create table if not exists hosts (
+        host text primary key, tenant_id text not null, storefront_id text, since integer not null)`,
+      'create index if not exists hosts_tenant on hosts (tenant_id)',
+      `create table if not exists changes (
+        seq integer primary key autoincrement, host text not null, entry text, at integer not null)`,
+    ],
+  },
+];
 
 /**
  * The deployment's host directory: which tenant holds each host. Host changes are rare (a
@@ -32,31 +43,22 @@ const KEEP_CHANGES_MS = 3_600_000;
  * host it cached (or negatively cached) changed, and how a new host resolves within a second
  * though KV takes up to 60 s to show it everywhere.
  */
-export class HostDirectoryDurableObject extends DurableObject<Env> {
-  private readonly sql: SqlStorage;
+export class HostDirectoryDurableObject
+  extends StatefulDurableObject
+  implements HostDirectoryContract
+{
+  protected override readonly migrations = HOST_DIRECTORY_MIGRATIONS;
 
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.sql = ctx.storage.sql;
-    this.sql.exec(`create table if not exists hosts (
-      host text primary key, tenant_id text not null, storefront_id text, since integer not null)`);
-    this.sql.exec('create index if not exists hosts_tenant on hosts (tenant_id)');
-    this.sql.exec(`create table if not exists changes (
-      seq integer primary key autoincrement, host text not null, entry text, at integer not null)`);
-  }
-
-  /** The apply under way: applies run one after another (see {@link apply}). */
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly sql: SqlStorage = this.ctx.storage.sql;
 
   /**
    * Makes `hosts` the tenant's whole host set; writes the KV entries that change. Applies run
-   * one at a time, KV writes included, so two tenants' writes of a moving host land in the
-   * order the rows changed.
+   * one at a time ({@link serialized}), KV writes included, so two tenants' writes of a moving
+   * host land in the order the rows changed.
    */
-  apply(tenantId: string, hosts: DirectoryHost[]): Promise<HostApplyResult> {
-    const run = this.chain.then(() => this.applyNow(tenantId, hosts));
-    this.chain = run.catch(() => {});
-    return run;
+  async apply(tenantId: string, hosts: DirectoryHost[]): Promise<HostApplyResult> {
+    await this.ready();
+    return this.serialized(() => this.applyNow(tenantId, hosts));
   }
 
   private async applyNow(tenantId: string, hosts: DirectoryHost[]): Promise<HostApplyResult> {
@@ -151,6 +153,7 @@ export class HostDirectoryDurableObject extends DurableObject<Env> {
 
   /** The change counter and the changes of the last RECENT_HOST_SECONDS (at most 2,000). */
   async read(): Promise<DirectoryView> {
+    await this.ready();
     const last = this.sql
       .exec<{ seq: number | null }>('select max(seq) as seq from changes')
       .toArray()[0];
@@ -177,6 +180,7 @@ export class HostDirectoryDurableObject extends DurableObject<Env> {
 
   /** Which tenant holds `host` (operations, tests). */
   async owner(host: string): Promise<HostEntry | null> {
+    await this.ready();
     const row = this.sql
       .exec<{ tenant_id: string; storefront_id: string | null }>(
         'select tenant_id, storefront_id from hosts where host = ?',

@@ -1,7 +1,5 @@
-import { DurableObject } from 'cloudflare:workers';
+import type { PublisherContract, PublisherState } from '../src/contracts/publisher';
 import { getDb } from '../src/db/client';
-import type { TenantRouting } from '../src/edge/snapshot';
-import type { Env } from '../src/env';
 import {
   emptyPublishState,
   envTargets,
@@ -10,10 +8,8 @@ import {
   routingDueAt,
   SNAPSHOT_REFRESH_AFTER_MS,
   type TenantPublishResult,
-  type TenantPublishState,
 } from '../src/services/publish/publish';
-
-type State = TenantPublishState & { pendingRouting?: TenantRouting; tenantId?: string };
+import { StatefulDurableObject } from './base';
 
 /**
  * One object per tenant (named by the tenant id): the one writer of that tenant's published
@@ -26,14 +22,20 @@ type State = TenantPublishState & { pendingRouting?: TenantRouting; tenantId?: s
  * set's hash), so the next publish writes only what changed. Its alarm writes a routing entry
  * that was deferred (KV takes one write a second per key), continues a bulk key import (at most
  * 1,000 key entries per publish) and re-writes served snapshots before their KV TTL ends.
+ *
+ * Its publishes coalesce rather than queue one by one, so it does not use the base's
+ * `serialized`; its state loads lazily (on the first call that needs it), so it has no
+ * `onStart`. From the base it takes the alarm: the schedule is a function of its state (every
+ * deadline is in it), so each publish sets it exactly ({@link replaceAlarm}), later included,
+ * rather than leave an earlier alarm that would only run a publish with nothing due.
  */
-export class PublisherDurableObject extends DurableObject<Env> {
+export class PublisherDurableObject extends StatefulDurableObject implements PublisherContract {
   private running: Promise<TenantPublishResult> | undefined;
   private queued: Promise<TenantPublishResult> | undefined;
-  private state: State | undefined;
+  private state: PublisherState | undefined;
 
-  private async load(): Promise<State> {
-    this.state ??= (await this.ctx.storage.get<State>('state')) ?? emptyPublishState();
+  private async load(): Promise<PublisherState> {
+    this.state ??= (await this.ctx.storage.get<PublisherState>('state')) ?? emptyPublishState();
     return this.state;
   }
 
@@ -81,9 +83,9 @@ export class PublisherDurableObject extends DurableObject<Env> {
    * The next alarm: keys left by a bulk import (soon), a deferred routing write, else the next
    * TTL refresh of a snapshot.
    */
-  private async schedule(state: State): Promise<void> {
+  private async schedule(state: PublisherState): Promise<void> {
     if (state.keysPending) {
-      await this.ctx.storage.setAlarm(Date.now() + 100);
+      await this.replaceAlarm(Date.now() + 100);
       return;
     }
     const due = routingDueAt(state);
@@ -91,10 +93,10 @@ export class PublisherDurableObject extends DurableObject<Env> {
     const refresh =
       written.length > 0 ? Math.min(...written) + SNAPSHOT_REFRESH_AFTER_MS : undefined;
     const at = due ?? refresh;
-    if (at !== undefined) await this.ctx.storage.setAlarm(at);
+    if (at !== undefined) await this.replaceAlarm(at);
   }
 
-  async alarm(): Promise<void> {
+  protected override async onAlarm(): Promise<void> {
     const state = await this.load();
     const tenantId = state.tenantId;
     if (!tenantId) return;
@@ -113,7 +115,7 @@ export class PublisherDurableObject extends DurableObject<Env> {
   }
 
   /** What this object remembers (tests, operations). */
-  async inspect(): Promise<State> {
+  async inspect(): Promise<PublisherState> {
     return structuredClone(await this.load());
   }
 }

@@ -1,39 +1,11 @@
-import { DurableObject } from 'cloudflare:workers';
-import type { Env } from '../src/env';
-import {
-  type RateLimitDecision,
-  SlidingWindowLog,
-  type SlidingWindowState,
-} from '../src/security/sliding-window';
-
-/** Units of a lease handed back: `unused` of them were never spent. */
-export interface LeaseReturn {
-  leaseId: string;
-  unused: number;
-}
-
-/** What {@link RateLimiterDurableObject.lease} answers. */
-export interface LeaseGrant {
-  /** Units granted (0 when nothing remains). */
-  granted: number;
-  /** Pass back in a {@link LeaseReturn}; `null` when nothing was granted. */
-  leaseId: string | null;
-  /**
-   * How long from the call the lease may be spent from. A duration, not a time, so the caller
-   * measures it on its own clock from before it sent the call (which can only be earlier).
-   */
-  ttlMs: number;
-  /** Units nobody holds after this grant. */
-  remaining: number;
-  /** Milliseconds until the oldest held unit frees up. */
-  resetMs: number;
-  /** When nothing was granted: whole seconds until a unit could be (at least 1); else 0. */
-  retryAfterSeconds: number;
-  /** Units freed by the returns that came with the call. */
-  freed: number;
-}
-
-export type CheckResult = RateLimitDecision;
+import type {
+  CheckResult,
+  LeaseGrant,
+  LeaseReturn,
+  RateLimiterContract,
+} from '../src/contracts/rate-limiter';
+import { SlidingWindowLog, type SlidingWindowState } from '../src/security/sliding-window';
+import { StatefulDurableObject } from './base';
 
 interface Saved {
   limit: number;
@@ -64,12 +36,13 @@ function policyInteger(name: string, value: number, max: number): number {
  *
  * The log is written to SQLite after every change, so a restart (eviction, deploy) does not
  * reset a window, and deleted by an alarm once nothing is held, so one-off subjects (an IP
- * seen once) do not keep storage forever.
+ * seen once) do not keep storage forever. The alarm follows the base's re-arm pattern: armed
+ * for when the last held unit frees up, re-armed by the handler while units are still held.
  */
-export class RateLimiterDurableObject extends DurableObject<Env> {
+export class RateLimiterDurableObject extends StatefulDurableObject implements RateLimiterContract {
+  // No migrations and nothing to load up front (the log is read from storage synchronously when
+  // first needed), so its calls, on every request's path, skip `ready()`.
   private log: SlidingWindowLog | undefined;
-  /** The alarm as this instance knows it: undefined = not read yet, null = none. */
-  private alarmAt: number | null | undefined;
 
   /** Takes one unit now if the window has room. */
   async check(limit: number, windowMs: number): Promise<CheckResult> {
@@ -119,19 +92,17 @@ export class RateLimiterDurableObject extends DurableObject<Env> {
   }
 
   /** Once nothing is held any more, forgets the subject (storage and alarm). */
-  override async alarm(): Promise<void> {
-    this.alarmAt = null;
+  protected override async onAlarm(): Promise<void> {
     const log = this.log ?? this.restore();
     if (!log) return;
     log.peek(Date.now());
     const end = heldUntil(log);
     if (end === null) {
       this.log = undefined;
-      await this.ctx.storage.deleteAll();
+      await this.forget();
       return;
     }
-    await this.ctx.storage.setAlarm(end);
-    this.alarmAt = end;
+    await this.armAlarm(end);
   }
 
   private applyReturns(log: SlidingWindowLog, now: number, returns: readonly LeaseReturn[]) {
@@ -173,15 +144,9 @@ export class RateLimiterDurableObject extends DurableObject<Env> {
   private async save(log: SlidingWindowLog): Promise<void> {
     const saved: Saved = { limit: log.limit, windowMs: log.windowMs, state: log.toJSON() };
     this.ctx.storage.kv.put(STATE_KEY, saved);
-    // One alarm at a time; when it fires it re-arms itself for whatever is still held.
-    this.alarmAt ??= await this.ctx.storage.getAlarm();
-    if (this.alarmAt === null) {
-      const end = heldUntil(log);
-      if (end !== null) {
-        await this.ctx.storage.setAlarm(end);
-        this.alarmAt = end;
-      }
-    }
+    // An alarm already set (for an earlier unit) stays: when it fires it re-arms for whatever
+    // is still held.
+    await this.armAlarm(heldUntil(log));
   }
 }
 

@@ -1,4 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
+import type { SandboxDelivery, SandboxOwner } from '../src/contracts/sandbox-provider';
 import type { Env } from '../src/env';
 import {
   chargeEvent,
@@ -10,20 +11,8 @@ import {
   sandboxWebhook,
 } from '../src/payments/sandbox';
 import type { ProviderEvent, RefundOutcome, RefundRequest } from '../src/payments/types';
-import { type SandboxOwner, sandboxWebhookSecret } from '../src/services/payments/adapters';
+import { sandboxWebhookSecret } from '../src/services/payments/adapters';
 import { receiveProviderWebhook } from '../src/services/payments/webhooks';
-
-/** An event waiting to be delivered, as the outbox keeps it. */
-export interface SandboxDelivery {
-  seq: number;
-  event: ProviderEvent;
-  /** Deliveries tried so far. */
-  tries: number;
-  /** Epoch ms of the next try. */
-  dueAt: number;
-  /** What the last try came to (`applied`, `duplicate`, `ignored`, or why it failed). */
-  last?: string;
-}
 
 /** After how long (ms) an event is first delivered: a provider's webhooks follow its answer. */
 const FIRST_DELIVERY_MS = 1_000;

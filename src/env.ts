@@ -1,10 +1,10 @@
-import type { HostDirectoryDurableObject } from '../durable-objects/host-directory';
-import type { PaymentDurableObject } from '../durable-objects/payment';
-import type { ProviderHealthDurableObject } from '../durable-objects/provider-health';
-import type { PublisherDurableObject } from '../durable-objects/publisher';
-import type { RateLimiterDurableObject } from '../durable-objects/rate-limiter';
-import type { SandboxProviderDurableObject } from '../durable-objects/sandbox-provider';
-import type { TenantConfigDurableObject } from '../durable-objects/tenant-config';
+import type { HostDirectoryContract } from './contracts/host-directory';
+import type { PaymentContract } from './contracts/payment';
+import type { ProviderHealthContract } from './contracts/provider-health';
+import type { PublisherContract } from './contracts/publisher';
+import type { RateLimiterContract } from './contracts/rate-limiter';
+import type { SandboxProviderContract } from './contracts/sandbox-provider';
+import type { TenantConfigContract } from './contracts/tenant-config';
 import type { Db } from './db/types';
 import type { ClientInfo } from './edge/channel';
 import type { Geo } from './edge/geo';
@@ -18,27 +18,30 @@ import type {
 } from './edge/snapshot';
 import type { OperatorPrincipal } from './services/admin/operators';
 
-/** Bindings and vars of the worker (see wrangler.toml). */
+/**
+ * Bindings and vars of the worker (see wrangler.toml). Durable Object namespaces are typed by
+ * their RPC contracts (src/contracts/), so the worker depends on types, never on the classes.
+ */
 export interface Env {
   CONFIG_KV: KVNamespace;
   /** Flag exposures on their way to Postgres (consumed by `queue()` in src/index.ts). */
   EXPOSURES?: Queue<import('./queues/exposures').ExposureMessage>;
   /** One object per tenant (by id): the one writer of that tenant's published read model. */
-  PUBLISHER: DurableObjectNamespace<PublisherDurableObject>;
+  PUBLISHER: DurableObjectNamespace<PublisherContract>;
   /** One object (`global`): which tenant holds each host; writes the `host/…` KV entries. */
-  HOST_DIRECTORY: DurableObjectNamespace<HostDirectoryDurableObject>;
+  HOST_DIRECTORY: DurableObjectNamespace<HostDirectoryContract>;
   /** One object per tenant: config version + hot config (flags, killswitches). */
-  TENANT_CONFIG: DurableObjectNamespace<TenantConfigDurableObject>;
+  TENANT_CONFIG: DurableObjectNamespace<TenantConfigContract>;
   /** One object per logical payment (by id): its decision, attempts, result and refunds. */
-  PAYMENT: DurableObjectNamespace<PaymentDurableObject>;
+  PAYMENT: DurableObjectNamespace<PaymentContract>;
   /** One object per tenant and sandbox provider (`<tenant>:<provider>`): ledger and outage switch. */
-  SANDBOX_PROVIDER: DurableObjectNamespace<SandboxProviderDurableObject>;
+  SANDBOX_PROVIDER: DurableObjectNamespace<SandboxProviderContract>;
   /** One object per tenant and provider (`<tenant>:<provider>`): the circuit breaker. */
-  PROVIDER_HEALTH: DurableObjectNamespace<ProviderHealthDurableObject>;
+  PROVIDER_HEALTH: DurableObjectNamespace<ProviderHealthContract>;
   /** How long a sandbox charge may take before it is abandoned as unknown (ms, default 2,000). */
   SANDBOX_TIMEOUT_MS?: string;
   /** One object per rate-limited subject (API key, client IP, customer): exact sliding windows. */
-  RATE_LIMITER: DurableObjectNamespace<RateLimiterDurableObject>;
+  RATE_LIMITER: DurableObjectNamespace<RateLimiterContract>;
   /** Requests per minute per publishable API key without a limit of its own (default 600). */
   RATE_LIMIT_KEY_PER_MINUTE?: string;
   /** Requests per minute per secret API key without a limit of its own (default 6000). */

@@ -7,7 +7,7 @@
  * hosts it serves, not the deployment, and a flood of random `Host` headers costs one KV read
  * per distinct host at most (then a negative entry), within a per-isolate read budget.
  */
-import type { HostDirectoryDurableObject } from '../../durable-objects/host-directory';
+import type { HostDirectoryContract } from '../contracts/host-directory';
 import { ApiError } from '../errors';
 import { Lru } from './lru';
 import {
@@ -24,7 +24,7 @@ interface Waiter {
   waitUntil(p: Promise<unknown>): void;
 }
 
-type DirectoryNs = DurableObjectNamespace<HostDirectoryDurableObject>;
+type DirectoryNs = DurableObjectNamespace<HostDirectoryContract>;
 
 /** The directory's view with its changes by host (the latest per host). */
 export interface DirectoryIndex {

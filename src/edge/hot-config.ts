@@ -1,4 +1,4 @@
-import type { TenantConfigDurableObject } from '../../durable-objects/tenant-config';
+import type { TenantConfigContract } from '../contracts/tenant-config';
 import { type HotConfig, HotConfigSchema } from './snapshot';
 
 interface Waiter {
@@ -57,7 +57,7 @@ export class HotConfigStore {
    * at once and refresh in the background.
    */
   async get(
-    ns: DurableObjectNamespace<TenantConfigDurableObject>,
+    ns: DurableObjectNamespace<TenantConfigContract>,
     tenantId: string,
     ctx: Waiter,
   ): Promise<HotSignal> {
@@ -83,7 +83,7 @@ export class HotConfigStore {
    * case); undefined for a tenant it has never checked, which must wait for `get`.
    */
   peek(
-    ns: DurableObjectNamespace<TenantConfigDurableObject>,
+    ns: DurableObjectNamespace<TenantConfigContract>,
     tenantId: string,
     ctx: Waiter,
   ): HotSignal | undefined {
@@ -127,7 +127,7 @@ export class HotConfigStore {
 
   /** Checks the tenant's config object now (see {@link mayRecheck}). */
   async recheck(
-    ns: DurableObjectNamespace<TenantConfigDurableObject>,
+    ns: DurableObjectNamespace<TenantConfigContract>,
     tenantId: string,
     ctx: Waiter,
   ): Promise<HotSignal> {
@@ -148,7 +148,7 @@ export class HotConfigStore {
   }
 
   private async refresh(
-    ns: DurableObjectNamespace<TenantConfigDurableObject>,
+    ns: DurableObjectNamespace<TenantConfigContract>,
     tenantId: string,
     entry: Entry,
     skipCache = false,
@@ -169,7 +169,7 @@ export class HotConfigStore {
   }
 
   private async load(
-    ns: DurableObjectNamespace<TenantConfigDurableObject>,
+    ns: DurableObjectNamespace<TenantConfigContract>,
     tenantId: string,
     knownVersion: number,
     skipCache = false,

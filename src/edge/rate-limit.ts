@@ -2,8 +2,8 @@ import type {
   CheckResult,
   LeaseGrant,
   LeaseReturn,
-  RateLimiterDurableObject,
-} from '../../durable-objects/rate-limiter';
+  RateLimiterContract,
+} from '../contracts/rate-limiter';
 
 /** `limit` units in any window of `windowMs`. */
 export interface RateLimitPolicy {
@@ -543,7 +543,7 @@ const backends = new WeakMap<object, RateLimitBackend>();
 
 /** The counter as the subjects' Durable Objects (one object per subject name). */
 export function durableObjectBackend(
-  ns: DurableObjectNamespace<RateLimiterDurableObject>,
+  ns: DurableObjectNamespace<RateLimiterContract>,
 ): RateLimitBackend {
   let backend = backends.get(ns);
   if (!backend) {

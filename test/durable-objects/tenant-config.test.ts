@@ -1,7 +1,6 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import type { TenantConfigDurableObject } from '../../durable-objects/tenant-config';
 import { tenants } from '../../src/db/schema';
 import { type HotConfig, KV_KEYS } from '../../src/edge/snapshot';
 import {
@@ -36,7 +35,7 @@ describe('TenantConfigDurableObject', () => {
     const newer: { version: number; config?: HotConfig } = await stub.read(4);
     expect(newer.config?.version).toBe(5);
     expect(await stub.read(5)).toEqual({ version: 5 }); // nothing newer: no payload
-    await runInDurableObject(stub, async (_obj: TenantConfigDurableObject, state) => {
+    await runInDurableObject(stub, async (_obj, state) => {
       expect((await state.storage.get<HotConfig>('hot'))?.version).toBe(5);
     });
   });

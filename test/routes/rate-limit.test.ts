@@ -1,8 +1,8 @@
 import { createExecutionContext, env, runInDurableObject } from 'cloudflare:test';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { LeaseGrant, LeaseReturn } from '../../durable-objects/rate-limiter';
 import { createApp } from '../../src/app';
+import type { LeaseGrant, LeaseReturn } from '../../src/contracts/rate-limiter';
 import { clientIpSubject, customerLimit, enforceRateLimits } from '../../src/edge/limits';
 import {
   LeaseClient,

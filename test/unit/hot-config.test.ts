@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TenantConfigDurableObject } from '../../durable-objects/tenant-config';
+import type { TenantConfigContract } from '../../src/contracts/tenant-config';
 import { HotConfigStore } from '../../src/edge/hot-config';
 import type { HotConfig } from '../../src/edge/snapshot';
 
@@ -15,7 +15,7 @@ function fakeNamespace(state: { config?: HotConfig; down: boolean; reads: number
           : { version: -1 };
       },
     }),
-  } as unknown as DurableObjectNamespace<TenantConfigDurableObject>;
+  } as unknown as DurableObjectNamespace<TenantConfigContract>;
 }
 
 const hot = (version: number): HotConfig => ({

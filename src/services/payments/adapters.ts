@@ -4,7 +4,7 @@
  * every isolate and payment sees the same; and the deployment secrets the payments layer keys
  * its HMACs with.
  */
-import type { SandboxProviderDurableObject } from '../../../durable-objects/sandbox-provider';
+import type { SandboxOwner, SandboxProviderContract } from '../../contracts/sandbox-provider';
 import type { Env } from '../../env';
 import { hmacSha256Hex } from '../../lib/crypto';
 import {
@@ -13,15 +13,10 @@ import {
   type SandboxBackend,
   type SandboxCharge,
   type SandboxOutage,
-  type SandboxProviderName,
 } from '../../payments/sandbox';
 import type { RefundOutcome, RefundRequest } from '../../payments/types';
 
-/** Whose sandbox provider an object is. */
-export interface SandboxOwner {
-  tenantId: string;
-  provider: SandboxProviderName;
-}
+export type { SandboxOwner };
 
 /**
  * The deployment's secret for one purpose of the payments layer (payment-method fingerprints,
@@ -57,7 +52,7 @@ export async function sandboxWebhookSecret(
 export function sandboxStub(
   env: Pick<Env, 'SANDBOX_PROVIDER'>,
   owner: SandboxOwner,
-): DurableObjectStub<SandboxProviderDurableObject> {
+): DurableObjectStub<SandboxProviderContract> {
   return env.SANDBOX_PROVIDER.get(
     env.SANDBOX_PROVIDER.idFromName(`${owner.tenantId}:${owner.provider}`),
   );
@@ -71,7 +66,7 @@ export class DurableObjectSandboxBackend implements SandboxBackend {
     private readonly owner: SandboxOwner,
   ) {}
 
-  private get stub(): DurableObjectStub<SandboxProviderDurableObject> {
+  private get stub(): DurableObjectStub<SandboxProviderContract> {
     return sandboxStub(this.env, this.owner);
   }
 
