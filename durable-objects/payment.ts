@@ -1,5 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import { eq, sql } from 'drizzle-orm';
+import type { PaymentEventInput } from '../src/contracts/payment';
 import { getDb } from '../src/db/client';
 import { paymentAttempts, paymentRefunds, payments } from '../src/db/schema';
 import type { Env } from '../src/env';
@@ -8,13 +9,8 @@ import { newId } from '../src/lib/ids';
 import { executePayment, resultOfAttempts } from '../src/payments/execute';
 import { bucketOf, decide, routeProviders } from '../src/payments/routing';
 import { adapterLookup, sandboxAdapters } from '../src/payments/sandbox';
-import type {
-  Attempt,
-  Mode,
-  PaymentResult,
-  ProviderAdapter,
-  ProviderEvent,
-} from '../src/payments/types';
+import type { Attempt, PaymentResult, ProviderAdapter } from '../src/payments/types';
+import { webhookReplayKey } from '../src/payments/webhooks';
 import { DurableObjectSandboxBackend, sandboxTimeoutMs } from '../src/services/payments/adapters';
 import {
   type ChargeInput,
@@ -187,27 +183,19 @@ export class PaymentDurableObject extends DurableObject<Env> {
    * charge that stays). An event of another tenant or mode, or of a charge this payment never
    * sent, has no effect.
    */
-  async applyEvent(input: {
-    tenantId: string;
-    mode: Mode;
-    provider: string;
-    event: ProviderEvent;
-  }): Promise<{ effect: WebhookEffect; detail: string }> {
+  async applyEvent(input: PaymentEventInput): Promise<{ effect: WebhookEffect; detail: string }> {
     return this.serialized(() => this.applyEventNow(input));
   }
 
-  private async applyEventNow(input: {
-    tenantId: string;
-    mode: Mode;
-    provider: string;
-    event: ProviderEvent;
-  }): Promise<{ effect: WebhookEffect; detail: string }> {
+  private async applyEventNow(
+    input: PaymentEventInput,
+  ): Promise<{ effect: WebhookEffect; detail: string }> {
     const { event, provider } = input;
     const record = await this.load();
     if (!record || record.tenantId !== input.tenantId || record.mode !== input.mode) {
       return { effect: 'ignored', detail: 'No such payment for this tenant and mode.' };
     }
-    const seenKey = `event:${provider}:${event.id}`;
+    const seenKey = `event:${webhookReplayKey(provider, event.id)}`;
     if (await this.ctx.storage.get(seenKey)) {
       return { effect: 'duplicate', detail: 'This event was applied before; nothing changed.' };
     }
@@ -233,7 +221,7 @@ export class PaymentDurableObject extends DurableObject<Env> {
     record: PaymentRecord,
     index: number,
     attempt: Attempt,
-    input: { mode: Mode; provider: string; event: ProviderEvent },
+    input: PaymentEventInput,
   ): Promise<{ effect: WebhookEffect; detail: string }> {
     const { event, provider } = input;
     const lastIndex = record.attempts.length - 1;
@@ -318,7 +306,7 @@ export class PaymentDurableObject extends DurableObject<Env> {
   /** Refunds, in full, a capture the payment's result does not account for. */
   private async refundStray(
     record: PaymentRecord,
-    input: { mode: Mode; provider: string; event: ProviderEvent },
+    input: PaymentEventInput,
   ): Promise<{ effect: WebhookEffect; detail: string }> {
     const { event, provider } = input;
     const amount = event.amount ?? record.amount;

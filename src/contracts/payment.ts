@@ -23,6 +23,14 @@ export type PaymentOutcome<T> =
   | { ok: true; value: T }
   | { ok: false; problem: { code: ProblemCode; detail: string; errors?: FieldError[] } };
 
+/** A verified provider event, for the payment it names, as the webhook receiver hands it on. */
+export interface PaymentEventInput {
+  tenantId: string;
+  mode: Mode;
+  provider: string;
+  event: ProviderEvent;
+}
+
 export interface PaymentContract extends Rpc.DurableObjectBranded {
   /** Charges once; the same id again answers the first result (`replayed`). */
   charge(input: ChargeInput): Promise<PaymentOutcome<{ payment: PaymentView; replayed: boolean }>>;
@@ -36,10 +44,5 @@ export interface PaymentContract extends Rpc.DurableObjectBranded {
   /** Whether Postgres has this payment's latest state (tests, operations). */
   copied(): Promise<boolean>;
   /** Applies a provider's verified webhook event, once per event id (see the object). */
-  applyEvent(input: {
-    tenantId: string;
-    mode: Mode;
-    provider: string;
-    event: ProviderEvent;
-  }): Promise<{ effect: WebhookEffect; detail: string }>;
+  applyEvent(input: PaymentEventInput): Promise<{ effect: WebhookEffect; detail: string }>;
 }

@@ -357,35 +357,30 @@ export function changePlan(billing: BillingState, request: PlanChangeRequest): P
   }
   const direction = changeDirection(current, next);
   const base = { direction, prorationDate: t, creditBalanceDelta: 0 };
+  /** A change that charges and prorates nothing, taking effect at `effectiveAt`. */
+  const nothingDue = (
+    timing: PlanChangePreview['timing'],
+    effectiveAt: UnixSeconds,
+  ): PlanChangePreview => ({
+    ...base,
+    timing,
+    effectiveAt,
+    lines: [],
+    invoice: null,
+    amountDue: 0,
+    addedToNextInvoice: [],
+    period,
+    anchorReset: false,
+  });
 
   if (billing.inTrial) {
     // The trial is free: nothing to prorate; the paid cycle still starts at the trial's end.
-    const preview: PlanChangePreview = {
-      ...base,
-      timing: 'immediate',
-      effectiveAt: t,
-      lines: [],
-      invoice: null,
-      amountDue: 0,
-      addedToNextInvoice: [],
-      period,
-      anchorReset: false,
-    };
+    const preview = nothingDue('immediate', t);
     return { ok: true, preview, next: { ...billing, price: next, scheduled: null } };
   }
 
   if (direction === 'downgrade' && request.deferDowngrade) {
-    const preview: PlanChangePreview = {
-      ...base,
-      timing: 'period_end',
-      effectiveAt: period.end,
-      lines: [],
-      invoice: null,
-      amountDue: 0,
-      addedToNextInvoice: [],
-      period,
-      anchorReset: false,
-    };
+    const preview = nothingDue('period_end', period.end);
     return {
       ok: true,
       preview,
