@@ -1,10 +1,16 @@
-import { DurableObject } from 'cloudflare:workers';
 import { eq, sql } from 'drizzle-orm';
-import type { PaymentEventInput } from '../src/contracts/payment';
+import type { PaymentContract, PaymentEventInput, RefundInput } from '../src/contracts/payment';
 import { getDb } from '../src/db/client';
 import { paymentAttempts, paymentRefunds, payments } from '../src/db/schema';
+import {
+  asOutcome,
+  ConflictError,
+  IdempotencyKeyReusedError,
+  NotFoundError,
+  type Outcome,
+  ValidationError,
+} from '../src/domain/errors';
 import type { Env } from '../src/env';
-import { ApiError, type FieldError, type ProblemCode } from '../src/errors';
 import { newId } from '../src/lib/ids';
 import { executePayment, resultOfAttempts } from '../src/payments/execute';
 import { bucketOf, decide, routeProviders } from '../src/payments/routing';
@@ -21,31 +27,7 @@ import {
   type RefundRecord,
 } from '../src/services/payments/record';
 import type { WebhookEffect } from '../src/services/payments/webhooks';
-
-interface RefundInput {
-  amount?: number;
-  reason: string | null;
-  idempotencyKey: string;
-}
-
-/**
- * A call's result, or the domain problem it ran into. Errors do not keep their class across
- * RPC, so a refusal travels as data and the route turns it back into its problem.
- */
-export type Outcome<T> =
-  | { ok: true; value: T }
-  | { ok: false; problem: { code: ProblemCode; detail: string; errors?: FieldError[] } };
-
-async function asOutcome<T>(run: () => Promise<T>): Promise<Outcome<T>> {
-  try {
-    return { ok: true, value: await run() };
-  } catch (err) {
-    if (err instanceof ApiError && err.status < 500) {
-      return { ok: false, problem: { code: err.code, detail: err.message, errors: err.errors } };
-    }
-    throw err;
-  }
-}
+import { StatefulDurableObject } from './base';
 
 /** A payment still `processing` this long after it began is resumed by the alarm. */
 const RESUME_AFTER_MS = 30_000;
@@ -60,8 +42,18 @@ const COPY_RETRY_MS = 5_000;
  * could skip a provider that captured), and a Postgres outage delays the copy, never loses a
  * capture. Postgres gets a copy (payments, payment_attempts, payment_refunds) by write-through,
  * and by the alarm when that failed.
+ *
+ * A refusal (a reused key, a refund beyond the capture) is a domain error, answered as an
+ * {@link Outcome}: an error thrown here would lose its class on the way back over RPC.
+ *
+ * From the base it takes {@link serialized} (charges, refunds, events and the alarm run one at a
+ * time: each awaits other objects, the providers and their health, which lets the next call in)
+ * and the alarm: {@link armAlarm} for every deadline (resuming, a lookup, a copy to retry), which
+ * the handler ({@link onAlarm}) finds again in storage. Its state is the `payment` record in
+ * key-value storage, read lazily by the first call that needs it; with no migrations and no
+ * `onStart`, its calls skip `ready()`.
  */
-export class PaymentDurableObject extends DurableObject<Env> {
+export class PaymentDurableObject extends StatefulDurableObject implements PaymentContract {
   private record: PaymentRecord | undefined;
 
   private async load(): Promise<PaymentRecord | undefined> {
@@ -85,27 +77,12 @@ export class PaymentDurableObject extends DurableObject<Env> {
     return this.serialized(() => asOutcome(() => this.chargeNow(input)));
   }
 
-  /** The call under way: calls run one at a time (see {@link serialized}). */
-  private chain: Promise<unknown> = Promise.resolve();
-
-  /**
-   * Runs `fn` after every call before it has finished. A call awaits other objects (the
-   * providers, their health), which lets the next call in: without this, two concurrent first
-   * calls could each make a decision and charge, and two refunds with one key could both count.
-   */
-  private serialized<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(fn, fn);
-    this.chain = run.catch(() => {});
-    return run;
-  }
-
   private async chargeNow(
     input: ChargeInput,
   ): Promise<{ payment: PaymentView; replayed: boolean }> {
     const existing = await this.load();
     if (existing && existing.requestHash !== input.requestHash) {
-      throw new ApiError(
-        'idempotency_key_reused',
+      throw new IdempotencyKeyReusedError(
         'This Idempotency-Key was used for a different payment (amount, currency, method or customer).',
       );
     }
@@ -396,7 +373,7 @@ export class PaymentDurableObject extends DurableObject<Env> {
     // crash), and the alarm itself: both before any provider is called.
     await this.ctx.storage.put('input', input);
     await this.save(record);
-    await this.ctx.storage.setAlarm(Date.now() + RESUME_AFTER_MS);
+    await this.armAlarm(Date.now() + RESUME_AFTER_MS);
     return record;
   }
 
@@ -487,7 +464,7 @@ export class PaymentDurableObject extends DurableObject<Env> {
     req: RefundInput,
   ): Promise<{ refund: RefundRecord; payment: PaymentView; replayed: boolean }> {
     const record = await this.load();
-    if (!record) throw new ApiError('not_found', 'No such payment.');
+    if (!record) throw new NotFoundError('No such payment.');
     // A refund that succeeded (or was refused for good) under this key is replayed; one that
     // failed because the provider was unavailable may be tried again with the same key.
     const earlier = record.refunds.find(
@@ -495,32 +472,28 @@ export class PaymentDurableObject extends DurableObject<Env> {
     );
     if (earlier) {
       if (req.amount !== undefined && earlier.amount !== req.amount) {
-        throw new ApiError(
-          'idempotency_key_reused',
+        throw new IdempotencyKeyReusedError(
           'This Idempotency-Key was used for a refund of another amount.',
         );
       }
       return { refund: earlier, payment: paymentView(record), replayed: true };
     }
     if (record.status !== 'succeeded' || !record.provider || !record.providerChargeId) {
-      throw new ApiError(
-        'conflict',
+      throw new ConflictError(
         `Only a succeeded payment can be refunded; this one is ${record.status}.`,
       );
     }
     const left = record.amount - record.refundedAmount;
     const amount = req.amount ?? left;
     if (amount <= 0 || amount > left) {
-      throw new ApiError(
-        'validation_failed',
+      throw new ValidationError(
         `The refund may be at most ${left} (minor units of ${record.currency}); ${record.refundedAmount} of ${record.amount} is refunded already.`,
         { errors: [{ path: 'amount', message: `at most ${left}` }] },
       );
     }
     const { adapter } = adapterLookup(this.adapters(record));
     const provider = adapter(record.provider);
-    if (!provider)
-      throw new ApiError('conflict', `The provider ${record.provider} is not available.`);
+    if (!provider) throw new ConflictError(`The provider ${record.provider} is not available.`);
     const id = newId('re');
     const outcome = await provider.refund({
       idempotencyKey: `${record.id}:${req.idempotencyKey}`,
@@ -564,16 +537,17 @@ export class PaymentDurableObject extends DurableObject<Env> {
           error: err instanceof Error ? err.name : 'error',
         }),
       );
-      await this.ctx.storage.setAlarm(Date.now() + COPY_RETRY_MS);
+      await this.armAlarm(Date.now() + COPY_RETRY_MS);
     }
   }
 
   /**
    * Resumes a payment left `processing` (its call never finished), looks an `unknown` one up
    * again (backing off: 30 s, 1, 2, 4… minutes, 8 times), and copies to Postgres what is not
-   * there yet.
+   * there yet. Every deadline it keeps is found again here from the record, so an alarm that
+   * fires early (armed for an earlier deadline) only finds less to do.
    */
-  async alarm(): Promise<void> {
+  protected override async onAlarm(): Promise<void> {
     await this.serialized(async () => {
       const record = await this.load();
       const input = await this.ctx.storage.get<ChargeInput>('input');
@@ -583,7 +557,7 @@ export class PaymentDurableObject extends DurableObject<Env> {
         const tries = ((await this.ctx.storage.get<number>('lookups')) ?? 0) + 1;
         await this.ctx.storage.put('lookups', tries);
         if (!(await this.resolveUnknown(record, input)) && tries < 8) {
-          await this.ctx.storage.setAlarm(Date.now() + RESUME_AFTER_MS * 2 ** (tries - 1));
+          await this.armAlarm(Date.now() + RESUME_AFTER_MS * 2 ** (tries - 1));
         }
       }
       await this.copy();

@@ -1,7 +1,7 @@
-import { DurableObject } from 'cloudflare:workers';
-import type { Env } from '../src/env';
+import type { ProviderHealthContract } from '../src/contracts/provider-health';
 import * as breaker from '../src/payments/breaker';
 import type { Attempt } from '../src/payments/types';
+import { StatefulDurableObject } from './base';
 
 /**
  * The circuit breaker of one provider for one tenant (named `<tenantId>:<provider>`), shared by
@@ -9,8 +9,15 @@ import type { Attempt } from '../src/payments/types';
  * half-opens after a cool-down and lets one probe through. Load: the payment executor asks it
  * once per provider of a payment's route and tells it once per attempt, so its load is the
  * tenant's payment rate at that provider (a single object takes ~1,000 calls/s).
+ *
+ * On the base for its shape only: no alarm (a breaker's cool-down is compared with the clock
+ * when asked), no `serialized` (no call awaits another object), no migrations; its state loads
+ * lazily from key-value storage, so its calls, on every payment's path, skip `ready()`.
  */
-export class ProviderHealthDurableObject extends DurableObject<Env> {
+export class ProviderHealthDurableObject
+  extends StatefulDurableObject
+  implements ProviderHealthContract
+{
   private state: breaker.BreakerState | undefined;
 
   private async load(): Promise<breaker.BreakerState> {

@@ -1,6 +1,8 @@
-import { DurableObject } from 'cloudflare:workers';
-import type { SandboxDelivery, SandboxOwner } from '../src/contracts/sandbox-provider';
-import type { Env } from '../src/env';
+import type {
+  SandboxDelivery,
+  SandboxOwner,
+  SandboxProviderContract,
+} from '../src/contracts/sandbox-provider';
 import {
   chargeEvent,
   evaluateRefund,
@@ -13,6 +15,7 @@ import {
 import type { ProviderEvent, RefundOutcome, RefundRequest } from '../src/payments/types';
 import { sandboxWebhookSecret } from '../src/services/payments/adapters';
 import { receiveProviderWebhook } from '../src/services/payments/webhooks';
+import { StatefulDurableObject } from './base';
 
 /** After how long (ms) an event is first delivered: a provider's webhooks follow its answer. */
 const FIRST_DELIVERY_MS = 1_000;
@@ -32,8 +35,19 @@ const BATCH = 25;
  * Webhooks are delivered by this object's alarm to the receiver the HTTP endpoint
  * `POST /webhooks/test/{tenant}/{provider}` runs (`receiveProviderWebhook`), signed with the
  * tenant's sandbox webhook secret exactly as a delivery over HTTP is, and verified there.
+ *
+ * From the base it takes the alarm: each enqueued event arms it for its delivery
+ * ({@link armAlarm}, earlier only), and the handler ({@link onAlarm}) re-arms for what is left.
+ * It does not use `serialized`: its methods never await another object, so each runs whole,
+ * and its alarm must not hold them back — a delivery reaches the payment object, which may call
+ * back here (`refund`, for a stray capture) before the delivery returns. Its state is in
+ * key-value storage, read by each call; with no migrations and no `onStart`, its calls skip
+ * `ready()`.
  */
-export class SandboxProviderDurableObject extends DurableObject<Env> {
+export class SandboxProviderDurableObject
+  extends StatefulDurableObject
+  implements SandboxProviderContract
+{
   async setOutage(outage: SandboxOutage & { reason: string }): Promise<SandboxOutage> {
     await this.ctx.storage.put('outage', outage);
     return outage;
@@ -113,13 +127,7 @@ export class SandboxProviderDurableObject extends DurableObject<Env> {
       dueAt: Date.now() + FIRST_DELIVERY_MS,
     };
     await this.ctx.storage.put({ seq, owner, [outboxKey(seq)]: delivery });
-    await this.armFor(delivery.dueAt);
-  }
-
-  /** Sets the alarm to `at` unless one is set earlier. */
-  private async armFor(at: number): Promise<void> {
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+    await this.armAlarm(delivery.dueAt);
   }
 
   /**
@@ -127,7 +135,7 @@ export class SandboxProviderDurableObject extends DurableObject<Env> {
    * is fresh). A delivery the receiver did not take (it threw, or asked for a retry) is tried
    * again after 5 s, 10 s, 20 s… and given up after 8 tries.
    */
-  async alarm(): Promise<void> {
+  protected override async onAlarm(): Promise<void> {
     const owner = await this.ctx.storage.get<SandboxOwner>('owner');
     const due = await this.ctx.storage.list<SandboxDelivery>({ prefix: 'outbox:', limit: BATCH });
     if (!owner) return;
@@ -168,11 +176,11 @@ export class SandboxProviderDurableObject extends DurableObject<Env> {
         next = Math.min(next, tried.dueAt);
       }
     }
-    // Re-armed from what is left (an event enqueued while this ran included), directly: inside
-    // the alarm handler the alarm that is running must not be mistaken for a pending one.
+    // Re-armed from what is left (an event enqueued while this ran included). The alarm that
+    // fired is spent, so this sets one; an event enqueued meanwhile may have armed earlier.
     const left = await this.ctx.storage.list<SandboxDelivery>({ prefix: 'outbox:', limit: BATCH });
     for (const d of left.values()) next = Math.min(next, d.dueAt);
-    if (Number.isFinite(next)) await this.ctx.storage.setAlarm(Math.max(next, Date.now()));
+    if (Number.isFinite(next)) await this.armAlarm(Math.max(next, Date.now()));
   }
 }
 

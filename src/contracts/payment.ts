@@ -2,7 +2,7 @@
  * The RPC contract of the payment object (durable-objects/payment.ts): one per logical payment,
  * named by the payment id.
  */
-import type { FieldError, ProblemCode } from '../errors';
+import type { Outcome } from '../domain/errors';
 import type { Mode, ProviderEvent } from '../payments/types';
 import type { ChargeInput, PaymentView, RefundRecord } from '../services/payments/record';
 import type { WebhookEffect } from '../services/payments/webhooks';
@@ -15,14 +15,6 @@ export interface RefundInput {
   idempotencyKey: string;
 }
 
-/**
- * What the payment object answers today: its result, or the problem it ran into. To be replaced
- * by the domain `Outcome` (src/domain/errors.ts) when the object moves to it.
- */
-export type PaymentOutcome<T> =
-  | { ok: true; value: T }
-  | { ok: false; problem: { code: ProblemCode; detail: string; errors?: FieldError[] } };
-
 /** A verified provider event, for the payment it names, as the webhook receiver hands it on. */
 export interface PaymentEventInput {
   tenantId: string;
@@ -32,15 +24,18 @@ export interface PaymentEventInput {
 }
 
 export interface PaymentContract extends Rpc.DurableObjectBranded {
-  /** Charges once; the same id again answers the first result (`replayed`). */
-  charge(input: ChargeInput): Promise<PaymentOutcome<{ payment: PaymentView; replayed: boolean }>>;
+  /**
+   * Charges once; the same id again answers the first result (`replayed`). A refusal (the id
+   * used with other terms) is the outcome's domain error: `unwrap` throws it again.
+   */
+  charge(input: ChargeInput): Promise<Outcome<{ payment: PaymentView; replayed: boolean }>>;
   get(): Promise<PaymentView | null>;
   /** Who the payment belongs to (the routes check it before answering). */
   owner(): Promise<{ tenantId: string; storefrontId: string; mode: string } | null>;
   /** Refunds `amount` (default: what is left); idempotent by `idempotencyKey`. */
   refund(
     req: RefundInput,
-  ): Promise<PaymentOutcome<{ refund: RefundRecord; payment: PaymentView; replayed: boolean }>>;
+  ): Promise<Outcome<{ refund: RefundRecord; payment: PaymentView; replayed: boolean }>>;
   /** Whether Postgres has this payment's latest state (tests, operations). */
   copied(): Promise<boolean>;
   /** Applies a provider's verified webhook event, once per event id (see the object). */

@@ -118,7 +118,7 @@ describe('PaymentDurableObject', () => {
       );
     });
     const resumed = await stub.charge(input);
-    if (!resumed.ok) throw new Error(resumed.problem.detail);
+    if (!resumed.ok) throw new Error(resumed.error.message);
     expect(resumed.value.payment).toMatchObject({ status: 'succeeded', provider: 'paypal' });
     expect(resumed.value.payment.attempts.map((a) => [a.provider, a.status])).toEqual([
       ['stripe', 'error'],

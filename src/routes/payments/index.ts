@@ -7,9 +7,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, desc, eq } from 'drizzle-orm';
 import type { Context } from 'hono';
-import type { Outcome } from '../../../durable-objects/payment';
 import { newRouter } from '../../app';
 import { customers, paymentMethods, payments } from '../../db/schema';
+import { unwrap } from '../../domain/errors';
 import { killedProviders } from '../../edge/killswitch';
 import type { AppEnv } from '../../env';
 import { ApiError } from '../../errors';
@@ -237,13 +237,6 @@ async function requestFingerprintOf(
   body: z.infer<typeof PaymentMethodInputSchema>,
 ): Promise<string> {
   return `pm-request:${await hmacSha256Hex(fingerprintSecret(c), JSON.stringify(body))}`;
-}
-
-/** A payment object's result, or its problem as the API error it was. */
-function unwrap<T>(outcome: Outcome<T>): T {
-  if (outcome.ok) return outcome.value;
-  const { code, detail, errors } = outcome.problem;
-  throw new ApiError(code, detail, errors ? { errors } : {});
 }
 
 /** A payment id derived from the caller's Idempotency-Key (so a retry reaches the same object). */
