@@ -1,3 +1,6 @@
+import type { PaymentMethodContract } from './contracts/payment-method';
+import type { SubscriptionContract } from './contracts/subscription';
+import type { TestClockContract } from './contracts/test-clock';
 import type { HostDirectoryContract } from './contracts/host-directory';
 import type { PaymentContract } from './contracts/payment';
 import type { ProviderHealthContract } from './contracts/provider-health';
@@ -38,6 +41,12 @@ export interface Env {
   SANDBOX_PROVIDER: DurableObjectNamespace<SandboxProviderContract>;
   /** One object per tenant and provider (`<tenant>:<provider>`): the circuit breaker. */
   PROVIDER_HEALTH: DurableObjectNamespace<ProviderHealthContract>;
+  /** One per subscription: its live state, billing, payments and event log. */
+  SUBSCRIPTION: DurableObjectNamespace<SubscriptionContract>;
+  /** One per test clock (test mode only). */
+  TEST_CLOCK: DurableObjectNamespace<TestClockContract>;
+  /** One per tokenized payment method (read without Postgres). */
+  PAYMENT_METHOD: DurableObjectNamespace<PaymentMethodContract>;
   /** How long a sandbox charge may take before it is abandoned as unknown (ms, default 2,000). */
   SANDBOX_TIMEOUT_MS?: string;
   /** One object per rate-limited subject (API key, client IP, customer): exact sliding windows. */
@@ -93,6 +102,8 @@ export interface CustomerPrincipal {
   customerId: string;
   storefrontId: string;
   tenantId: string;
+  /** The mode of the key that issued the token: its customer reaches that mode's data only. */
+  mode: 'test' | 'live';
   /** ISO time the token expires. */
   expiresAt: string;
 }

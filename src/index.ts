@@ -19,6 +19,7 @@ import { flagEvaluateRoute } from './routes/flags';
 import { healthRoutes } from './routes/health';
 import { internalRoutes } from './routes/internal';
 import { paymentRoutes } from './routes/payments';
+import { subscriptionRoutes, testClockRoutes } from './routes/subscriptions';
 import { storefrontRoutes } from './routes/storefront';
 import { webhookRoutes } from './routes/webhooks';
 
@@ -26,6 +27,8 @@ const storefrontApi = newRouter();
 storefrontApi.route('/', storefrontRoutes);
 storefrontApi.route('/', customerRoutes);
 storefrontApi.route('/', paymentRoutes);
+storefrontApi.route('/', subscriptionRoutes);
+storefrontApi.route('/', testClockRoutes);
 
 const app = createApp();
 app.route('/', healthRoutes);
@@ -53,11 +56,14 @@ mountDocs(app);
 
 export { HostDirectoryDurableObject } from '../durable-objects/host-directory';
 export { PaymentDurableObject } from '../durable-objects/payment';
+export { PaymentMethodDurableObject } from '../durable-objects/payment-method';
 export { ProviderHealthDurableObject } from '../durable-objects/provider-health';
 export { PublisherDurableObject } from '../durable-objects/publisher';
 export { RateLimiterDurableObject } from '../durable-objects/rate-limiter';
 export { SandboxProviderDurableObject } from '../durable-objects/sandbox-provider';
+export { SubscriptionDurableObject } from '../durable-objects/subscription';
 export { TenantConfigDurableObject } from '../durable-objects/tenant-config';
+export { TestClockDurableObject } from '../durable-objects/test-clock';
 
 export default {
   fetch: (request, env, ctx) => fastPath(request, env, ctx) ?? app.fetch(request, env, ctx),

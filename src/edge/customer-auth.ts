@@ -71,6 +71,7 @@ export async function authenticateCustomer(
     customerId: claims.sub,
     storefrontId,
     tenantId: claims.tid,
+    mode: claims.mode ?? 'live',
     expiresAt: new Date(claims.exp * 1000).toISOString(),
   };
 }

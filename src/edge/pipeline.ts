@@ -19,7 +19,13 @@ import { type RequestTarget, resolveEdge } from './resolve-edge';
 import type { EdgeApiKey, KillswitchView } from './snapshot';
 
 /** Who may call a route. */
-export type Access = 'public' | 'publishable' | 'secret' | 'customer';
+export type Access = 'public' | 'publishable' | 'secret' | 'customer' | 'secret_or_customer';
+
+/** A bearer credential that is a token (a JWT: three dot-separated parts), not an API key. */
+function presentsToken(headers: Headers): boolean {
+  const auth = headers.get('authorization');
+  return !!auth && /^Bearer\s+[\w-]+\.[\w-]+\.[\w-]+\s*$/i.test(auth);
+}
 
 /** What a storefront route asks of the pipeline. */
 export interface RoutePolicy {
@@ -85,12 +91,13 @@ const killswitches: Step = (s) => {
 const authenticate: Step = (s) => {
   const { access } = s.policy;
   if (access === 'public') return undefined;
-  if (access === 'customer') {
+  if (access === 'customer' || (access === 'secret_or_customer' && presentsToken(s.headers))) {
     return settle(authenticateCustomer(s.edge, s.headers), (customer) => {
       s.customer = customer;
     });
   }
-  return settle(authenticateKey(s.edge, s.headers, access, s.env, s.ctx), (key) => {
+  const keyAccess = access === 'secret_or_customer' ? 'secret' : access;
+  return settle(authenticateKey(s.edge, s.headers, keyAccess, s.env, s.ctx), (key) => {
     s.apiKey = key;
   });
 };

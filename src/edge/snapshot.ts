@@ -1,3 +1,8 @@
+import {
+  BundleTrialSchema,
+  DEFAULT_SUBSCRIPTION_SETTINGS,
+  SubscriptionSettingsSchema,
+} from '../subscriptions/settings';
 import { z } from 'zod';
 import {
   apiKeyKindEnum,
@@ -50,6 +55,8 @@ export const SnapshotBundleSchema = z.object({
     intervalCount: z.number().int().positive(),
   }),
   entitlements: z.array(EntitlementGrantSchema),
+  /** The bundle's trial (src/subscriptions/settings.ts); null: none unless a checkout asks. */
+  trial: BundleTrialSchema.nullable().default(null),
 });
 export type SnapshotBundle = z.infer<typeof SnapshotBundleSchema>;
 
@@ -203,6 +210,8 @@ export const StorefrontSnapshotSchema = z.object({
     paymentRouting: z.unknown().optional(),
     /** The storefront's cache policy as configured (defaults are applied at the edge). */
     cachePolicy: CachePolicySchema.default({}),
+    /** Dunning and other subscription settings (src/subscriptions/settings.ts). */
+    subscriptions: SubscriptionSettingsSchema.default(DEFAULT_SUBSCRIPTION_SETTINGS),
   }),
   bundles: z.array(SnapshotBundleSchema),
   flags: HotStorefrontConfigSchema.shape.flags,

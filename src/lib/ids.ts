@@ -22,7 +22,8 @@ export type IdPrefix =
   | 'aud'
   | 'req'
   | 'seg'
-  | 'exp';
+  | 'exp'
+  | 'clock';
 
 /**
  * A prefixed, time-sortable id: `<prefix>_` + 10 chars of millisecond time + 16 random chars

@@ -72,6 +72,8 @@ export interface CustomerTokenClaims {
   exp: number;
   nbf?: number;
   jti?: string;
+  /** `test` for a token a test key issued (it reaches test-mode data only); absent: live. */
+  mode?: 'test';
 }
 
 export type VerifyCustomerTokenResult =
@@ -174,6 +176,8 @@ export interface CustomerTokenInput {
   ttlSeconds: number;
   /** Epoch milliseconds. */
   now: number;
+  /** The mode of the key that issued it (claim `mode`); default live. */
+  mode?: 'test' | 'live';
 }
 
 /**
@@ -210,7 +214,7 @@ export async function signCustomerToken(
     throw new TypeError('privateJwk could not be imported');
   }
   const iat = epochSeconds(input.now);
-  return new SignJWT({ tid: input.tenantId })
+  return new SignJWT({ tid: input.tenantId, ...(input.mode === 'test' ? { mode: 'test' } : {}) })
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: CUSTOMER_TOKEN_TYPE })
     .setIssuer(input.issuer)
     .setAudience(input.audience)
@@ -311,6 +315,7 @@ export async function verifyCustomerToken(
     };
     if (typeof payload.nbf === 'number') claims.nbf = payload.nbf;
     if (typeof payload.jti === 'string') claims.jti = payload.jti;
+    if (payload.mode === 'test') claims.mode = 'test';
     return { ok: true, claims };
   } catch (err) {
     return { ok: false, reason: joseFailure(err) };

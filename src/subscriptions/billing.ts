@@ -453,3 +453,32 @@ export function previewPlanChange(
 export function cancelScheduledChange(billing: BillingState): BillingState {
   return { ...billing, scheduled: null };
 }
+
+/** The invoice of billing that has just started paid ({@link startBilling}): its first period. */
+export function firstInvoice(billing: BillingState): Invoice {
+  return invoiceFor(
+    billing.price.currency,
+    [...billing.pendingLines, periodLine(billing.price, billing.period)],
+    billing.creditBalance,
+  );
+}
+
+/**
+ * Billing restarted at `at` (a resume after a pause): a new cycle anchored there, its first
+ * period invoiced with the lines waiting, drawing on (and keeping) the credit balance.
+ */
+export function restartBilling(
+  billing: BillingState,
+  at: UnixSeconds,
+): { invoice: Invoice; next: BillingState } {
+  const fresh = startBilling(billing.price, at);
+  const invoice = invoiceFor(
+    billing.price.currency,
+    [...billing.pendingLines, periodLine(billing.price, fresh.period)],
+    billing.creditBalance,
+  );
+  return {
+    invoice,
+    next: { ...fresh, creditBalance: balanceAfter(billing.creditBalance, invoice) },
+  };
+}

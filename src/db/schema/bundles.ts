@@ -1,4 +1,5 @@
-import { pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { jsonb, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import type { BundleTrial } from '../../subscriptions/settings';
 import { timestamps } from './_columns';
 import { recordStatusEnum } from './enums';
 import { tenants } from './tenants';
@@ -13,6 +14,8 @@ export const bundles = pgTable(
     slug: text('slug').notNull(),
     name: text('name').notNull(),
     description: text('description').notNull().default(''),
+    /** The bundle's trial (src/subscriptions/settings.ts); null: none unless a checkout asks. */
+    trial: jsonb('trial').$type<BundleTrial>(),
     status: recordStatusEnum('status').notNull().default('active'),
     ...timestamps,
   },

@@ -13,7 +13,6 @@ import type { RouteDecision } from '../../payments/types';
 import { timestamps } from './_columns';
 import { keyModeEnum, paymentStatusEnum } from './enums';
 import { storefronts } from './storefronts';
-import { subscriptions } from './subscriptions';
 import { tenants } from './tenants';
 
 /**
@@ -30,7 +29,11 @@ export const payments = pgTable(
     storefrontId: text('storefront_id')
       .notNull()
       .references(() => storefronts.id, { onDelete: 'cascade' }),
-    subscriptionId: text('subscription_id').references(() => subscriptions.id),
+    /**
+     * The subscription the payment was made for. No foreign key: the payment's object and the
+     * subscription's copy themselves to Postgres independently, in either order.
+     */
+    subscriptionId: text('subscription_id'),
     customerId: text('customer_id'),
     paymentMethodId: text('payment_method_id'),
     mode: keyModeEnum('mode').notNull().default('live'),

@@ -1,6 +1,7 @@
 import { jsonb, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import type { CachePolicy } from '../../edge/http-cache';
 import type { PaymentRouting } from '../../payments/routing';
+import type { SubscriptionSettings } from '../../subscriptions/settings';
 import { timestamps } from './_columns';
 import { channelEnum, recordStatusEnum } from './enums';
 import { tenants } from './tenants';
@@ -46,6 +47,8 @@ export const storefronts = pgTable(
     branding: jsonb('branding').$type<Branding>().notNull().default({}),
     /** HTTP caching of the storefront's reads, per resource and channel (src/edge/http-cache.ts). */
     cachePolicy: jsonb('cache_policy').$type<CachePolicy>().notNull().default({}),
+    /** Dunning and other subscription settings (src/subscriptions/settings.ts); null: defaults. */
+    subscriptionSettings: jsonb('subscription_settings').$type<SubscriptionSettings>(),
     status: recordStatusEnum('status').notNull().default('active'),
     ...timestamps,
   },

@@ -1,5 +1,14 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, check, index, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  check,
+  index,
+  integer,
+  pgTable,
+  text,
+  timestamp,
+} from 'drizzle-orm/pg-core';
 import { timestamps } from './_columns';
 import { bundlePrices } from './bundle-prices';
 import { bundles } from './bundles';
@@ -69,6 +78,8 @@ export const subscriptions = pgTable(
     targetingKey: text('targeting_key'),
     /** The campaign the subscription was sold under, for attribution. */
     campaign: text('campaign'),
+    /** The object's version of this copy: a copy only ever replaces an older one. */
+    version: integer('version').notNull().default(0),
     ...timestamps,
   },
   (t) => [

@@ -192,6 +192,7 @@ export const customerRoutes = newRouter()
         storefrontId: edge.resolution.storefrontId,
         customerId: id,
         ttlSeconds: body.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS,
+        mode: c.get('apiKey').mode,
         requestId: c.get('requestId'),
       });
       // The edge must learn a new key's public half before its tokens verify: publish after

@@ -22,6 +22,7 @@ import { isSandboxTestCard } from '../../payments/sandbox-cards';
 import type { StoredPaymentMethod } from '../../payments/types';
 import { paymentsSecret } from '../../services/payments/adapters';
 import { storefrontRouting } from '../../services/payments/record';
+import { vaultEntryOf } from '../../services/payments/vault';
 import { IdempotencyHeaderSchema, idempotencyKeyOf, idempotent } from '../admin/support';
 import {
   ProblemSchema,
@@ -338,6 +339,10 @@ export const paymentRoutes = newRouter()
             })
             .returning();
           if (!row) throw new Error('payment method insert returned nothing');
+          // Its object too, so checkouts and renewals find it without Postgres.
+          await c.env.PAYMENT_METHOD.get(c.env.PAYMENT_METHOD.idFromName(row.id)).save(
+            vaultEntryOf(row),
+          );
           return { status: 201, body: methodView(row) };
         },
         apiKey.id,

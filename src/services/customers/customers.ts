@@ -2,7 +2,8 @@ import { and, eq, sql } from 'drizzle-orm';
 import { customers, tenants } from '../../db/schema';
 import type { Db } from '../../db/types';
 import { NotFoundError } from '../../domain/errors';
-import { newId } from '../../lib/ids';
+import { sha256Hex } from '../../lib/crypto';
+import { idFromDigest } from '../../lib/ids';
 import { signCustomerToken } from '../../security/customer-tokens';
 import { epochSeconds } from '../../security/jwt-common';
 import { type Actor, appendAudit } from '../audit/audit';
@@ -10,6 +11,15 @@ import { customerTokenIssuer } from './issuer';
 import { activeSigningKey, type SigningKeyEnv } from './signing-keys';
 
 type CustomerRow = typeof customers.$inferSelect;
+
+/**
+ * The id of the storefront's customer with `email`: derived from the storefront and the email
+ * (compared case-insensitively), so a checkout names its customer without asking Postgres and a
+ * copy made after an outage lands on the same row.
+ */
+export async function customerIdFor(storefrontId: string, email: string): Promise<string> {
+  return idFromDigest('cus', await sha256Hex(`customer:${storefrontId}:${email.trim().toLowerCase()}`));
+}
 
 /** A customer as the API shows it. */
 export function customerView(c: CustomerRow) {
@@ -53,7 +63,7 @@ export async function upsertCustomer(
     const [inserted] = await tx
       .insert(customers)
       .values({
-        id: newId('cus'),
+        id: await customerIdFor(input.storefrontId, email),
         tenantId: input.tenantId,
         storefrontId: input.storefrontId,
         email,
@@ -118,6 +128,8 @@ export interface IssueTokenInput {
   storefrontId: string;
   customerId: string;
   ttlSeconds: number;
+  /** The issuing key's mode, carried in the token. */
+  mode?: 'test' | 'live';
   /** Defaults to the current time. */
   now?: Date;
   requestId?: string | null;
@@ -148,6 +160,7 @@ export async function issueCustomerToken(db: Db, env: SigningKeyEnv, input: Issu
     tenantId: input.tenantId,
     ttlSeconds: input.ttlSeconds,
     now: now.getTime(),
+    ...(input.mode ? { mode: input.mode } : {}),
   });
   const exp = epochSeconds(now.getTime()) + input.ttlSeconds;
   return {

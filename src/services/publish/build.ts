@@ -11,6 +11,7 @@ import {
 } from '../../edge/snapshot';
 import { jsonBytes, MAX_DEFINITION_BYTES, overLimitMessage, utf8Length } from '../../flags/limits';
 import { buildJwks } from '../../security/customer-tokens';
+import { DEFAULT_SUBSCRIPTION_SETTINGS } from '../../subscriptions/settings';
 import type { TenantConfigRows } from './load';
 
 /** One storefront's snapshot from the tenant's rows. Pure. */
@@ -50,6 +51,7 @@ export function buildSnapshot(
           unit: g.def.unit,
           value: g.grant.value,
         })),
+      trial: bundle.trial ?? null,
     });
   }
   // Storefront overrides replace the tenant definition of the same key.
@@ -73,6 +75,7 @@ export function buildSnapshot(
       paymentProviders: sf.paymentProviders,
       paymentRouting: sf.paymentRouting ?? null,
       cachePolicy: sf.cachePolicy,
+      subscriptions: sf.subscriptionSettings ?? DEFAULT_SUBSCRIPTION_SETTINGS,
     },
     bundles,
     flags: [...flags.values()],

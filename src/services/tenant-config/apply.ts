@@ -54,6 +54,7 @@ export async function applyTenantSpec(db: Db, input: TenantSpecInput): Promise<A
         paymentRouting: sf.paymentRouting ?? null,
         branding: sf.branding,
         cachePolicy: sf.cachePolicy,
+        subscriptionSettings: sf.subscriptions,
       };
       const [row] = await tx
         .insert(storefronts)
@@ -107,7 +108,7 @@ export async function applyTenantSpec(db: Db, input: TenantSpecInput): Promise<A
 
     const bundleIds: Record<string, string> = {};
     for (const b of spec.bundles) {
-      const values = { name: b.name, description: b.description };
+      const values = { name: b.name, description: b.description, trial: b.trial ?? null };
       const [row] = await tx
         .insert(bundles)
         .values({ id: newId('bun'), tenantId, slug: b.slug, ...values })

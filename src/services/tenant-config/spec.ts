@@ -6,6 +6,7 @@ import { CachePolicySchema } from '../../edge/http-cache';
 import { isReservedSegment } from '../../edge/reserved-paths';
 import { isCurrency } from '../../lib/money';
 import { PaymentRoutingSchema } from '../../payments/routing';
+import { BundleTrialSchema, SubscriptionSettingsSchema } from '../../subscriptions/settings';
 
 const Slug = z
   .string()
@@ -61,6 +62,10 @@ export const StorefrontSpecSchema = z.strictObject({
     .default({}),
   /** `Cache-Control` of its reads per resource and channel; the README lists the defaults. */
   cachePolicy: CachePolicySchema.default({}),
+  /** Subscriptions sold here: dunning (retry days, grace, end state). */
+  subscriptions: SubscriptionSettingsSchema.default({
+    dunning: { retryDays: [1, 3, 7, 14], graceDays: 14, endState: 'ended' },
+  }),
 });
 
 const EntitlementDefSchema = z.strictObject({
@@ -74,6 +79,8 @@ export const BundleSpecSchema = z.strictObject({
   slug: Slug,
   name: z.string().min(1).max(120),
   description: z.string().max(2000).default(''),
+  /** A trial: its default length, and whether it may start without a payment method. */
+  trial: BundleTrialSchema.optional(),
   entitlements: z.array(
     z.strictObject({ key: z.string(), value: z.record(z.string(), z.unknown()) }),
   ),

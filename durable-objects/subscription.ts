@@ -1,0 +1,1061 @@
+import type {
+  ChangePreviewView,
+  CurrentTerms,
+  IdempotencyClaim,
+  PlanChangeInput,
+  SubscriptionCommand,
+  SubscriptionContract,
+  SubscriptionResult,
+} from '../src/contracts/subscription';
+import {
+  ConflictError,
+  IdempotencyKeyReusedError,
+  InvalidStateError,
+  NotFoundError,
+  type Outcome,
+  asOutcome,
+  ValidationError,
+} from '../src/domain/errors';
+import { sha256Hex } from '../src/lib/crypto';
+import { idFromDigest } from '../src/lib/ids';
+import type { ChargeInput, PaymentView } from '../src/services/payments/record';
+import type {
+  CheckoutInput,
+  OpenInvoice,
+  SubscriptionEvent,
+  SubscriptionPayment,
+  SubscriptionRecord,
+} from '../src/services/subscriptions/record';
+import { subscriptionView } from '../src/services/subscriptions/record';
+import { copySubscription } from '../src/services/subscriptions/copy';
+import { currentTerms } from '../src/services/subscriptions/terms';
+import {
+  type BillingState,
+  changePlan,
+  firstInvoice,
+  type Invoice,
+  renew,
+  restartBilling,
+  startBilling,
+  startTrialBilling,
+} from '../src/subscriptions/billing';
+import {
+  nextDunningStep,
+  recordRetryFailure,
+  startStreak,
+} from '../src/subscriptions/dunning';
+import {
+  INCOMPLETE_EXPIRY_SECONDS,
+  isTerminal,
+  type LifecycleEvent,
+  type LifecycleState,
+  transition,
+} from '../src/subscriptions/lifecycle';
+import { isoOf, type UnixSeconds } from '../src/subscriptions/time';
+import { trialEnd } from '../src/subscriptions/trials';
+import { StatefulDurableObject, type SqlMigration } from './base';
+
+/** Idempotency-Keys are kept this long (Stripe keeps them 24 h; we keep 48). */
+const IDEMPOTENCY_KEEP_SECONDS = 48 * 3_600;
+/** A call never waits longer than this for the Postgres copy; the copy goes on behind it. */
+const COPY_WAIT_MS = 2_000;
+/** Retry the copy after this long, doubling up to {@link COPY_RETRY_MAX_MS}. */
+const COPY_RETRY_MS = 2_000;
+const COPY_RETRY_MAX_MS = 5 * 60_000;
+/** Work one alarm (or one clock step) may do before yielding; what remains re-arms. */
+const MAX_ACTIONS_PER_RUN = 1_000;
+
+type Action =
+  | { kind: 'expire'; at: UnixSeconds }
+  | { kind: 'trial_end'; at: UnixSeconds }
+  | { kind: 'renew'; at: UnixSeconds }
+  | { kind: 'period_end_cancel'; at: UnixSeconds }
+  | { kind: 'dunning'; at: UnixSeconds }
+  | { kind: 'auto_resume'; at: UnixSeconds };
+
+const MIGRATIONS: readonly SqlMigration[] = [
+  {
+    id: 1,
+    name: 'state, event log, payments, idempotency, copy cursors',
+    up: [
+      'create table state (id integer primary key check (id = 1), record text not null)',
+      `create table events (seq integer primary key, type text not null, data text not null,
+        at integer not null)`,
+      `create table payments (id text primary key, key text not null unique, purpose text not null,
+        status text not null, amount integer not null, currency text not null, provider text,
+        decline_code text, created_at text not null)`,
+      `create table idempotency (key text primary key, request_hash text not null,
+        response text not null, at integer not null)`,
+      'create table cursors (sink text primary key, seq integer not null, version integer not null)',
+    ],
+  },
+];
+
+/**
+ * One subscription (named by its id): its state machine (src/subscriptions/lifecycle.ts), its
+ * billing cycle and plan changes (src/subscriptions/billing.ts), its dunning, every payment it
+ * makes (each through a PaymentDurableObject under a natural key — `attempt:<invoice>:<n>` —
+ * so a charge happens once for the life of the subscription, whatever is retried), an ordered
+ * event log with monotonic sequence numbers, and the Idempotency-Keys of the calls made to it.
+ *
+ * Everything is in this object's SQLite storage before a call is answered. Postgres gets a copy
+ * (subscriptions, subscription_events; the payments copy themselves): the events past the
+ * copy's cursor are the outbox, written through after each call and by the alarm after a
+ * failure, in sequence order, so an outage delays the copy and loses nothing.
+ *
+ * Time: the wall clock, or for a subscription on a test clock the clock's time, which only the
+ * clock moves (`advanceTo`); such a subscription never sets a billing alarm.
+ */
+export class SubscriptionDurableObject
+  extends StatefulDurableObject
+  implements SubscriptionContract
+{
+  protected override readonly migrations = MIGRATIONS;
+  private record: SubscriptionRecord | null = null;
+  /** Events of the operation under way, saved with the record. */
+  private pending: { type: string; data: Record<string, unknown>; at: UnixSeconds }[] = [];
+  private copying: Promise<boolean> | null = null;
+  private copyAgain = false;
+  private copyFailures = 0;
+
+  protected override onStart(): void {
+    const row = this.ctx.storage.sql
+      .exec<{ record: string }>('select record from state where id = 1')
+      .toArray()[0];
+    this.record = row ? (JSON.parse(row.record) as SubscriptionRecord) : null;
+  }
+
+  protected override async onAlarm(): Promise<void> {
+    const r = this.record;
+    if (r && !r.testClockId) {
+      await this.serialized(async () => {
+        await this.runDue(this.wallNow(), true);
+      });
+    }
+    await this.copy();
+    await this.arm();
+  }
+
+  // ── RPC ─────────────────────────────────────────────────────────────────────────────────
+
+  async checkout(
+    input: CheckoutInput,
+  ): Promise<Outcome<SubscriptionResult & { replayed: boolean; status: number }>> {
+    await this.ready();
+    const out = await this.serialized(() =>
+      asOutcome(async () => {
+        this.pending = [];
+        const stored = this.claimed('checkout');
+        if (stored) {
+          if (stored.requestHash !== input.requestHash) {
+            throw new IdempotencyKeyReusedError(
+              'This Idempotency-Key was used for a checkout with different parameters.',
+            );
+          }
+          return { ...(JSON.parse(stored.response) as SubscriptionResult & { status: number }), replayed: true };
+        }
+        const result = await this.create(input);
+        this.remember('checkout', input.requestHash, result);
+        return { ...result, replayed: false };
+      }),
+    );
+    await this.afterChange();
+    return out;
+  }
+
+  async get() {
+    await this.ready();
+    return this.record ? subscriptionView(this.record) : null;
+  }
+
+  async owner() {
+    await this.ready();
+    const r = this.record;
+    return r
+      ? { tenantId: r.tenantId, storefrontId: r.storefrontId, mode: r.mode, customerId: r.customerId }
+      : null;
+  }
+
+  async command(
+    command: SubscriptionCommand,
+    current: CurrentTerms | null,
+    claim: IdempotencyClaim | null,
+  ): Promise<Outcome<SubscriptionResult & { replayed: boolean }>> {
+    await this.ready();
+    const out = await this.serialized(
+      async (): Promise<Outcome<SubscriptionResult & { replayed: boolean }>> => {
+        this.pending = [];
+        const key = claim ? `${command.type}:${claim.key}` : null;
+        const stored = key ? this.claimed(key) : null;
+        if (stored && claim) {
+          if (stored.requestHash !== claim.requestHash) {
+            const reused = new IdempotencyKeyReusedError(
+              'This Idempotency-Key was used for a different request on this subscription.',
+            );
+            return { ok: false, error: reused.serialize() };
+          }
+          // The first answer again, a refusal as a refusal.
+          const first = JSON.parse(stored.response) as Outcome<SubscriptionResult>;
+          return first.ok ? { ok: true, value: { ...first.value, replayed: true } } : first;
+        }
+        const run = await asOutcome(() => {
+          const r = this.working();
+          if (current) {
+            r.terms = current.terms;
+            r.dunning = current.dunning;
+          }
+          return this.apply(r, command);
+        });
+        if (key && claim) this.remember(key, claim.requestHash, run);
+        return run.ok ? { ok: true, value: { ...run.value, replayed: false } } : run;
+      },
+    );
+    await this.afterChange();
+    return out;
+  }
+
+  async preview(change: PlanChangeInput): Promise<Outcome<ChangePreviewView>> {
+    await this.ready();
+    return asOutcome(() => {
+      const r = this.requireRecord();
+      const { preview } = this.planChange(r, change);
+      const lines = preview.invoice?.lines ?? preview.lines;
+      return {
+        amount: preview.amountDue,
+        currency: change.price.currency,
+        prorationDate: isoOf(preview.prorationDate),
+        lines: lines.map((l) => ({
+          description: l.description,
+          amount: l.amount,
+          periodStart: isoOf(l.periodStart),
+          periodEnd: isoOf(l.periodEnd),
+        })),
+        direction: preview.direction,
+        timing: preview.timing,
+        addedToNextInvoice: preview.addedToNextInvoice.reduce((sum, l) => sum + l.amount, 0),
+      };
+    });
+  }
+
+  async events(afterSeq: number, limit: number): Promise<SubscriptionEvent[]> {
+    await this.ready();
+    return this.ctx.storage.sql
+      .exec<{ seq: number; type: string; data: string; at: number }>(
+        'select seq, type, data, at from events where seq > ? order by seq limit ?',
+        afterSeq,
+        limit,
+      )
+      .toArray()
+      .map((e) => ({
+        seq: e.seq,
+        type: e.type,
+        data: JSON.parse(e.data) as Record<string, unknown>,
+        occurredAt: isoOf(e.at),
+      }));
+  }
+
+  async payments(): Promise<SubscriptionPayment[]> {
+    await this.ready();
+    return this.ctx.storage.sql
+      .exec<{
+        id: string;
+        key: string;
+        purpose: string;
+        status: string;
+        amount: number;
+        currency: string;
+        provider: string | null;
+        decline_code: string | null;
+        created_at: string;
+      }>('select * from payments order by created_at, rowid')
+      .toArray()
+      .map((p) => ({
+        id: p.id,
+        key: p.key,
+        purpose: p.purpose,
+        status: p.status as SubscriptionPayment['status'],
+        amount: p.amount,
+        currency: p.currency,
+        provider: p.provider,
+        declineCode: p.decline_code,
+        createdAt: p.created_at,
+      }));
+  }
+
+  async tick(): Promise<{ fired: number }> {
+    await this.ready();
+    const r = this.record;
+    if (!r || r.testClockId) return { fired: 0 };
+    const fired = await this.serialized(() => this.runDue(this.wallNow(), true));
+    await this.afterChange();
+    return { fired };
+  }
+
+  async nextDue(): Promise<UnixSeconds | null> {
+    await this.ready();
+    return this.record ? (this.nextAction(this.record)?.at ?? null) : null;
+  }
+
+  async advanceTo(at: UnixSeconds): Promise<{ fired: number; nextDue: UnixSeconds | null }> {
+    await this.ready();
+    const fired = await this.serialized(async () => {
+      if (!this.record?.testClockId) return 0;
+      const from = this.record.clockNow;
+      if (from !== null && at < from) return 0; // a clock only moves forward
+      const n = await this.runDue(at, true);
+      const r = this.working();
+      r.clockNow = at;
+      this.save(r);
+      return n;
+    });
+    await this.afterChange();
+    return { fired, nextDue: this.record ? (this.nextAction(this.record)?.at ?? null) : null };
+  }
+
+  async copied(): Promise<{ copied: boolean; events: number; copiedEvents: number }> {
+    await this.ready();
+    const events = this.lastSeq();
+    const cursor = this.cursor();
+    return {
+      copied: cursor.seq >= events && cursor.version >= (this.record?.version ?? 0),
+      events,
+      copiedEvents: cursor.seq,
+    };
+  }
+
+  // ── Creating ────────────────────────────────────────────────────────────────────────────
+
+  private async create(
+    input: CheckoutInput,
+  ): Promise<SubscriptionResult & { status: number }> {
+    if (this.record) {
+      throw new ConflictError(`Subscription ${input.subscriptionId} already exists.`);
+    }
+    const now = input.testClock?.now ?? this.wallNow();
+    const base: Omit<SubscriptionRecord, 'billing' | 'lifecycle' | 'trialEnd'> = {
+      id: input.subscriptionId,
+      tenantId: input.tenantId,
+      storefrontId: input.storefrontId,
+      mode: input.mode,
+      customerId: input.customer.id,
+      customerEmail: input.customer.email,
+      bundle: input.bundle,
+      pendingBundle: null,
+      dunning: input.dunning,
+      streak: null,
+      openInvoice: null,
+      paymentMethod: input.paymentMethod,
+      terms: input.terms,
+      testClockId: input.testClock?.id ?? null,
+      clockNow: input.testClock ? now : null,
+      targetingKey: input.targetingKey,
+      campaign: input.campaign,
+      createdAt: now,
+      cancelledAt: null,
+      endedAt: null,
+      pausedAt: null,
+      version: 0,
+    };
+    const created = {
+      bundleId: input.bundle.id,
+      priceId: input.price.id,
+      amount: input.price.amount,
+      currency: input.price.currency,
+      customerId: input.customer.id,
+    };
+    if (input.trial) {
+      const end = trialEnd(now, input.trial.days);
+      const lifecycle = this.step(null, { type: 'trial_started', at: now, trialEnd: end });
+      const r: SubscriptionRecord = {
+        ...base,
+        billing: startTrialBilling(input.price, now, end),
+        lifecycle,
+        trialEnd: { at: end, missingPaymentMethod: input.trial.missingPaymentMethod },
+      };
+      this.emit('created', created, now);
+      this.emit('trial_started', { trialEnd: isoOf(end) }, now);
+      this.save(r);
+      return { subscription: subscriptionView(r), payment: null, declined: false, status: 201 };
+    }
+    const billing = startBilling(input.price, now);
+    const invoice = firstInvoice(billing);
+    const draft: SubscriptionRecord = {
+      ...base,
+      billing,
+      // A placeholder until the first payment decides (it is never saved as it is).
+      lifecycle: {
+        status: 'incomplete',
+        since: now,
+        lastEventAt: now,
+        periodEnd: null,
+        termEnd: null,
+        cancelAtPeriodEnd: false,
+        billingIssue: false,
+        resumeAt: null,
+      },
+      trialEnd: null,
+    };
+    this.emit('created', created, now);
+    const payment =
+      invoice.amountDue > 0 ? await this.charge(draft, 'checkout', 'initial', '0', invoice, now) : null;
+    if (!payment || payment.status === 'succeeded') {
+      draft.lifecycle = this.step(null, {
+        type: 'checkout_paid',
+        at: now,
+        periodEnd: billing.period.end,
+      });
+      this.emit('activated', { paymentId: payment?.id ?? null }, now);
+      this.save(draft);
+      return { subscription: subscriptionView(draft), payment, declined: false, status: 201 };
+    }
+    draft.lifecycle = this.step(null, { type: 'checkout_failed', at: now });
+    draft.openInvoice = openInvoiceOf('initial', invoice);
+    this.emit('payment_failed', paymentFacts(payment), now);
+    this.save(draft);
+    return { subscription: subscriptionView(draft), payment, declined: true, status: 402 };
+  }
+
+  // ── Commands ────────────────────────────────────────────────────────────────────────────
+
+  private async apply(r: SubscriptionRecord, c: SubscriptionCommand): Promise<SubscriptionResult> {
+    const now = this.now(r);
+    const done = (payment: PaymentView | null = null, declined = false): SubscriptionResult => {
+      this.save(r);
+      return { subscription: subscriptionView(r), payment, declined };
+    };
+    switch (c.type) {
+      case 'pause': {
+        r.lifecycle = this.step(r.lifecycle, { type: 'pause', at: now, resumeAt: c.resumeAt });
+        r.pausedAt = now;
+        this.emit('paused', { resumeAt: c.resumeAt === null ? null : isoOf(c.resumeAt) }, now);
+        return done();
+      }
+      case 'resume': {
+        const payment = await this.resume(r, now, 'manual');
+        return done(payment, payment !== null && payment.status !== 'succeeded');
+      }
+      case 'cancel': {
+        if (c.atPeriodEnd) {
+          r.lifecycle = this.step(r.lifecycle, { type: 'cancel_at_period_end', at: now });
+          this.emit('cancel_scheduled', { at: isoOf(r.billing.period.end) }, now);
+        } else {
+          r.lifecycle = this.step(r.lifecycle, { type: 'cancel_now', at: now });
+          r.cancelledAt = now;
+          r.openInvoice = null;
+          r.streak = null;
+          this.emit('cancelled', { atPeriodEnd: false }, now);
+        }
+        return done();
+      }
+      case 'reactivate': {
+        r.lifecycle = this.step(r.lifecycle, { type: 'reactivate', at: now });
+        this.emit('reactivated', {}, now);
+        return done();
+      }
+      case 'change': {
+        const { preview, next } = this.planChange(r, c);
+        let payment: PaymentView | null = null;
+        if (preview.amountDue > 0 && preview.invoice) {
+          const key = `change:${preview.prorationDate}:${c.price.id}:${c.proration}`;
+          payment = await this.charge(r, 'plan_change', key, '0', preview.invoice, now);
+          if (payment.status !== 'succeeded') {
+            this.emit('payment_failed', { ...paymentFacts(payment), for: 'plan_change' }, now);
+            return done(payment, true);
+          }
+        }
+        const from = { bundleId: r.bundle.id, priceId: r.billing.price.id };
+        r.lifecycle = this.step(r.lifecycle, {
+          type: 'plan_changed',
+          at: now,
+          ...(preview.anchorReset ? { periodEnd: next.period.end } : {}),
+        });
+        r.billing = next;
+        if (preview.timing === 'period_end') {
+          r.pendingBundle = c.bundle;
+          this.emit(
+            'plan_change_scheduled',
+            { from, to: { bundleId: c.bundle.id, priceId: c.price.id }, at: isoOf(preview.effectiveAt) },
+            now,
+          );
+        } else {
+          r.bundle = c.bundle;
+          r.pendingBundle = null;
+          this.emit(
+            'plan_changed',
+            {
+              from,
+              to: { bundleId: c.bundle.id, priceId: c.price.id },
+              direction: preview.direction,
+              proration: c.proration,
+              prorationDate: isoOf(preview.prorationDate),
+              amountCharged: preview.amountDue,
+              paymentId: payment?.id ?? null,
+            },
+            now,
+          );
+        }
+        return done(payment);
+      }
+      case 'payment_method': {
+        if (isTerminal(r.lifecycle.status)) {
+          throw new InvalidStateError(
+            `A ${r.lifecycle.status} subscription takes no payment method.`,
+            { state: r.lifecycle.status, code: 'illegal_transition' },
+          );
+        }
+        r.paymentMethod = c.paymentMethod;
+        this.emit('payment_method_updated', { paymentMethodId: c.paymentMethod.id }, now);
+        const open = r.openInvoice;
+        const status = r.lifecycle.status;
+        if (!open || (status !== 'incomplete' && status !== 'past_due')) return done();
+        // A new method retries the open invoice at once, once per method.
+        const purpose = status === 'incomplete' ? 'checkout_retry' : 'dunning_retry';
+        const payment = await this.charge(r, purpose, open.key, `pm:${c.paymentMethod.id}`, open, now);
+        if (payment.status !== 'succeeded') {
+          this.emit('payment_failed', paymentFacts(payment), now);
+          return done(payment, true);
+        }
+        this.paid(r, now, payment);
+        return done(payment);
+      }
+    }
+  }
+
+  /** The open invoice was paid by `payment`: activation or recovery. */
+  private paid(r: SubscriptionRecord, now: UnixSeconds, payment: PaymentView): void {
+    if (r.lifecycle.status === 'incomplete') {
+      r.lifecycle = this.step(r.lifecycle, {
+        type: 'first_payment_retry_succeeded',
+        at: now,
+        periodEnd: r.billing.period.end,
+      });
+      this.emit('activated', { paymentId: payment.id }, now);
+    } else {
+      r.lifecycle = this.step(r.lifecycle, { type: 'dunning_recovered', at: now });
+      this.emit('recovered', { paymentId: payment.id }, now);
+    }
+    r.openInvoice = null;
+    r.streak = null;
+  }
+
+  private planChange(r: SubscriptionRecord, c: PlanChangeInput) {
+    const now = this.now(r);
+    const allowed = transition(r.lifecycle, { type: 'plan_changed', at: now });
+    if (!allowed.ok) throw illegal(allowed.error.message, r);
+    if (c.price.bundleId === r.bundle.id && c.price.id === r.billing.price.id) {
+      throw new ValidationError(`The subscription is already on ${r.bundle.slug}.`, {
+        errors: [{ path: 'bundleId', message: 'the current bundle' }],
+      });
+    }
+    const prorationDate = c.prorationDate ?? now;
+    if (prorationDate > now) {
+      throw new ValidationError('prorationDate may not be in the future.', {
+        errors: [{ path: 'prorationDate', message: `after now (${isoOf(now)})` }],
+      });
+    }
+    const result = changePlan(r.billing, {
+      price: c.price,
+      prorationDate,
+      behavior: c.proration,
+      deferDowngrade: c.atPeriodEnd ?? false,
+    });
+    if (!result.ok) {
+      const e = result.error;
+      if (e.kind === 'currency_mismatch') {
+        throw new ValidationError(
+          `The subscription is billed in ${e.current}; a price in ${e.requested} cannot replace it.`,
+          { errors: [{ path: 'bundleId', message: 'another currency' }] },
+        );
+      }
+      if (e.kind === 'same_price') {
+        throw new ValidationError('The subscription is already on this price.', {
+          errors: [{ path: 'bundleId', message: 'the current price' }],
+        });
+      }
+      throw new ValidationError(
+        `prorationDate must be within the current period (${isoOf(e.periodStart)} – ${isoOf(e.periodEnd)}).`,
+        { errors: [{ path: 'prorationDate', message: 'outside the current period' }] },
+      );
+    }
+    return result;
+  }
+
+  private async resume(
+    r: SubscriptionRecord,
+    now: UnixSeconds,
+    how: 'manual' | 'automatic',
+  ): Promise<PaymentView | null> {
+    const allowed = transition(r.lifecycle, { type: 'resume', at: now, periodEnd: now + 1 });
+    if (!allowed.ok) throw illegal(allowed.error.message, r);
+    const { invoice, next } = restartBilling(r.billing, now);
+    let payment: PaymentView | null = null;
+    if (invoice.amountDue > 0) {
+      payment = await this.charge(r, 'resume', `resume:${now}`, '0', invoice, now);
+      if (payment.status !== 'succeeded') {
+        this.emit('payment_failed', { ...paymentFacts(payment), for: 'resume' }, now);
+        if (how === 'automatic') {
+          // The automatic resume is spent: the subscription stays paused until resumed by hand
+          // (with a working method). Not a status change, so not a transition.
+          r.lifecycle = { ...r.lifecycle, resumeAt: null };
+          this.emit('resume_failed', { paymentId: payment.id }, now);
+        }
+        return payment;
+      }
+    }
+    r.billing = next;
+    r.lifecycle = this.step(r.lifecycle, { type: 'resume', at: now, periodEnd: next.period.end });
+    r.pausedAt = null;
+    this.emit('resumed', { how, paymentId: payment?.id ?? null }, now);
+    return payment;
+  }
+
+  // ── What is due ─────────────────────────────────────────────────────────────────────────
+
+  /** The next thing the subscription does by itself, and when. */
+  private nextAction(r: SubscriptionRecord): Action | null {
+    const l = r.lifecycle;
+    const periodEnd = r.billing.period.end;
+    switch (l.status) {
+      case 'incomplete':
+        return { kind: 'expire', at: l.since + INCOMPLETE_EXPIRY_SECONDS };
+      case 'trialing':
+        return { kind: l.cancelAtPeriodEnd ? 'period_end_cancel' : 'trial_end', at: periodEnd };
+      case 'active':
+        return { kind: l.cancelAtPeriodEnd ? 'period_end_cancel' : 'renew', at: periodEnd };
+      case 'past_due': {
+        const cancel = l.cancelAtPeriodEnd ? periodEnd : Number.POSITIVE_INFINITY;
+        const dunning = r.streak ? nextDunningStep(r.dunning, r.streak).at : Number.POSITIVE_INFINITY;
+        if (cancel === Number.POSITIVE_INFINITY && dunning === Number.POSITIVE_INFINITY) return null;
+        return cancel <= dunning
+          ? { kind: 'period_end_cancel', at: cancel }
+          : { kind: 'dunning', at: dunning };
+      }
+      case 'paused':
+        return l.resumeAt === null ? null : { kind: 'auto_resume', at: l.resumeAt };
+      default:
+        return null;
+    }
+  }
+
+  /** Does every action due by `until`, in time order; answers how many. */
+  private async runDue(until: UnixSeconds, refresh: boolean): Promise<number> {
+    if (!this.record) return 0;
+    this.pending = [];
+    let r = this.working();
+    let fired = 0;
+    let refreshed = !refresh;
+    for (let i = 0; i < MAX_ACTIONS_PER_RUN; i++) {
+      const action = this.nextAction(r);
+      if (!action || action.at > until) break;
+      if (!refreshed) {
+        // Routing, killswitches and dunning as published now (a renewal has no request).
+        const current = await currentTerms(this.env, r).catch(() => null);
+        if (current) {
+          r.terms = current.terms;
+          r.dunning = current.dunning;
+        }
+        refreshed = true;
+      }
+      if (r.testClockId) r.clockNow = action.at;
+      await this.fire(r, action);
+      this.save(r);
+      r = this.working();
+      fired += 1;
+    }
+    return fired;
+  }
+
+  private async fire(r: SubscriptionRecord, action: Action): Promise<void> {
+    const at = action.at;
+    switch (action.kind) {
+      case 'expire': {
+        r.lifecycle = this.step(r.lifecycle, { type: 'incomplete_expired', at });
+        r.openInvoice = null;
+        this.emit('incomplete_expired', {}, at);
+        return;
+      }
+      case 'period_end_cancel': {
+        r.lifecycle = this.step(r.lifecycle, { type: 'period_end_with_cancel', at });
+        r.cancelledAt = at;
+        r.openInvoice = null;
+        r.streak = null;
+        this.emit('cancelled', { atPeriodEnd: true }, at);
+        return;
+      }
+      case 'trial_end': {
+        if (!r.paymentMethod) {
+          const to = r.trialEnd?.missingPaymentMethod === 'pause' ? 'paused' : 'cancelled';
+          r.lifecycle = this.step(r.lifecycle, { type: 'trial_ended_no_method', at, to });
+          this.emit('trial_ended', { paymentMethod: false }, at);
+          if (to === 'cancelled') {
+            r.cancelledAt = at;
+            this.emit('cancelled', { reason: 'trial_ended_without_payment_method' }, at);
+          } else {
+            r.pausedAt = at;
+            this.emit('paused', { reason: 'trial_ended_without_payment_method', resumeAt: null }, at);
+          }
+          return;
+        }
+        await this.renewal(r, at, true);
+        return;
+      }
+      case 'renew':
+        await this.renewal(r, at, false);
+        return;
+      case 'dunning': {
+        const streak = r.streak;
+        const open = r.openInvoice;
+        if (!streak || !open) return;
+        const step = nextDunningStep(r.dunning, streak);
+        if (step.kind === 'exhaust') {
+          r.lifecycle = this.step(r.lifecycle, { type: 'dunning_exhausted', at, to: step.endState });
+          r.streak = null;
+          if (step.endState === 'ended') {
+            r.endedAt = at;
+            r.openInvoice = null;
+            this.emit('ended', { reason: 'dunning_exhausted' }, at);
+          } else if (step.endState === 'cancelled') {
+            r.cancelledAt = at;
+            r.openInvoice = null;
+            this.emit('cancelled', { reason: 'dunning_exhausted' }, at);
+          } else {
+            this.emit('dunning_exhausted', { kept: 'past_due' }, at);
+          }
+          return;
+        }
+        const payment = await this.charge(r, 'dunning_retry', open.key, String(step.attempt), open, at);
+        if (payment.status === 'succeeded') {
+          this.paid(r, at, payment);
+          return;
+        }
+        r.lifecycle = this.step(r.lifecycle, { type: 'dunning_retry_failed', at });
+        r.streak = recordRetryFailure(streak);
+        this.emit('payment_retry_failed', { ...paymentFacts(payment), attempt: step.attempt }, at);
+        return;
+      }
+      case 'auto_resume':
+        await this.resume(r, at, 'automatic');
+        return;
+    }
+  }
+
+  /** The period's end: the next period is invoiced and charged (after a trial, the first). */
+  private async renewal(r: SubscriptionRecord, at: UnixSeconds, afterTrial: boolean): Promise<void> {
+    const { invoice, next } = renew(r.billing);
+    const key = `renewal:${next.period.start}`;
+    const payment =
+      invoice.amountDue > 0
+        ? await this.charge(r, afterTrial ? 'trial_conversion' : 'renewal', key, '0', invoice, at)
+        : null;
+    const switched = r.billing.scheduled !== null;
+    const paidNow = !payment || payment.status === 'succeeded';
+    r.lifecycle = this.step(r.lifecycle, {
+      type: afterTrial
+        ? paidNow
+          ? 'trial_ended_paid'
+          : 'trial_ended_payment_failed'
+        : paidNow
+          ? 'renewal_paid'
+          : 'renewal_failed',
+      at,
+      periodEnd: next.period.end,
+    } as LifecycleEvent);
+    const previous = r.billing;
+    r.billing = next;
+    if (switched && r.pendingBundle) {
+      this.emit(
+        'plan_changed',
+        {
+          from: { bundleId: r.bundle.id, priceId: previous.price.id },
+          to: { bundleId: r.pendingBundle.id, priceId: next.price.id },
+          deferred: true,
+        },
+        at,
+      );
+      r.bundle = r.pendingBundle;
+      r.pendingBundle = null;
+    }
+    if (paidNow) {
+      this.emit(afterTrial ? 'activated' : 'renewed', {
+        periodStart: isoOf(next.period.start),
+        periodEnd: isoOf(next.period.end),
+        amount: invoice.amountDue,
+        paymentId: payment?.id ?? null,
+      }, at);
+      return;
+    }
+    r.openInvoice = openInvoiceOf(key, invoice);
+    r.streak = startStreak(at);
+    this.emit('payment_failed', paymentFacts(payment), at);
+    this.emit('past_due', { billingIssue: true }, at);
+  }
+
+  // ── Payments ────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Charges `invoice` under the natural key `attempt:<invoiceKey>:<n>`: the payment's id is
+   * derived from it, and the payment object charges an id once, so a retried renewal, a crash
+   * between the charge and saving its result, or a hundred concurrent calls charge once.
+   */
+  private async charge(
+    r: SubscriptionRecord,
+    purpose: string,
+    invoiceKey: string,
+    n: string,
+    invoice: Pick<Invoice, 'amountDue' | 'currency'>,
+    at: UnixSeconds,
+  ): Promise<PaymentView> {
+    const method = r.paymentMethod;
+    if (!method) {
+      throw new ValidationError('The subscription has no payment method to charge.', {
+        errors: [{ path: 'paymentMethodId', message: 'required' }],
+      });
+    }
+    const key = `attempt:${invoiceKey}:${n}`;
+    const paymentId = idFromDigest('pay', await sha256Hex(`subscription:${r.id}:${key}`));
+    const input: ChargeInput = {
+      paymentId,
+      requestHash: await sha256Hex(JSON.stringify([r.id, key, invoice.amountDue, invoice.currency])),
+      idempotencyKey: `${r.id}:${key}`,
+      tenantId: r.tenantId,
+      storefrontId: r.storefrontId,
+      mode: r.mode,
+      amount: invoice.amountDue,
+      currency: invoice.currency,
+      ...(r.terms.country ? { country: r.terms.country } : {}),
+      customerId: r.customerId,
+      subscriptionId: r.id,
+      description: `${r.bundle.name} (${purpose})`,
+      paymentMethod: method,
+      routing: r.terms.routing,
+      configVersion: r.terms.configVersion,
+      killed: r.terms.killed,
+    };
+    const stub = this.env.PAYMENT.get(this.env.PAYMENT.idFromName(paymentId));
+    const outcome = (await stub.charge(input)) as { ok: boolean; value?: { payment: PaymentView } };
+    if (!outcome.ok || !outcome.value) {
+      // Only a mismatched replay is refused, and the hash is ours: a bug, not an answer.
+      throw new Error(`payment ${paymentId} refused its own charge: ${JSON.stringify(outcome)}`);
+    }
+    const payment = outcome.value.payment;
+    this.ctx.storage.sql.exec(
+      `insert into payments (id, key, purpose, status, amount, currency, provider, decline_code, created_at)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       on conflict (id) do update set status = excluded.status, provider = excluded.provider,
+         decline_code = excluded.decline_code`,
+      payment.id,
+      key,
+      purpose,
+      payment.status,
+      payment.amount,
+      payment.currency,
+      payment.provider,
+      payment.declineCode,
+      isoOf(at),
+    );
+    return payment;
+  }
+
+  // ── State, events, idempotency ──────────────────────────────────────────────────────────
+
+  private requireRecord(): SubscriptionRecord {
+    if (!this.record) throw new NotFoundError('No such subscription.');
+    return this.record;
+  }
+
+  /**
+   * A copy of the record to change: the saved one stays as it was until {@link save}, so an
+   * operation that fails half-way (a refusal, an outage) leaves nothing half-applied.
+   */
+  private working(): SubscriptionRecord {
+    return structuredClone(this.requireRecord());
+  }
+
+  private wallNow(): UnixSeconds {
+    return Math.floor(Date.now() / 1000);
+  }
+
+  private now(r: SubscriptionRecord): UnixSeconds {
+    return r.testClockId ? (r.clockNow ?? r.createdAt) : this.wallNow();
+  }
+
+  /** The transition table's answer, or its refusal as a 409 naming the current state. */
+  private step(state: LifecycleState | null, event: LifecycleEvent): LifecycleState {
+    const result = transition(state, event);
+    if (!result.ok) {
+      throw new InvalidStateError(result.error.message, {
+        code: 'illegal_transition',
+        state: result.error.current,
+      });
+    }
+    return result.state;
+  }
+
+  private emit(type: string, data: Record<string, unknown>, at: UnixSeconds): void {
+    this.pending.push({ type, data, at });
+  }
+
+  /** Saves the record and the operation's events in one transaction. */
+  private save(r: SubscriptionRecord): void {
+    r.version += 1;
+    const events = this.pending;
+    this.pending = [];
+    const sql = this.ctx.storage.sql;
+    const json = JSON.stringify(r);
+    this.ctx.storage.transactionSync(() => {
+      let seq = this.lastSeq();
+      for (const e of events) {
+        seq += 1;
+        sql.exec(
+          'insert into events (seq, type, data, at) values (?, ?, ?, ?)',
+          seq,
+          e.type,
+          JSON.stringify(e.data),
+          e.at,
+        );
+      }
+      sql.exec(
+        'insert into state (id, record) values (1, ?) on conflict (id) do update set record = excluded.record',
+        json,
+      );
+    });
+    this.record = JSON.parse(json) as SubscriptionRecord;
+  }
+
+  private lastSeq(): number {
+    return (
+      this.ctx.storage.sql
+        .exec<{ seq: number | null }>('select max(seq) as seq from events')
+        .toArray()[0]?.seq ?? 0
+    );
+  }
+
+  private claimed(key: string): { requestHash: string; response: string } | null {
+    const row = this.ctx.storage.sql
+      .exec<{ request_hash: string; response: string }>(
+        'select request_hash, response from idempotency where key = ?',
+        key,
+      )
+      .toArray()[0];
+    return row ? { requestHash: row.request_hash, response: row.response } : null;
+  }
+
+  private remember(key: string, requestHash: string, response: unknown): void {
+    const now = this.wallNow();
+    this.ctx.storage.sql.exec(
+      'insert into idempotency (key, request_hash, response, at) values (?, ?, ?, ?)',
+      key,
+      requestHash,
+      JSON.stringify(response),
+      now,
+    );
+    // The checkout's own entry is kept for the life of the object (it names the subscription).
+    this.ctx.storage.sql.exec(
+      "delete from idempotency where at < ? and key <> 'checkout'",
+      now - IDEMPOTENCY_KEEP_SECONDS,
+    );
+  }
+
+  // ── The copy to Postgres ────────────────────────────────────────────────────────────────
+
+  private cursor(): { seq: number; version: number } {
+    return (
+      this.ctx.storage.sql
+        .exec<{ seq: number; version: number }>(
+          "select seq, version from cursors where sink = 'postgres'",
+        )
+        .toArray()[0] ?? { seq: 0, version: 0 }
+    );
+  }
+
+  /** After a call: the copy (waited for at most {@link COPY_WAIT_MS}), then the alarm. */
+  private async afterChange(): Promise<void> {
+    const copy = this.copy();
+    const timer = new Promise<void>((resolve) => setTimeout(resolve, COPY_WAIT_MS));
+    await Promise.race([copy, timer]);
+    await this.arm();
+  }
+
+  /**
+   * Copies what Postgres does not have yet: the events past the cursor, in order, and the
+   * latest state, in one transaction. One copy at a time; a change during a copy copies again.
+   * Answers whether everything is copied.
+   */
+  private copy(): Promise<boolean> {
+    if (this.copying) {
+      this.copyAgain = true;
+      return this.copying;
+    }
+    const run = async (): Promise<boolean> => {
+      try {
+        for (;;) {
+          this.copyAgain = false;
+          const r = this.record;
+          if (!r) return true;
+          const cursor = this.cursor();
+          const events = await this.events(cursor.seq, 500);
+          if (events.length === 0 && cursor.version >= r.version) return true;
+          const version = r.version;
+          await copySubscription(this.env, r, events);
+          const seq = events.at(-1)?.seq ?? cursor.seq;
+          this.ctx.storage.sql.exec(
+            `insert into cursors (sink, seq, version) values ('postgres', ?, ?)
+             on conflict (sink) do update set seq = excluded.seq, version = excluded.version`,
+            seq,
+            version,
+          );
+          this.copyFailures = 0;
+          if (!this.copyAgain && events.length < 500 && version >= (this.record?.version ?? 0)) {
+            return true;
+          }
+        }
+      } catch {
+        this.copyFailures += 1;
+        return false;
+      } finally {
+        this.copying = null;
+      }
+    };
+    this.copying = run();
+    return this.copying;
+  }
+
+  /** Arms the alarm for the next action (real clock only) and a copy still to make. */
+  private async arm(): Promise<void> {
+    const r = this.record;
+    if (!r) return;
+    const c = this.cursor();
+    const behind = c.seq < this.lastSeq() || c.version < r.version;
+    const retry = behind
+      ? Date.now() + Math.min(COPY_RETRY_MAX_MS, COPY_RETRY_MS * 2 ** Math.max(0, this.copyFailures - 1))
+      : null;
+    const action = r.testClockId ? null : this.nextAction(r);
+    await this.armAlarm(action ? action.at * 1000 : null, retry);
+  }
+}
+
+function openInvoiceOf(key: string, invoice: Invoice): OpenInvoice {
+  return {
+    key,
+    amountDue: invoice.amountDue,
+    currency: invoice.currency,
+    lines: invoice.lines,
+  };
+}
+
+function paymentFacts(payment: PaymentView | null): Record<string, unknown> {
+  if (!payment) return {};
+  return {
+    paymentId: payment.id,
+    status: payment.status,
+    declineCode: payment.declineCode,
+    amount: payment.amount,
+    currency: payment.currency,
+  };
+}
+
+function illegal(message: string, r: SubscriptionRecord): InvalidStateError {
+  return new InvalidStateError(message, { code: 'illegal_transition', state: r.lifecycle.status });
+}
+
+export type { BillingState };
