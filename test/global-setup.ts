@@ -1,6 +1,9 @@
 /**
  * Runs in Node before the suite: a scratch database on DATABASE_URL's server (or an embedded
  * PGlite when DATABASE_URL is unset), migrated, and the WebSocket proxy the worker reaches it by.
+ * A second, switchable proxy to the same database serves only the `outage` project
+ * (test/outage/, test/helpers/outage.ts): switching it down cuts that project's worker off
+ * Postgres and no one else.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,12 +17,22 @@ import {
 } from '../scripts/lib/database';
 import { startEmbeddedPostgres } from '../scripts/lib/embedded-pg';
 import { freePort } from '../scripts/lib/ports';
-import { startWsProxy } from '../scripts/lib/ws-proxy';
+import { startSwitchableWsProxy, startWsProxy } from '../scripts/lib/ws-proxy';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     databaseUrl: string;
     wsProxy: string;
+    /** The switchable proxy's `ws://` URL: NEON_LOCAL_WS_PROXY of the `outage` project only. */
+    outageWsProxy: string;
+    /** Its control endpoint, `http://127.0.0.1:<port>` (POST /down, POST /up, GET /state). */
+    outageControl: string;
+    /**
+     * True when DATABASE_URL is unset and the database is PGlite, in the vitest process itself:
+     * one shared session (no locking or concurrency tests), and a running query blocks this
+     * process — proxies included — until it ends.
+     */
+    embeddedPostgres: boolean;
   }
 }
 
@@ -58,8 +71,13 @@ export default async function setup(project: TestProject) {
   await runMigrations(url);
   const proxy = await startWsProxy();
   cleanups.unshift(() => proxy.close());
+  const outage = await startSwitchableWsProxy();
+  cleanups.unshift(() => outage.close());
   project.provide('databaseUrl', url);
   project.provide('wsProxy', proxy.url);
+  project.provide('outageWsProxy', outage.url);
+  project.provide('outageControl', outage.controlUrl);
+  project.provide('embeddedPostgres', !process.env.DATABASE_URL);
   return async () => {
     for (const fn of cleanups) await fn().catch((e) => console.warn(`[tests] cleanup: ${e}`));
   };
