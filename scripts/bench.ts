@@ -6,6 +6,7 @@
  *   npm run bench                      3 interleaved rounds of 8 s per target after a 2 s warm-up
  *   npm run bench -- --quick           one round of 3 s per target (smoke test)
  *   npm run bench -- --json            also one JSON object on the last line
+ *   npm run bench -- --only e2e        only the Postgres rows (below); `--only checkout` one
  *   npm run bench -- --help            every option
  *
  * Targets, measured one after another (never concurrently: two cores):
@@ -16,6 +17,13 @@
  *   launchdarkly  the same flag through LaunchDarkly's SDK (scripts/bench/launchdarkly)
  * Our worker is the `wrangler deploy --dry-run` bundle of src/ with wrangler.toml's bindings;
  * its config is published by the real publisher from fixture rows (scripts/bench/fixture.ts).
+ *
+ * Then, with Postgres (DATABASE_URL's server, else embedded PGlite) and real Durable Objects,
+ * in Miniflare instances of their own started after the rows above (scripts/bench/e2e.ts):
+ *   pg_insert_tx          one insert transaction through getDb: the baseline of the two below
+ *   payment_sandbox_e2e   POST /v1/payments with a sandbox card, a fresh Idempotency-Key each
+ *   checkout_sandbox_e2e  POST /v1/checkout (skipped while the route answers 404)
+ * one round each, at few connections; their p50s are reported as multiples of pg_insert_tx's.
  *
  * Besides req/s, every run reports workerd's CPU time per request: a ratio of those holds up
  * when other processes share the machine, which a ratio of req/s does not.
@@ -30,7 +38,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { type Bundle, buildChildren, buildWorker, ROOT } from './bench/build';
 import { parseCli } from './bench/cli';
-import { projectWorker, publishBenchConfig } from './bench/edge';
+import {
+  type BenchDatabase,
+  E2E_NAMES,
+  type E2eName,
+  startBenchDatabase,
+  startE2e,
+} from './bench/e2e';
+import { type ProjectWorker, projectWorker, publishBenchConfig } from './bench/edge';
 import {
   BENCH_FLAG_KEY,
   FLAGS_REQUEST_BODY,
@@ -51,7 +66,15 @@ import {
   startWorker,
   workerdPids,
 } from './bench/runtime';
-import { currentLoad, type LoadRequest, type LoadResult, runLoad, wrkVersion } from './bench/wrk';
+import {
+  concreteRequest,
+  currentLoad,
+  type LoadOptions,
+  type LoadRequest,
+  type LoadResult,
+  runLoad,
+  wrkVersion,
+} from './bench/wrk';
 
 /** Pass marks, as ratios of req/s. A 304 should cost no more than the bare baseline. */
 const TARGETS = {
@@ -60,8 +83,17 @@ const TARGETS = {
   flagsVsLaunchDarkly: 5,
 } as const;
 
-const TARGET_NAMES = ['baseline', 'catalog', 'catalog304', 'flags', 'launchdarkly'] as const;
+const EDGE_NAMES = ['baseline', 'catalog', 'catalog304', 'flags', 'launchdarkly'] as const;
+const TARGET_NAMES = [...EDGE_NAMES, ...E2E_NAMES] as const;
 type TargetName = (typeof TARGET_NAMES)[number];
+/** Short names `--only` also takes. */
+const ALIASES: Record<string, readonly TargetName[]> = {
+  e2e: E2E_NAMES,
+  pg: ['pg_insert_tx'],
+  payment: ['payment_sandbox_e2e'],
+  checkout: ['checkout_sandbox_e2e'],
+};
+const isE2e = (n: TargetName): n is E2eName => (E2E_NAMES as readonly string[]).includes(n);
 
 // --- options ----------------------------------------------------------------------------------
 
@@ -74,19 +106,31 @@ const HELP = `npm run bench -- [options]
   --repeat <n>        rounds: every target is measured n times, interleaved, and the ratios
                       are medians of the per-round ratios (default 3: one round on a shared
                       machine swings by ±10 %; 1 with --quick)
-  --only <names>      comma-separated subset of: ${TARGET_NAMES.join(', ')}
+  --only <names>      comma-separated subset of: ${EDGE_NAMES.join(', ')},
+                      ${E2E_NAMES.join(', ')}
+                      (or e2e = the last three; pg, payment, checkout = one of them);
+                      pg_insert_tx runs whenever another Postgres row does (their baseline)
+  --e2e-connections <n>
+                      wrk connections for the Postgres rows (default 4 against DATABASE_URL's
+                      Postgres, 1 against PGlite, whose connections share one session: there
+                      concurrent requests' statements collide). These rows run one round of
+                      --duration s after --warmup s whatever --repeat says
   --edge-bundle <dir> use this already built bundle of our worker (e.g. a variant built with
                       wrangler deploy --dry-run --outdir <dir>) instead of building src/
   --quick             short runs for smoke testing
   --no-pin            do not pin workerd and wrk to different CPUs with taskset
   --json              print one JSON object with the results on the last line
-  -h, --help          this text`;
+  -h, --help          this text
+
+  DATABASE_URL        (environment) a Postgres server for the Postgres rows: a scratch
+                      database is created and dropped there; unset: embedded PGlite`;
 
 const args = parseCli(
   {
     duration: { type: 'string' },
     warmup: { type: 'string' },
     connections: { type: 'string', default: '32' },
+    'e2e-connections': { type: 'string' },
     threads: { type: 'string', default: '1' },
     repeat: { type: 'string' },
     only: { type: 'string' },
@@ -111,21 +155,34 @@ const opts = {
   seconds: Math.round(positive('duration', args.duration, args.quick ? 3 : 8)),
   warmup: Math.round(positive('warmup', args.warmup, args.quick ? 1 : 2, 0)),
   connections: Math.round(positive('connections', args.connections, 32)),
+  /** Undefined: 4 against Postgres, 1 against PGlite (see the help). */
+  e2eConnections:
+    args['e2e-connections'] === undefined
+      ? undefined
+      : Math.round(positive('e2e-connections', args['e2e-connections'], 4)),
   threads: Math.round(positive('threads', args.threads, 1)),
   repeat: Math.round(positive('repeat', args.repeat, args.quick ? 1 : 3)),
 };
 const selected = new Set<TargetName>(
   args.only
-    ? args.only.split(',').map((s) => {
-        const name = s.trim() as TargetName;
-        if (!TARGET_NAMES.includes(name)) {
-          console.error(`--only: unknown target "${s}" (one of ${TARGET_NAMES.join(', ')})`);
+    ? args.only.split(',').flatMap((s) => {
+        const name = s.trim();
+        const alias = ALIASES[name];
+        if (alias) return alias;
+        if (!(TARGET_NAMES as readonly string[]).includes(name)) {
+          console.error(
+            `--only: unknown target "${s}" (one of ${[...TARGET_NAMES, ...Object.keys(ALIASES)].join(', ')})`,
+          );
           process.exit(2);
         }
-        return name;
+        return [name as TargetName];
       })
     : TARGET_NAMES,
 );
+// The Postgres rows are read as multiples of one insert transaction, measured in the same run.
+if ([...selected].some(isE2e)) selected.add('pg_insert_tx');
+const edgeSelected = [...selected].filter((n) => !isE2e(n)).length;
+const e2eSelected = selected.size - edgeSelected;
 
 // --- output -----------------------------------------------------------------------------------
 
@@ -142,6 +199,8 @@ const fmtMs = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) :
 // --- cleanup ----------------------------------------------------------------------------------
 
 const workers: RunningWorker[] = [];
+/** What the Postgres rows leave running besides workers (proxy, database), closed in order. */
+const closers: (() => Promise<void>)[] = [];
 let tmpdir: string | undefined;
 let stopping: Promise<never> | undefined;
 
@@ -150,6 +209,9 @@ async function cleanup(): Promise<void> {
   for (const child of buildChildren) child.kill('SIGTERM');
   await Promise.allSettled(workers.map((w) => w.mf.dispose()));
   workers.length = 0;
+  for (const close of closers.splice(0)) {
+    await close().catch((e: unknown) => console.error(`bench cleanup: ${String(e)}`));
+  }
   if (tmpdir) await rm(tmpdir, { recursive: true, force: true }).catch(() => {});
 }
 
@@ -172,7 +234,10 @@ process.on('exit', () => {
 });
 
 // The whole run is bounded: builds, start-up, every load run with slack, then a hard stop.
-const loadSeconds = (opts.warmup + opts.seconds * opts.repeat + 15) * selected.size;
+const loadSeconds =
+  (opts.warmup + opts.seconds * opts.repeat + 15) * edgeSelected +
+  (opts.warmup + opts.seconds + 15) * e2eSelected +
+  (e2eSelected ? 60 : 0);
 const watchdog = setTimeout(
   () => void stop(1, `bench: gave up after ${180 + loadSeconds} s (something hung)`),
   (180 + loadSeconds) * 1000,
@@ -184,12 +249,18 @@ watchdog.unref();
 interface Target {
   name: TargetName;
   label: string;
-  worker: RunningWorker;
+  /** `edge`: the KV-only rows (rounds, ratios of req/s); `e2e`: the Postgres rows. */
+  group: 'edge' | 'e2e';
+  /** What one request is, in the progress lines (`req/s` unless said). */
+  unit?: string;
+  worker?: RunningWorker;
   request: LoadRequest;
   /** The status a sane answer has (default 200). */
   status?: number;
   /** A problem with the verification response, or undefined when it is sane. */
   check(res: HttpResult): string | undefined;
+  /** Why a verification answer means the route is not there yet (skip, do not fail). */
+  skipWhen?(res: HttpResult): string | undefined;
   skipped?: string;
   /** Set when a run answered errors: its numbers measure error handling, not the route. */
   invalid?: string;
@@ -237,6 +308,159 @@ async function edgeBundleFrom(dir: string | undefined): Promise<Bundle> {
   return { dir: abs, scriptPath: path.join(abs, js[0]) };
 }
 
+/** Sends one request of `t` and checks it; marks `t` skipped when its route is not there yet. */
+async function verify(t: Target): Promise<void> {
+  const r = concreteRequest(t.request);
+  const res = await request(r.url, r.path, r);
+  const host = r.headers?.host;
+  const what = `${r.method} ${r.path}${host ? ` (Host: ${host})` : ''} → ${res.status}`;
+  const skip = t.skipWhen?.(res);
+  if (skip) {
+    t.skipped = skip;
+    log(`  – ${t.name}: ${what}: SKIPPED, ${skip}`);
+    return;
+  }
+  const problem = res.status === (t.status ?? 200) ? t.check(res) : `status ${res.status}`;
+  if (!problem) {
+    log(`  ✓ ${t.name}: ${what} ${dim(excerpt(res.body, 100))}`);
+    return;
+  }
+  if (t.name === 'flags') {
+    // The route is being built; a missing or unfinished route is not a reason to stop.
+    t.skipped =
+      res.status === 404 ? 'route answers 404 (not there yet)' : `${problem}: ${excerpt(res.body)}`;
+    log(`  – flags: ${what}: SKIPPED, ${t.skipped}`);
+    return;
+  }
+  throw new Error(`${t.name}: ${what}: ${problem}\n  body: ${excerpt(res.body, 400)}`);
+}
+
+/** One measured wrk run of `t` (after `warmup` s of unmeasured load), with its progress line. */
+async function measure(
+  t: Target,
+  load: Omit<LoadOptions, 'seconds'>,
+  pids: number[],
+  warmup: number,
+): Promise<void> {
+  if (stopping) await stopping;
+  process.stdout.write(
+    `${bold('▸')} ${t.name.padEnd(12)} ${warmup > 0 ? `warm-up ${warmup} s, ` : ''}measuring ${opts.seconds} s… `,
+  );
+  if (warmup > 0) await runLoad(t.request, { ...load, seconds: warmup });
+  if (stopping) await stopping; // Ctrl-C: wrk exits early too; start nothing new
+  const before = sampleCpu(pids);
+  const loaded = await runLoad(t.request, { ...load, seconds: opts.seconds });
+  if (stopping) await stopping;
+  const after = sampleCpu(pids);
+  const { other, steal } = foreignCpu(before, after);
+  const cpuUsPerReq = (serverCpuSeconds(before, after) * 1e6) / Math.max(1, loaded.requests);
+  const r: Measured = { ...loaded, cpuUsPerReq, otherCpu: other, stealCpu: steal };
+  t.results.push(r);
+  const bad = r.non2xx + r.socketErrors;
+  // The Postgres rows' "other" CPU includes a Postgres server's own work: no warning there.
+  const busy = t.group === 'edge' && other + steal > BUSY_CPU;
+  log(
+    `${fmtInt(r.rps)} ${t.unit ?? 'req/s'}, p50 ${fmtMs(r.p50_ms)} ms, p99 ${fmtMs(r.p99_ms)} ms, ` +
+      `${fmtInt(r.cpuUsPerReq)} µs CPU/req ${since()}` +
+      (bad ? `  ⚠ ${r.non2xx} non-2xx, ${r.socketErrors} socket errors` : '') +
+      (busy
+        ? `  ⚠ busy machine: other processes used ${Math.round(other * 100)} % of a CPU` +
+          (steal > 0.05 ? `, steal ${Math.round(steal * 100)} %` : '')
+        : ''),
+  );
+  if (bad > r.requests * MAX_ERROR_SHARE && !t.invalid) {
+    const q = concreteRequest(t.request);
+    const sample = await request(q.url, q.path, q).catch((e: unknown) => ({
+      status: 0,
+      body: String(e),
+    }));
+    t.invalid = `${Math.round((100 * bad) / Math.max(1, r.requests))} % errors under load`;
+    log(`  ✗ ${t.name}: ${t.invalid}; one request now: ${sample.status} ${excerpt(sample.body)}`);
+  }
+}
+
+/** What the Postgres rows ran against, for the report. */
+const e2e: { database: BenchDatabase['kind'] | null; connections: number; describe: string } = {
+  database: null,
+  connections: 0,
+  describe: '',
+};
+
+/** Stands for the request of a Postgres row that could not be set up (it is never sent). */
+const NO_REQUEST: LoadRequest = { url: new URL('http://127.0.0.1/'), path: '/', method: 'GET' };
+
+/**
+ * The Postgres rows: after every KV-only row, in Miniflare instances of their own (the project's
+ * bundle with Postgres bindings, and the pg-insert worker), one round each at
+ * `--e2e-connections`. A missing database skips them; a failed setup marks them invalid.
+ */
+async function runE2e(o: {
+  database: BenchDatabase | string | undefined;
+  edgeBundle: Bundle | undefined;
+  pgBundle: Bundle | undefined;
+  project: ProjectWorker | undefined;
+  cpus: number;
+  tmpdir: string;
+}): Promise<Target[]> {
+  const names = E2E_NAMES.filter((n) => selected.has(n));
+  const placeholders = (why: { skipped?: string; invalid?: string }): Target[] =>
+    names.map((name) => ({
+      name,
+      label: name,
+      group: 'e2e',
+      request: NO_REQUEST,
+      check: () => undefined,
+      results: [],
+      ...why,
+    }));
+  const { database, edgeBundle, pgBundle, project } = o;
+  if (typeof database === 'string' || !database) {
+    return placeholders({ skipped: `no database: ${database ?? 'not started'}` });
+  }
+  if (!edgeBundle || !pgBundle || !project) throw new Error('e2e: workers were not built');
+  e2e.database = database.kind;
+  const connections = opts.e2eConnections ?? (database.kind === 'pglite' ? 1 : 4);
+  e2e.connections = connections;
+  e2e.describe = `${database.kind === 'pglite' ? 'embedded PGlite' : 'Postgres'}, wrk -c${connections}, one round`;
+  step(
+    `Postgres rows: ${database.describe}; own Miniflare instances, wrk -t${opts.threads} ` +
+      `-c${connections}, one round`,
+  );
+  const before = new Set(workerdPids());
+  let setup: Awaited<ReturnType<typeof startE2e>>;
+  try {
+    setup = await startE2e({
+      db: database,
+      edgeBundle,
+      pgBundle,
+      project,
+      onWorker: (w) => workers.push(w),
+    });
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    log(`  ✗ setup failed: ${why}`);
+    return placeholders({ invalid: `setup failed: ${excerpt(why, 200)}` });
+  }
+  closers.unshift(() => setup.proxy.close());
+  for (const line of setup.summary) log(`  ✓ ${line}`);
+  log(`  ✓ ${setup.workers.map((w) => `${w.name} on ${w.url.host}`).join(', ')} ${since()}`);
+  const targets: Target[] = setup.targets
+    .filter((t) => selected.has(t.name))
+    .map((t) => ({ ...t, group: 'e2e', results: [] }));
+  for (const t of targets) await verify(t);
+  // The new workerd processes to their CPU too (the others are pinned already).
+  const pinning = pinProcesses(o.cpus, !args['no-pin']);
+  const pids = workerdPids().filter((p) => !before.has(p));
+  const load = {
+    connections,
+    threads: opts.threads,
+    prefix: pinning.loadPrefix,
+    tmpdir: o.tmpdir,
+  };
+  for (const t of targets) if (!t.skipped) await measure(t, load, pids, opts.warmup);
+  return targets;
+}
+
 /** Runs the bench; false when a target answered errors under load (no valid measurement). */
 async function main(): Promise<boolean> {
   const wrk = wrkVersion();
@@ -262,12 +486,15 @@ async function main(): Promise<boolean> {
     edge: selected.has('catalog') || selected.has('catalog304') || selected.has('flags'),
     baseline: selected.has('baseline'),
     ld: selected.has('launchdarkly'),
+    e2e: e2eSelected > 0,
   };
 
-  step('Building workers (wrangler deploy --dry-run)');
+  step(
+    `Building workers (wrangler deploy --dry-run)${need.e2e ? '; Postgres for the Postgres rows' : ''}`,
+  );
   const out = (n: string) => path.join(tmpdir as string, n);
-  const [edgeBundle, baselineBundle, ldBundle, project] = await Promise.all([
-    need.edge ? edgeBundleFrom(args['edge-bundle']) : undefined,
+  const [edgeBundle, baselineBundle, ldBundle, project, pgBundle, database] = await Promise.all([
+    need.edge || need.e2e ? edgeBundleFrom(args['edge-bundle']) : undefined,
     need.baseline
       ? buildWorker(out('baseline'), path.join(ROOT, 'scripts/bench/baseline/wrangler.toml'))
       : undefined,
@@ -277,11 +504,31 @@ async function main(): Promise<boolean> {
           path.join(ROOT, 'scripts/bench/launchdarkly/wrangler.toml'),
         )
       : undefined,
-    need.edge ? projectWorker() : undefined,
+    need.edge || need.e2e ? projectWorker() : undefined,
+    need.e2e
+      ? buildWorker(out('pg-insert'), path.join(ROOT, 'scripts/bench/pg-insert/wrangler.toml'))
+      : undefined,
+    // Started and migrated while the builds run; idle (no CPU) until the Postgres rows.
+    need.e2e
+      ? startBenchDatabase(out('pgdata')).then(
+          (db) => {
+            closers.push(() => db.close());
+            return db;
+          },
+          (err: unknown) => (err instanceof Error ? err.message : String(err)),
+        )
+      : undefined,
   ]);
   log(`  ✓ built ${since()}`);
+  if (typeof database === 'string') {
+    log(`  – Postgres rows: SKIPPED, no database (${database})`);
+  } else if (database) {
+    log(`  ✓ Postgres: ${database.describe}, migrated`);
+  }
 
-  step('Starting workers on direct workerd sockets (Miniflare unsafeDirectSockets, 127.0.0.1)');
+  if (edgeSelected > 0) {
+    step('Starting workers on direct workerd sockets (Miniflare unsafeDirectSockets, 127.0.0.1)');
+  }
   const baselineCompat = project ?? (await projectWorker());
   const targets: Target[] = [];
   let edgeHeaders: Record<string, string> = {};
@@ -296,6 +543,7 @@ async function main(): Promise<boolean> {
     workers.push(worker);
     targets.push({
       name: 'baseline',
+      group: 'edge',
       label: 'baseline: bare Hono, GET /v1/hello',
       worker,
       request: { url: worker.url, path: '/v1/hello', method: 'GET' },
@@ -303,7 +551,7 @@ async function main(): Promise<boolean> {
       results: [],
     });
   }
-  if (edgeBundle && project) {
+  if (need.edge && edgeBundle && project) {
     const worker = await startWorker({
       name: 'azotte-edge',
       bundle: edgeBundle,
@@ -319,6 +567,7 @@ async function main(): Promise<boolean> {
     if (selected.has('catalog')) {
       targets.push({
         name: 'catalog',
+        group: 'edge',
         label: 'catalog: GET /v1/catalog',
         worker,
         request: { url: worker.url, path: '/v1/catalog', method: 'GET', headers },
@@ -338,6 +587,7 @@ async function main(): Promise<boolean> {
       if (typeof etag !== 'string') throw new Error('catalog304: the catalog has no ETag');
       targets.push({
         name: 'catalog304',
+        group: 'edge',
         label: 'catalog 304: GET /v1/catalog, If-None-Match',
         worker,
         request: {
@@ -355,6 +605,7 @@ async function main(): Promise<boolean> {
     if (selected.has('flags')) {
       targets.push({
         name: 'flags',
+        group: 'edge',
         label: 'flags: POST /v1/flags/evaluate',
         worker,
         request: {
@@ -388,6 +639,7 @@ async function main(): Promise<boolean> {
     await (await worker.mf.getKVNamespace('LD_KV')).put(LD_KV_KEY, LD_KV_VALUE);
     targets.push({
       name: 'launchdarkly',
+      group: 'edge',
       label: 'launchdarkly: SDK 2.2.3, same flag',
       worker,
       request: {
@@ -405,82 +657,28 @@ async function main(): Promise<boolean> {
       results: [],
     });
   }
-  log(`  ✓ ${workers.map((w) => `${w.name} on ${w.url.host}`).join(', ')} ${since()}`);
-
-  step('Verifying every target answers its status (200, or 304) with a sane body');
-  for (const t of targets) {
-    const { request: r } = t;
-    const res = await request(r.url, r.path, r);
-    const host = r.headers?.host;
-    const what = `${r.method} ${r.path}${host ? ` (Host: ${host})` : ''} → ${res.status}`;
-    const problem = res.status === (t.status ?? 200) ? t.check(res) : `status ${res.status}`;
-    if (!problem) {
-      log(`  ✓ ${t.name}: ${what} ${dim(excerpt(res.body, 100))}`);
-      continue;
-    }
-    if (t.name === 'flags') {
-      // The route is being built; a missing or unfinished route is not a reason to stop.
-      t.skipped =
-        res.status === 404
-          ? 'route answers 404 (not there yet)'
-          : `${problem}: ${excerpt(res.body)}`;
-      log(`  – flags: ${what}: SKIPPED, ${t.skipped}`);
-      continue;
-    }
-    throw new Error(`${t.name}: ${what}: ${problem}\n  body: ${excerpt(res.body, 400)}`);
+  let loadPrefix: string[] = [];
+  if (targets.length) {
+    log(`  ✓ ${workers.map((w) => `${w.name} on ${w.url.host}`).join(', ')} ${since()}`);
+    step('Verifying every target answers its status (200, or 304) with a sane body');
+    for (const t of targets) await verify(t);
+    const pinning = pinProcesses(cpus, !args['no-pin']);
+    log(`  ${pinning.description}`);
+    loadPrefix = pinning.loadPrefix;
   }
-
-  const pinning = pinProcesses(cpus, !args['no-pin']);
-  log(`  ${pinning.description}`);
 
   const load = {
     connections: opts.connections,
     threads: opts.threads,
-    prefix: pinning.loadPrefix,
+    prefix: loadPrefix,
     tmpdir,
   };
   const active = targets.filter((t) => !t.skipped);
   const pids = workerdPids();
-  for (let round = 1; round <= opts.repeat; round++) {
+  for (let round = 1; round <= opts.repeat && active.length; round++) {
     if (opts.repeat > 1) step(`Round ${round} of ${opts.repeat}`);
     for (const t of active) {
-      if (stopping) await stopping;
-      const warm = round === 1 && opts.warmup > 0;
-      process.stdout.write(
-        `${bold('▸')} ${t.name.padEnd(12)} ${warm ? `warm-up ${opts.warmup} s, ` : ''}measuring ${opts.seconds} s… `,
-      );
-      if (warm) await runLoad(t.request, { ...load, seconds: opts.warmup });
-      if (stopping) await stopping; // Ctrl-C: wrk exits early too; start nothing new
-      const before = sampleCpu(pids);
-      const loaded = await runLoad(t.request, { ...load, seconds: opts.seconds });
-      if (stopping) await stopping;
-      const after = sampleCpu(pids);
-      const { other, steal } = foreignCpu(before, after);
-      const cpuUsPerReq = (serverCpuSeconds(before, after) * 1e6) / Math.max(1, loaded.requests);
-      const r: Measured = { ...loaded, cpuUsPerReq, otherCpu: other, stealCpu: steal };
-      t.results.push(r);
-      const bad = r.non2xx + r.socketErrors;
-      const busy = other + steal > BUSY_CPU;
-      log(
-        `${fmtInt(r.rps)} req/s, p50 ${fmtMs(r.p50_ms)} ms, p99 ${fmtMs(r.p99_ms)} ms, ` +
-          `${fmtInt(r.cpuUsPerReq)} µs CPU/req ${since()}` +
-          (bad ? `  ⚠ ${r.non2xx} non-2xx, ${r.socketErrors} socket errors` : '') +
-          (busy
-            ? `  ⚠ busy machine: other processes used ${Math.round(other * 100)} % of a CPU` +
-              (steal > 0.05 ? `, steal ${Math.round(steal * 100)} %` : '')
-            : ''),
-      );
-      if (bad > r.requests * MAX_ERROR_SHARE && !t.invalid) {
-        const { request: q } = t;
-        const sample = await request(q.url, q.path, q).catch((e: unknown) => ({
-          status: 0,
-          body: String(e),
-        }));
-        t.invalid = `${Math.round((100 * bad) / Math.max(1, r.requests))} % errors under load`;
-        log(
-          `  ✗ ${t.name}: ${t.invalid}; one request now: ${sample.status} ${excerpt(sample.body)}`,
-        );
-      }
+      await measure(t, load, pids, round === 1 ? opts.warmup : 0);
     }
   }
 
@@ -494,6 +692,10 @@ async function main(): Promise<boolean> {
       seconds: opts.seconds,
       log,
     });
+  }
+
+  if (need.e2e) {
+    targets.push(...(await runE2e({ database, edgeBundle, pgBundle, project, cpus, tmpdir })));
   }
 
   const decideUs = measureDecide();
@@ -530,6 +732,7 @@ function summarize(t: Target): Summary {
       cpu_us_per_req: null,
       skipped: t.skipped,
       errors: 0,
+      ...(t.invalid ? { invalid: t.invalid } : {}),
     };
   }
   return {
@@ -541,6 +744,21 @@ function summarize(t: Target): Summary {
     errors: t.results.reduce((n, r) => n + r.non2xx + r.socketErrors, 0),
     ...(t.invalid ? { invalid: t.invalid } : {}),
   };
+}
+
+function printTable(head: string[], rows: string[][]): void {
+  const widths = head.map((h, i) =>
+    Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+      .join('  ');
+  log('');
+  log(bold(line(head)));
+  log(dim(widths.map((w) => '─'.repeat(w)).join('  ')));
+  for (const row of rows) log(line(row));
+  log('');
 }
 
 /** Prints the table and ratios (and the JSON line); false when a run was not valid. */
@@ -584,7 +802,9 @@ function report(targets: Target[], killswitchP99: number | null, decideUs: numbe
   };
 
   const labels = new Map(targets.map((t) => [t.name, t.label]));
-  const rows = runs.map((r) => [
+  const edgeRuns = runs.filter((r) => !isE2e(r.name));
+  const e2eRuns = runs.filter((r) => isE2e(r.name));
+  const rows = edgeRuns.map((r) => [
     labels.get(r.name) ?? r.name,
     r.rps === null ? 'skipped' : r.invalid ? `${fmtInt(r.rps)} ✗` : fmtInt(r.rps),
     r.p50_ms === null ? '–' : fmtMs(r.p50_ms),
@@ -593,18 +813,48 @@ function report(targets: Target[], killswitchP99: number | null, decideUs: numbe
     r.cpu_us_per_req === null ? '–' : fmtInt(r.cpu_us_per_req),
   ]);
   const head = ['target', 'req/s', 'p50 ms', 'p99 ms', 'vs baseline', 'CPU µs/req'];
-  const widths = head.map((h, i) =>
-    Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)),
-  );
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
-      .join('  ');
-  log('');
-  log(bold(line(head)));
-  log(dim(widths.map((w) => '─'.repeat(w)).join('  ')));
-  for (const row of rows) log(line(row));
-  log('');
+  if (edgeRuns.length) printTable(head, rows);
+
+  // The Postgres rows' p50 as multiples of one insert transaction's (same run, same driver).
+  const pgP50 = runs.find((r) => r.name === 'pg_insert_tx' && !r.invalid)?.p50_ms ?? null;
+  const p50Ratio = (n: E2eName) => {
+    const r = runs.find((x) => x.name === n && !x.invalid);
+    return r?.p50_ms != null && pgP50 ? Math.round((r.p50_ms / pgP50) * 100) / 100 : null;
+  };
+  const p50VsPgInsert = {
+    payment_sandbox_e2e: p50Ratio('payment_sandbox_e2e'),
+    checkout_sandbox_e2e: p50Ratio('checkout_sandbox_e2e'),
+  };
+  const units = new Map(targets.map((t) => [t.name, t.unit ?? 'req/s']));
+  if (e2eRuns.length) {
+    log(bold(`Postgres rows${e2e.describe ? ` (${e2e.describe})` : ''}`));
+    printTable(
+      ['target', 'rate', 'p50 ms', 'p99 ms', 'p50 / pg_insert_tx', 'CPU µs/req'],
+      e2eRuns.map((r) => {
+        const label = labels.get(r.name) ?? r.name;
+        if (r.rps === null) {
+          return [
+            label,
+            r.invalid ? `✗ ${r.invalid.replace(/:.*/s, '')}` : `skipped: ${r.skipped}`,
+            '–',
+            '–',
+            '–',
+            '–',
+          ];
+        }
+        const x =
+          r.name === 'pg_insert_tx' ? 1 : p50VsPgInsert[r.name as keyof typeof p50VsPgInsert];
+        return [
+          label,
+          `${fmtInt(r.rps)} ${units.get(r.name)}${r.invalid ? ' ✗' : ''}`,
+          r.p50_ms === null ? '–' : fmtMs(r.p50_ms),
+          r.p99_ms === null ? '–' : fmtMs(r.p99_ms),
+          x == null ? '–' : `${x.toFixed(2)}×`,
+          r.cpu_us_per_req === null ? '–' : fmtInt(r.cpu_us_per_req),
+        ];
+      }),
+    );
+  }
 
   const verdict = (
     what: keyof typeof ratios,
@@ -620,18 +870,38 @@ function report(targets: Target[], killswitchP99: number | null, decideUs: numbe
       dim(cpu === null ? '' : `   by workerd CPU per request: ${cpu.toFixed(2)}×`)
     );
   };
-  log(bold('Ratios of req/s (compare these; p99 is mostly workerd stalls)'));
-  log(verdict('catalog_vs_baseline', TARGETS.catalogVsBaseline));
-  log(verdict('catalog304_vs_baseline', TARGETS.catalog304VsBaseline));
-  const flagsSkip = runs.find((r) => r.name === 'flags')?.skipped;
-  log(verdict('flags_vs_launchdarkly', TARGETS.flagsVsLaunchDarkly, flagsSkip));
-  log(
-    `  killswitch_p99_ms: ${killswitchP99 === null ? 'not measured yet' : `${fmtMs(killswitchP99)} ms`}`,
-  );
+  if (edgeRuns.length) {
+    log(bold('Ratios of req/s (compare these; p99 is mostly workerd stalls)'));
+    log(verdict('catalog_vs_baseline', TARGETS.catalogVsBaseline));
+    log(verdict('catalog304_vs_baseline', TARGETS.catalog304VsBaseline));
+    const flagsSkip = runs.find((r) => r.name === 'flags')?.skipped;
+    log(verdict('flags_vs_launchdarkly', TARGETS.flagsVsLaunchDarkly, flagsSkip));
+    log(
+      `  killswitch_p99_ms: ${killswitchP99 === null ? 'not measured yet' : `${fmtMs(killswitchP99)} ms`}`,
+    );
+  }
+  if (e2eRuns.length) {
+    log(bold('Postgres rows: p50 as multiples of pg_insert_tx’s p50 (same run, same driver)'));
+    for (const [name, value] of Object.entries(p50VsPgInsert)) {
+      const r = runs.find((x) => x.name === name);
+      if (!r) continue;
+      const what = name.replace(/_sandbox_e2e$/, '');
+      log(
+        `  ${what}_p50_vs_pg_insert_tx: ` +
+          (value !== null
+            ? `${value.toFixed(2)}× ${dim(`(${fmtMs(r.p50_ms as number)} ms / ${fmtMs(pgP50 as number)} ms)`)}`
+            : r.skipped
+              ? `skipped: ${r.skipped}`
+              : `not measured${r.invalid ? ` (${r.invalid})` : ''}`),
+      );
+    }
+  }
   log(`  payment_decision_us: ${decideUs.toFixed(2)} µs (routing decision, pure function, Node)`);
   const busiest = Math.max(
     0,
-    ...targets.flatMap((t) => t.results.map((r) => r.otherCpu + r.stealCpu)),
+    ...targets
+      .filter((t) => t.group === 'edge')
+      .flatMap((t) => t.results.map((r) => r.otherCpu + r.stealCpu)),
   );
   if (busiest > BUSY_CPU) {
     log(
@@ -645,8 +915,14 @@ function report(targets: Target[], killswitchP99: number | null, decideUs: numbe
     log(`  ⚠ errors under load in: ${errored.map((r) => `${r.name} (${r.errors})`).join(', ')}`);
   }
   const invalid = runs.filter((r) => r.invalid);
+  // Rows that failed for one reason (a failed setup) are listed together.
+  const byReason = new Map<string, string[]>();
   for (const r of invalid) {
-    log(`  ✗ ${r.name}: not a valid measurement (${r.invalid}); left out of the ratios`);
+    const why = r.invalid as string;
+    byReason.set(why, [...(byReason.get(why) ?? []), r.name]);
+  }
+  for (const [why, names] of byReason) {
+    log(`  ✗ ${names.join(', ')}: not a valid measurement (${why}); left out of the ratios`);
   }
   log(dim(`  total ${((Date.now() - t0) / 1000).toFixed(1)} s`));
 
@@ -671,6 +947,12 @@ function report(targets: Target[], killswitchP99: number | null, decideUs: numbe
         },
         killswitch_p99_ms: killswitchP99,
         payment_decision_us: decideUs,
+        ...(e2eRuns.length
+          ? {
+              p50_vs_pg_insert_tx: p50VsPgInsert,
+              e2e: { database: e2e.database, connections: e2e.connections, rounds: 1 },
+            }
+          : {}),
       }),
     );
   }
@@ -681,7 +963,11 @@ try {
   const valid = await main();
   await cleanup();
   // The JSON line, when asked for, stays the last line of stdout: this goes to stderr.
-  if (!valid) console.error('bench: a target answered errors under load, so it was not measured');
+  if (!valid) {
+    console.error(
+      'bench: a target answered errors under load or could not be set up, so it was not measured',
+    );
+  }
   process.exit(valid ? 0 : 1);
 } catch (err) {
   if (stopping) await stopping; // interrupted: that error is only the broken run

@@ -1,5 +1,6 @@
 /** Drives `wrk` (one load thread, few connections: the server has one core of two). */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -10,6 +11,29 @@ export interface LoadRequest {
   /** Request headers (`host` included, which wrk otherwise takes from the URL). */
   headers?: Record<string, string>;
   body?: string;
+  /**
+   * A placeholder (e.g. `{{unique}}`) that every request replaces, in header values and the
+   * body, by a token no other request of any run has (`<run>-<thread>-<n>`, letters, digits and
+   * `-`): an Idempotency-Key or a customer email per request.
+   */
+  vary?: string;
+}
+
+/** A fresh token of the shape the load's requests get (`<run>-<thread>-<n>`). */
+export function uniqueToken(): string {
+  return `${randomBytes(6).toString('hex')}-0-1`;
+}
+
+/** `req` with its placeholder (if any) replaced by `token`: one concrete request. */
+export function concreteRequest(req: LoadRequest, token = uniqueToken()): LoadRequest {
+  const { vary, ...rest } = req;
+  if (!vary) return rest;
+  const fill = (s: string) => s.split(vary).join(token);
+  return {
+    ...rest,
+    headers: Object.fromEntries(Object.entries(req.headers ?? {}).map(([k, v]) => [k, fill(v)])),
+    body: req.body === undefined ? undefined : fill(req.body),
+  };
 }
 
 export interface LoadOptions {
@@ -66,6 +90,7 @@ function luaScript(req: LoadRequest): string {
     lines.push(`wrk.body = ${luaLong(req.body)}`);
     lines.push('wrk.headers["Content-Type"] = "application/json"');
   }
+  if (req.vary) lines.push(...luaVarying(req));
   lines.push(
     'done = function(summary, latency, requests)',
     '  local e = summary.errors',
@@ -76,6 +101,41 @@ function luaScript(req: LoadRequest): string {
     'end',
   );
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * A `request()` that fills the placeholder per request: the templates split at the
+ * placeholder, joined by the token (`table.concat`), so no Lua pattern escaping is involved.
+ * Each thread numbers its own requests; `setup` gives every thread its index.
+ */
+function luaVarying(req: LoadRequest): string[] {
+  const vary = req.vary as string;
+  const parts = (s: string) => `{ ${s.split(vary).map(luaLong).join(', ')} }`;
+  const varying = Object.entries(req.headers ?? {}).filter(([, v]) => v.includes(vary));
+  const run = randomBytes(6).toString('hex');
+  const lines = [
+    'local threads = 0',
+    'setup = function(thread)',
+    '  threads = threads + 1',
+    '  thread:set("tid", threads)',
+    'end',
+    'local n = 0',
+    'local varying = {',
+    ...varying.map(
+      ([k, v]) => `  [ ${luaLong(k.toLowerCase() === 'host' ? 'Host' : k)} ] = ${parts(v)},`,
+    ),
+    '}',
+    `local body = ${req.body?.includes(vary) ? parts(req.body) : 'nil'}`,
+    'request = function()',
+    '  n = n + 1',
+    `  local token = "${run}-" .. tostring(tid or 0) .. "-" .. tostring(n)`,
+    '  local h = {}',
+    '  for k, v in pairs(wrk.headers) do h[k] = v end',
+    '  for k, p in pairs(varying) do h[k] = table.concat(p, token) end',
+    '  return wrk.format(nil, nil, h, body and table.concat(body, token) or nil)',
+    'end',
+  ];
+  return lines;
 }
 
 let scriptSeq = 0;
