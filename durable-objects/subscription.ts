@@ -8,17 +8,18 @@ import type {
   SubscriptionResult,
 } from '../src/contracts/subscription';
 import {
+  asOutcome,
   ConflictError,
   IdempotencyKeyReusedError,
   InvalidStateError,
   NotFoundError,
   type Outcome,
-  asOutcome,
   ValidationError,
 } from '../src/domain/errors';
 import { sha256Hex } from '../src/lib/crypto';
 import { idFromDigest } from '../src/lib/ids';
 import type { ChargeInput, PaymentView } from '../src/services/payments/record';
+import { copySubscription } from '../src/services/subscriptions/copy';
 import type {
   CheckoutInput,
   OpenInvoice,
@@ -27,7 +28,6 @@ import type {
   SubscriptionRecord,
 } from '../src/services/subscriptions/record';
 import { subscriptionView } from '../src/services/subscriptions/record';
-import { copySubscription } from '../src/services/subscriptions/copy';
 import { currentTerms } from '../src/services/subscriptions/terms';
 import {
   type BillingState,
@@ -39,11 +39,7 @@ import {
   startBilling,
   startTrialBilling,
 } from '../src/subscriptions/billing';
-import {
-  nextDunningStep,
-  recordRetryFailure,
-  startStreak,
-} from '../src/subscriptions/dunning';
+import { nextDunningStep, recordRetryFailure, startStreak } from '../src/subscriptions/dunning';
 import {
   INCOMPLETE_EXPIRY_SECONDS,
   isTerminal,
@@ -53,7 +49,7 @@ import {
 } from '../src/subscriptions/lifecycle';
 import { isoOf, type UnixSeconds } from '../src/subscriptions/time';
 import { trialEnd } from '../src/subscriptions/trials';
-import { StatefulDurableObject, type SqlMigration } from './base';
+import { type SqlMigration, StatefulDurableObject } from './base';
 
 /** Idempotency-Keys are kept this long (Stripe keeps them 24 h; we keep 48). */
 const IDEMPOTENCY_KEEP_SECONDS = 48 * 3_600;
@@ -152,7 +148,10 @@ export class SubscriptionDurableObject
               'This Idempotency-Key was used for a checkout with different parameters.',
             );
           }
-          return { ...(JSON.parse(stored.response) as SubscriptionResult & { status: number }), replayed: true };
+          return {
+            ...(JSON.parse(stored.response) as SubscriptionResult & { status: number }),
+            replayed: true,
+          };
         }
         const result = await this.create(input);
         this.remember('checkout', input.requestHash, result);
@@ -172,7 +171,12 @@ export class SubscriptionDurableObject
     await this.ready();
     const r = this.record;
     return r
-      ? { tenantId: r.tenantId, storefrontId: r.storefrontId, mode: r.mode, customerId: r.customerId }
+      ? {
+          tenantId: r.tenantId,
+          storefrontId: r.storefrontId,
+          mode: r.mode,
+          customerId: r.customerId,
+        }
       : null;
   }
 
@@ -325,9 +329,7 @@ export class SubscriptionDurableObject
 
   // ── Creating ────────────────────────────────────────────────────────────────────────────
 
-  private async create(
-    input: CheckoutInput,
-  ): Promise<SubscriptionResult & { status: number }> {
+  private async create(input: CheckoutInput): Promise<SubscriptionResult & { status: number }> {
     if (this.record) {
       throw new ConflictError(`Subscription ${input.subscriptionId} already exists.`);
     }
@@ -397,7 +399,9 @@ export class SubscriptionDurableObject
     };
     this.emit('created', created, now);
     const payment =
-      invoice.amountDue > 0 ? await this.charge(draft, 'checkout', 'initial', '0', invoice, now) : null;
+      invoice.amountDue > 0
+        ? await this.charge(draft, 'checkout', 'initial', '0', invoice, now)
+        : null;
     if (!payment || payment.status === 'succeeded') {
       draft.lifecycle = this.step(null, {
         type: 'checkout_paid',
@@ -474,7 +478,11 @@ export class SubscriptionDurableObject
           r.pendingBundle = c.bundle;
           this.emit(
             'plan_change_scheduled',
-            { from, to: { bundleId: c.bundle.id, priceId: c.price.id }, at: isoOf(preview.effectiveAt) },
+            {
+              from,
+              to: { bundleId: c.bundle.id, priceId: c.price.id },
+              at: isoOf(preview.effectiveAt),
+            },
             now,
           );
         } else {
@@ -510,7 +518,14 @@ export class SubscriptionDurableObject
         if (!open || (status !== 'incomplete' && status !== 'past_due')) return done();
         // A new method retries the open invoice at once, once per method.
         const purpose = status === 'incomplete' ? 'checkout_retry' : 'dunning_retry';
-        const payment = await this.charge(r, purpose, open.key, `pm:${c.paymentMethod.id}`, open, now);
+        const payment = await this.charge(
+          r,
+          purpose,
+          open.key,
+          `pm:${c.paymentMethod.id}`,
+          open,
+          now,
+        );
         if (payment.status !== 'succeeded') {
           this.emit('payment_failed', paymentFacts(payment), now);
           return done(payment, true);
@@ -624,8 +639,11 @@ export class SubscriptionDurableObject
         return { kind: l.cancelAtPeriodEnd ? 'period_end_cancel' : 'renew', at: periodEnd };
       case 'past_due': {
         const cancel = l.cancelAtPeriodEnd ? periodEnd : Number.POSITIVE_INFINITY;
-        const dunning = r.streak ? nextDunningStep(r.dunning, r.streak).at : Number.POSITIVE_INFINITY;
-        if (cancel === Number.POSITIVE_INFINITY && dunning === Number.POSITIVE_INFINITY) return null;
+        const dunning = r.streak
+          ? nextDunningStep(r.dunning, r.streak).at
+          : Number.POSITIVE_INFINITY;
+        if (cancel === Number.POSITIVE_INFINITY && dunning === Number.POSITIVE_INFINITY)
+          return null;
         return cancel <= dunning
           ? { kind: 'period_end_cancel', at: cancel }
           : { kind: 'dunning', at: dunning };
@@ -692,7 +710,11 @@ export class SubscriptionDurableObject
             this.emit('cancelled', { reason: 'trial_ended_without_payment_method' }, at);
           } else {
             r.pausedAt = at;
-            this.emit('paused', { reason: 'trial_ended_without_payment_method', resumeAt: null }, at);
+            this.emit(
+              'paused',
+              { reason: 'trial_ended_without_payment_method', resumeAt: null },
+              at,
+            );
           }
           return;
         }
@@ -708,7 +730,11 @@ export class SubscriptionDurableObject
         if (!streak || !open) return;
         const step = nextDunningStep(r.dunning, streak);
         if (step.kind === 'exhaust') {
-          r.lifecycle = this.step(r.lifecycle, { type: 'dunning_exhausted', at, to: step.endState });
+          r.lifecycle = this.step(r.lifecycle, {
+            type: 'dunning_exhausted',
+            at,
+            to: step.endState,
+          });
           r.streak = null;
           if (step.endState === 'ended') {
             r.endedAt = at;
@@ -723,7 +749,14 @@ export class SubscriptionDurableObject
           }
           return;
         }
-        const payment = await this.charge(r, 'dunning_retry', open.key, String(step.attempt), open, at);
+        const payment = await this.charge(
+          r,
+          'dunning_retry',
+          open.key,
+          String(step.attempt),
+          open,
+          at,
+        );
         if (payment.status === 'succeeded') {
           this.paid(r, at, payment);
           return;
@@ -740,7 +773,11 @@ export class SubscriptionDurableObject
   }
 
   /** The period's end: the next period is invoiced and charged (after a trial, the first). */
-  private async renewal(r: SubscriptionRecord, at: UnixSeconds, afterTrial: boolean): Promise<void> {
+  private async renewal(
+    r: SubscriptionRecord,
+    at: UnixSeconds,
+    afterTrial: boolean,
+  ): Promise<void> {
     const { invoice, next } = renew(r.billing);
     const key = `renewal:${next.period.start}`;
     const payment =
@@ -776,12 +813,16 @@ export class SubscriptionDurableObject
       r.pendingBundle = null;
     }
     if (paidNow) {
-      this.emit(afterTrial ? 'activated' : 'renewed', {
-        periodStart: isoOf(next.period.start),
-        periodEnd: isoOf(next.period.end),
-        amount: invoice.amountDue,
-        paymentId: payment?.id ?? null,
-      }, at);
+      this.emit(
+        afterTrial ? 'activated' : 'renewed',
+        {
+          periodStart: isoOf(next.period.start),
+          periodEnd: isoOf(next.period.end),
+          amount: invoice.amountDue,
+          paymentId: payment?.id ?? null,
+        },
+        at,
+      );
       return;
     }
     r.openInvoice = openInvoiceOf(key, invoice);
@@ -815,7 +856,9 @@ export class SubscriptionDurableObject
     const paymentId = idFromDigest('pay', await sha256Hex(`subscription:${r.id}:${key}`));
     const input: ChargeInput = {
       paymentId,
-      requestHash: await sha256Hex(JSON.stringify([r.id, key, invoice.amountDue, invoice.currency])),
+      requestHash: await sha256Hex(
+        JSON.stringify([r.id, key, invoice.amountDue, invoice.currency]),
+      ),
       idempotencyKey: `${r.id}:${key}`,
       tenantId: r.tenantId,
       storefrontId: r.storefrontId,
@@ -1027,7 +1070,8 @@ export class SubscriptionDurableObject
     const c = this.cursor();
     const behind = c.seq < this.lastSeq() || c.version < r.version;
     const retry = behind
-      ? Date.now() + Math.min(COPY_RETRY_MAX_MS, COPY_RETRY_MS * 2 ** Math.max(0, this.copyFailures - 1))
+      ? Date.now() +
+        Math.min(COPY_RETRY_MAX_MS, COPY_RETRY_MS * 2 ** Math.max(0, this.copyFailures - 1))
       : null;
     const action = r.testClockId ? null : this.nextAction(r);
     await this.armAlarm(action ? action.at * 1000 : null, retry);

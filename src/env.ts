@@ -1,13 +1,13 @@
-import type { PaymentMethodContract } from './contracts/payment-method';
-import type { SubscriptionContract } from './contracts/subscription';
-import type { TestClockContract } from './contracts/test-clock';
 import type { HostDirectoryContract } from './contracts/host-directory';
 import type { PaymentContract } from './contracts/payment';
+import type { PaymentMethodContract } from './contracts/payment-method';
 import type { ProviderHealthContract } from './contracts/provider-health';
 import type { PublisherContract } from './contracts/publisher';
 import type { RateLimiterContract } from './contracts/rate-limiter';
 import type { SandboxProviderContract } from './contracts/sandbox-provider';
+import type { SubscriptionContract } from './contracts/subscription';
 import type { TenantConfigContract } from './contracts/tenant-config';
+import type { TestClockContract } from './contracts/test-clock';
 import type { Db } from './db/types';
 import type { ClientInfo } from './edge/channel';
 import type { Geo } from './edge/geo';

@@ -19,8 +19,8 @@ import { flagEvaluateRoute } from './routes/flags';
 import { healthRoutes } from './routes/health';
 import { internalRoutes } from './routes/internal';
 import { paymentRoutes } from './routes/payments';
-import { subscriptionRoutes, testClockRoutes } from './routes/subscriptions';
 import { storefrontRoutes } from './routes/storefront';
+import { subscriptionRoutes, testClockRoutes } from './routes/subscriptions';
 import { webhookRoutes } from './routes/webhooks';
 
 const storefrontApi = newRouter();

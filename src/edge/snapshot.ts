@@ -1,8 +1,3 @@
-import {
-  BundleTrialSchema,
-  DEFAULT_SUBSCRIPTION_SETTINGS,
-  SubscriptionSettingsSchema,
-} from '../subscriptions/settings';
 import { z } from 'zod';
 import {
   apiKeyKindEnum,
@@ -13,6 +8,11 @@ import {
   keyModeEnum,
   killswitchScopeEnum,
 } from '../db/schema/enums';
+import {
+  BundleTrialSchema,
+  DEFAULT_SUBSCRIPTION_SETTINGS,
+  SubscriptionSettingsSchema,
+} from '../subscriptions/settings';
 import { CachePolicySchema } from './http-cache';
 
 /**

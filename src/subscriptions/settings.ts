@@ -22,11 +22,17 @@ export type BundleTrial = z.output<typeof BundleTrialSchema>;
 /** A storefront's subscription settings. */
 export const SubscriptionSettingsSchema = z.strictObject({
   /** Retries after a failed renewal, the grace period, and where it ends (src/subscriptions/dunning.ts). */
-  dunning: DunningConfigSchema.default({ retryDays: [1, 3, 7, 14], graceDays: 14, endState: 'ended' }),
+  dunning: DunningConfigSchema.default({
+    retryDays: [1, 3, 7, 14],
+    graceDays: 14,
+    endState: 'ended',
+  }),
 });
 export type SubscriptionSettings = { dunning: DunningConfig };
 
-export const DEFAULT_SUBSCRIPTION_SETTINGS: SubscriptionSettings = SubscriptionSettingsSchema.parse({});
+export const DEFAULT_SUBSCRIPTION_SETTINGS: SubscriptionSettings = SubscriptionSettingsSchema.parse(
+  {},
+);
 
 /** A trial of a bundle without one configured: any length asked, a method required. */
 export const DEFAULT_TRIAL: Omit<BundleTrial, 'days'> = {

@@ -11,6 +11,7 @@ import type { Context } from 'hono';
 import { newRouter } from '../../app';
 import type { CurrentTerms, IdempotencyClaim } from '../../contracts/subscription';
 import { MAX_CLOCK_ADVANCE_SECONDS } from '../../contracts/test-clock';
+import { getDb } from '../../db/client';
 import { subscriptions, testClocks } from '../../db/schema';
 import { unwrap } from '../../domain/errors';
 import { requireMode } from '../../edge/key-mode';
@@ -20,7 +21,6 @@ import type { AppEnv } from '../../env';
 import { ApiError } from '../../errors';
 import { sha256Hex } from '../../lib/crypto';
 import { idFromDigest, newId } from '../../lib/ids';
-import { getDb } from '../../db/client';
 import { requestDb } from '../../middleware/request-db';
 import { storefront } from '../../middleware/storefront';
 import type { Mode } from '../../payments/types';
@@ -28,7 +28,7 @@ import { customerIdFor, findStorefrontCustomer } from '../../services/customers/
 import { storefrontRouting } from '../../services/payments/record';
 import { findPaymentMethod } from '../../services/payments/vault';
 import type { BundleRef } from '../../services/subscriptions/record';
-import { PRORATION_BEHAVIORS, type PlanPrice } from '../../subscriptions/billing';
+import { type PlanPrice, PRORATION_BEHAVIORS } from '../../subscriptions/billing';
 import { DEFAULT_TRIAL } from '../../subscriptions/settings';
 import { MAX_TIME, type UnixSeconds } from '../../subscriptions/time';
 import { MAX_TRIAL_DAYS } from '../../subscriptions/trials';
@@ -87,7 +87,12 @@ const SubscriptionSchema = z
       .object({ bundleId: z.string(), priceId: z.string(), at: z.string() })
       .nullable(),
     latestInvoice: z
-      .object({ key: z.string(), amountDue: z.number().int(), currency: z.string(), paid: z.boolean() })
+      .object({
+        key: z.string(),
+        amountDue: z.number().int(),
+        currency: z.string(),
+        paid: z.boolean(),
+      })
       .nullable()
       .openapi({ description: 'The invoice still unpaid (incomplete, past due), if any' }),
     paymentMethodId: z.string().nullable(),
@@ -157,7 +162,8 @@ const ChangeBodySchema = z.strictObject({
       '`create_prorations` (credit unused time, charge the remaining time on the next invoice), `always_invoice` (charged now), `none`',
   }),
   prorationDate: IsoTime.optional().openapi({
-    description: 'Prorate as of this time (from a preview): the change then charges exactly its amount',
+    description:
+      'Prorate as of this time (from a preview): the change then charges exactly its amount',
   }),
   atPeriodEnd: z.boolean().optional().openapi({
     description: 'Defer a downgrade to the end of the period (an upgrade is always immediate)',
@@ -185,7 +191,10 @@ function caller(c: Ctx): { mode: Mode; customerId: string | null } {
   return { mode: c.get('apiKey').mode, customerId: null };
 }
 
-function findBundle(c: Ctx, ref: string): { bundle: BundleRef; price: PlanPrice; snap: SnapshotBundle } {
+function findBundle(
+  c: Ctx,
+  ref: string,
+): { bundle: BundleRef; price: PlanPrice; snap: SnapshotBundle } {
   const edge = c.get('edge');
   const snap = edge.snapshot.bundles.find((b) => b.id === ref || b.slug === ref);
   if (!snap) {
@@ -247,7 +256,10 @@ async function ownedSubscription(c: Ctx, id: string) {
     owner.mode !== who.mode ||
     (who.customerId !== null && owner.customerId !== who.customerId)
   ) {
-    throw new ApiError('not_found', `No subscription ${id} in this storefront (in ${who.mode} mode).`);
+    throw new ApiError(
+      'not_found',
+      `No subscription ${id} in this storefront (in ${who.mode} mode).`,
+    );
   }
   return stub;
 }
@@ -388,9 +400,13 @@ export const subscriptionRoutes = newRouter()
         }
         customer = { id: body.customerId, email: null };
       } else {
-        throw new ApiError('validation_failed', 'Name the customer: customer.email or customerId.', {
-          errors: [{ path: 'customer', message: 'required' }],
-        });
+        throw new ApiError(
+          'validation_failed',
+          'Name the customer: customer.email or customerId.',
+          {
+            errors: [{ path: 'customer', message: 'required' }],
+          },
+        );
       }
 
       const trialDays = body.trialDays ?? snap.trial?.days;
@@ -433,7 +449,9 @@ export const subscriptionRoutes = newRouter()
         else if (who.mode !== 'test') {
           throw new ApiError('key_mode_mismatch', 'Test clocks are available only in test mode.');
         }
-        const clock = await c.env.TEST_CLOCK.get(c.env.TEST_CLOCK.idFromName(body.testClockId)).get();
+        const clock = await c.env.TEST_CLOCK.get(
+          c.env.TEST_CLOCK.idFromName(body.testClockId),
+        ).get();
         if (!clock || clock.tenantId !== tenantId || clock.storefrontId !== storefrontId) {
           throw new ApiError('not_found', `No test clock ${body.testClockId} in this storefront.`, {
             errors: [{ path: 'testClockId', message: 'unknown here' }],
@@ -449,11 +467,14 @@ export const subscriptionRoutes = newRouter()
           ? newId('sub')
           : idFromDigest('sub', await sha256Hex(`checkout:${storefrontId}:${who.mode}:${key}`));
       if (testClock) {
-        const attached = await c.env.TEST_CLOCK.get(c.env.TEST_CLOCK.idFromName(testClock.id)).attach(
-          subscriptionId,
-        );
+        const attached = await c.env.TEST_CLOCK.get(
+          c.env.TEST_CLOCK.idFromName(testClock.id),
+        ).attach(subscriptionId);
         if (!attached) {
-          throw new ApiError('conflict', 'This test clock has as many subscriptions as it may have (100).');
+          throw new ApiError(
+            'conflict',
+            'This test clock has as many subscriptions as it may have (100).',
+          );
         }
       }
       const current = currentTermsOf(c);
@@ -874,7 +895,9 @@ async function ownedClock(c: Ctx, id: string) {
   return { stub, state };
 }
 
-const ClockParamSchema = z.object({ id: z.string().regex(CLOCK_ID_RE, 'a test clock id (clock_…)') });
+const ClockParamSchema = z.object({
+  id: z.string().regex(CLOCK_ID_RE, 'a test clock id (clock_…)'),
+});
 
 export const testClockRoutes = newRouter()
   .openapi(
@@ -1031,4 +1054,3 @@ export const testClockRoutes = newRouter()
       );
     },
   );
-

@@ -18,7 +18,10 @@ type CustomerRow = typeof customers.$inferSelect;
  * copy made after an outage lands on the same row.
  */
 export async function customerIdFor(storefrontId: string, email: string): Promise<string> {
-  return idFromDigest('cus', await sha256Hex(`customer:${storefrontId}:${email.trim().toLowerCase()}`));
+  return idFromDigest(
+    'cus',
+    await sha256Hex(`customer:${storefrontId}:${email.trim().toLowerCase()}`),
+  );
 }
 
 /** A customer as the API shows it. */

@@ -107,7 +107,8 @@ export interface SubscriptionRecord {
   version: number;
 }
 
-const iso = (t: UnixSeconds | null | undefined) => (t === null || t === undefined ? null : isoOf(t));
+const iso = (t: UnixSeconds | null | undefined) =>
+  t === null || t === undefined ? null : isoOf(t);
 
 /** A subscription as the API shows it. */
 export function subscriptionView(r: SubscriptionRecord) {
@@ -145,7 +146,12 @@ export function subscriptionView(r: SubscriptionRecord) {
         }
       : null,
     latestInvoice: r.openInvoice
-      ? { key: r.openInvoice.key, amountDue: r.openInvoice.amountDue, currency: r.openInvoice.currency, paid: false }
+      ? {
+          key: r.openInvoice.key,
+          amountDue: r.openInvoice.amountDue,
+          currency: r.openInvoice.currency,
+          paid: false,
+        }
       : null,
     paymentMethodId: r.paymentMethod?.id ?? null,
     testClockId: r.testClockId,
