@@ -27,7 +27,7 @@ import type {
   SubscriptionPayment,
   SubscriptionRecord,
 } from '../src/services/subscriptions/record';
-import { subscriptionView } from '../src/services/subscriptions/record';
+import { apiTime, subscriptionView } from '../src/services/subscriptions/record';
 import { currentTerms } from '../src/services/subscriptions/terms';
 import {
   type BillingState,
@@ -47,7 +47,7 @@ import {
   type LifecycleState,
   transition,
 } from '../src/subscriptions/lifecycle';
-import { isoOf, type UnixSeconds } from '../src/subscriptions/time';
+import type { UnixSeconds } from '../src/subscriptions/time';
 import { trialEnd } from '../src/subscriptions/trials';
 import { type SqlMigration, StatefulDurableObject } from './base';
 
@@ -227,12 +227,12 @@ export class SubscriptionDurableObject
       return {
         amount: preview.amountDue,
         currency: change.price.currency,
-        prorationDate: isoOf(preview.prorationDate),
+        prorationDate: apiTime(preview.prorationDate),
         lines: lines.map((l) => ({
           description: l.description,
           amount: l.amount,
-          periodStart: isoOf(l.periodStart),
-          periodEnd: isoOf(l.periodEnd),
+          periodStart: apiTime(l.periodStart),
+          periodEnd: apiTime(l.periodEnd),
         })),
         direction: preview.direction,
         timing: preview.timing,
@@ -254,7 +254,7 @@ export class SubscriptionDurableObject
         seq: e.seq,
         type: e.type,
         data: JSON.parse(e.data) as Record<string, unknown>,
-        occurredAt: isoOf(e.at),
+        occurredAt: apiTime(e.at),
       }));
   }
 
@@ -375,7 +375,7 @@ export class SubscriptionDurableObject
         trialEnd: { at: end, missingPaymentMethod: input.trial.missingPaymentMethod },
       };
       this.emit('created', created, now);
-      this.emit('trial_started', { trialEnd: isoOf(end) }, now);
+      this.emit('trial_started', { trialEnd: apiTime(end) }, now);
       this.save(r);
       return { subscription: subscriptionView(r), payment: null, declined: false, status: 201 };
     }
@@ -431,7 +431,7 @@ export class SubscriptionDurableObject
       case 'pause': {
         r.lifecycle = this.step(r.lifecycle, { type: 'pause', at: now, resumeAt: c.resumeAt });
         r.pausedAt = now;
-        this.emit('paused', { resumeAt: c.resumeAt === null ? null : isoOf(c.resumeAt) }, now);
+        this.emit('paused', { resumeAt: c.resumeAt === null ? null : apiTime(c.resumeAt) }, now);
         return done();
       }
       case 'resume': {
@@ -441,7 +441,7 @@ export class SubscriptionDurableObject
       case 'cancel': {
         if (c.atPeriodEnd) {
           r.lifecycle = this.step(r.lifecycle, { type: 'cancel_at_period_end', at: now });
-          this.emit('cancel_scheduled', { at: isoOf(r.billing.period.end) }, now);
+          this.emit('cancel_scheduled', { at: apiTime(r.billing.period.end) }, now);
         } else {
           r.lifecycle = this.step(r.lifecycle, { type: 'cancel_now', at: now });
           r.cancelledAt = now;
@@ -481,7 +481,7 @@ export class SubscriptionDurableObject
             {
               from,
               to: { bundleId: c.bundle.id, priceId: c.price.id },
-              at: isoOf(preview.effectiveAt),
+              at: apiTime(preview.effectiveAt),
             },
             now,
           );
@@ -495,7 +495,7 @@ export class SubscriptionDurableObject
               to: { bundleId: c.bundle.id, priceId: c.price.id },
               direction: preview.direction,
               proration: c.proration,
-              prorationDate: isoOf(preview.prorationDate),
+              prorationDate: apiTime(preview.prorationDate),
               amountCharged: preview.amountDue,
               paymentId: payment?.id ?? null,
             },
@@ -565,7 +565,7 @@ export class SubscriptionDurableObject
     const prorationDate = c.prorationDate ?? now;
     if (prorationDate > now) {
       throw new ValidationError('prorationDate may not be in the future.', {
-        errors: [{ path: 'prorationDate', message: `after now (${isoOf(now)})` }],
+        errors: [{ path: 'prorationDate', message: `after now (${apiTime(now)})` }],
       });
     }
     const result = changePlan(r.billing, {
@@ -588,7 +588,7 @@ export class SubscriptionDurableObject
         });
       }
       throw new ValidationError(
-        `prorationDate must be within the current period (${isoOf(e.periodStart)} – ${isoOf(e.periodEnd)}).`,
+        `prorationDate must be within the current period (${apiTime(e.periodStart)} – ${apiTime(e.periodEnd)}).`,
         { errors: [{ path: 'prorationDate', message: 'outside the current period' }] },
       );
     }
@@ -816,8 +816,8 @@ export class SubscriptionDurableObject
       this.emit(
         afterTrial ? 'activated' : 'renewed',
         {
-          periodStart: isoOf(next.period.start),
-          periodEnd: isoOf(next.period.end),
+          periodStart: apiTime(next.period.start),
+          periodEnd: apiTime(next.period.end),
           amount: invoice.amountDue,
           paymentId: payment?.id ?? null,
         },
@@ -894,7 +894,7 @@ export class SubscriptionDurableObject
       payment.currency,
       payment.provider,
       payment.declineCode,
-      isoOf(at),
+      apiTime(at),
     );
     return payment;
   }

@@ -200,3 +200,476 @@ describe('checkout', () => {
     ]);
   });
 });
+
+async function post(path: string, body: unknown = {}, headers: Record<string, string> = {}) {
+  return call(host, path, { method: 'POST', key: sk, body, headers });
+}
+
+async function payments(
+  id: string,
+): Promise<{ amount: number; status: string; purpose: string }[]> {
+  const res = await call(host, `/v1/subscriptions/${id}/payments`, { key: sk });
+  expect(res.status).toBe(200);
+  return (await json<{ items: { amount: number; status: string; purpose: string }[] }>(res)).items;
+}
+
+/** A subscription to `bundle` on a new clock at `at`, paid with `card`. */
+async function onClock(
+  at: string,
+  bundle = 'pro-plan',
+  extra: Record<string, unknown> = {},
+  card = '4242424242424242',
+) {
+  const clockId = await clock(at);
+  const pm = await tokenize(card);
+  const res = await checkout({
+    bundleId: bundle,
+    customer: { email: email() },
+    paymentMethodId: pm,
+    testClockId: clockId,
+    ...extra,
+  });
+  expect([201, 402]).toContain(res.status);
+  const body = await json<Record<string, unknown>>(res);
+  const sub = (body.subscription ?? body.subscription) as Sub;
+  return { clockId, sub, body };
+}
+
+describe('billing cycles on a test clock', () => {
+  it('month end and leap year: Jan 31 → Feb 29 → Mar 31 → Apr 30, one charge per renewal', async () => {
+    const { clockId, sub } = await onClock('2028-01-31T10:00:00Z');
+    expect(sub.currentPeriodEnd).toBe('2028-02-29T10:00:00.000Z');
+    expect(await advance(clockId, '2028-03-01T00:00:00Z')).toBe(1);
+    let now = await getSub(sub.id);
+    expect([now.currentPeriodStart, now.currentPeriodEnd]).toEqual([
+      '2028-02-29T10:00:00.000Z',
+      '2028-03-31T10:00:00.000Z',
+    ]);
+    expect(await advance(clockId, '2028-05-01T00:00:00Z')).toBe(2);
+    now = await getSub(sub.id);
+    expect(now.currentPeriodEnd).toBe('2028-05-31T10:00:00.000Z');
+    const paid = await payments(sub.id);
+    expect(paid.map((p) => [p.purpose, p.amount, p.status])).toEqual([
+      ['checkout', 2900, 'succeeded'],
+      ['renewal', 2900, 'succeeded'],
+      ['renewal', 2900, 'succeeded'],
+      ['renewal', 2900, 'succeeded'],
+    ]);
+    expect(await events(sub.id)).toEqual(['created', 'activated', 'renewed', 'renewed', 'renewed']);
+    // Advancing again to the same time does nothing; a clock never goes back.
+    expect(await advance(clockId, '2028-05-01T00:00:00Z')).toBe(0);
+    const back = await post(`/v1/test-clocks/${clockId}/advance`, { to: '2028-01-01T00:00:00Z' });
+    await expectProblem(back, 400, 'validation_failed');
+    const far = await post(`/v1/test-clocks/${clockId}/advance`, { to: '2031-01-01T00:00:00Z' });
+    await expectProblem(far, 400, 'validation_failed');
+  });
+
+  it('an annual price renews on Feb 29 → Feb 28 of the next year', async () => {
+    const { clockId, sub } = await onClock('2028-02-29T00:00:00Z', 'annual');
+    expect(sub.currentPeriodEnd).toBe('2029-02-28T00:00:00.000Z');
+    expect(await advance(clockId, '2029-03-01T00:00:00Z')).toBe(1);
+    expect((await getSub(sub.id)).currentPeriodEnd).toBe('2030-02-28T00:00:00.000Z');
+  });
+});
+
+describe('trials', () => {
+  it('a trial with a card is charged at its end and becomes active', async () => {
+    const { clockId, sub, body } = await onClock('2027-03-01T00:00:00Z', 'pro-plan', {
+      trialDays: 7,
+    });
+    expect(body.payment).toBeNull();
+    expect(sub.status).toBe('trialing');
+    expect(sub.trialEnd).toBe('2027-03-08T00:00:00.000Z');
+    expect(await advance(clockId, '2027-03-09T00:00:00Z')).toBe(1);
+    const now = await getSub(sub.id);
+    expect(now.status).toBe('active');
+    expect(now.currentPeriodEnd).toBe('2027-04-08T00:00:00.000Z');
+    expect((await payments(sub.id)).map((p) => p.purpose)).toEqual(['trial_conversion']);
+    expect(await events(sub.id)).toEqual(['created', 'trial_started', 'activated']);
+  });
+
+  it('a trial without a payment method (when the bundle allows it) cancels at its end', async () => {
+    const clockId = await clock('2027-03-01T00:00:00Z');
+    const res = await checkout({
+      bundleId: 'free-trial',
+      customer: { email: email() },
+      testClockId: clockId,
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const { subscription } = await json<{ subscription: Sub }>(res);
+    expect(subscription.status).toBe('trialing');
+    expect(subscription.trialEnd).toBe('2027-03-15T00:00:00.000Z');
+    expect(await advance(clockId, '2027-03-16T00:00:00Z')).toBe(1);
+    expect((await getSub(subscription.id)).status).toBe('cancelled');
+    expect(await events(subscription.id)).toEqual([
+      'created',
+      'trial_started',
+      'trial_ended',
+      'cancelled',
+    ]);
+  });
+
+  it('a method added during the trial is charged at its end; a bundle that needs one refuses a trial without', async () => {
+    const clockId = await clock('2027-03-01T00:00:00Z');
+    const res = await checkout({
+      bundleId: 'free-trial',
+      customer: { email: email() },
+      testClockId: clockId,
+    });
+    const { subscription } = await json<{ subscription: Sub }>(res);
+    const pm = await tokenize('4242424242424242');
+    const set = await post(`/v1/subscriptions/${subscription.id}/payment-method`, {
+      paymentMethodId: pm,
+    });
+    expect(set.status).toBe(200);
+    expect((await json<{ payment: unknown }>(set)).payment).toBeNull(); // nothing due in a trial
+    await advance(clockId, '2027-03-16T00:00:00Z');
+    expect((await getSub(subscription.id)).status).toBe('active');
+    const refused = await checkout({
+      bundleId: 'pro-plan',
+      customer: { email: email() },
+      trialDays: 7,
+    });
+    const problem = await expectProblem(refused, 400, 'validation_failed');
+    expect(problem.errors).toEqual([{ path: 'paymentMethodId', message: 'required' }]);
+  });
+});
+
+describe('dunning', () => {
+  async function pastDue() {
+    const { clockId, sub } = await onClock('2027-05-10T00:00:00Z');
+    const failing = await tokenize('4000000000000341'); // tokenizes; every charge declines
+    expect(
+      (await post(`/v1/subscriptions/${sub.id}/payment-method`, { paymentMethodId: failing }))
+        .status,
+    ).toBe(200);
+    expect(await advance(clockId, '2027-06-10T01:00:00Z')).toBe(1);
+    const now = await getSub(sub.id);
+    expect(now.status).toBe('past_due');
+    expect(now.billingIssue).toBe(true);
+    // The period has begun, unpaid.
+    expect(now.currentPeriodEnd).toBe('2027-07-10T00:00:00.000Z');
+    return { clockId, sub };
+  }
+
+  it('retries on days 1, 3, 7 and 14, one billing-issue event per streak, then ends', async () => {
+    const { clockId, sub } = await pastDue();
+    expect(await advance(clockId, '2027-06-18T00:00:00Z')).toBe(3); // days 1, 3, 7
+    expect(await advance(clockId, '2027-06-30T00:00:00Z')).toBe(2); // day 14: retry, then exhausted
+    const now = await getSub(sub.id);
+    expect(now.status).toBe('ended');
+    const log = await events(sub.id);
+    expect(log.filter((e) => e === 'past_due')).toHaveLength(1);
+    expect(log.slice(-6)).toEqual([
+      'past_due',
+      'payment_retry_failed',
+      'payment_retry_failed',
+      'payment_retry_failed',
+      'payment_retry_failed',
+      'ended',
+    ]);
+    expect((await payments(sub.id)).filter((p) => p.purpose === 'dunning_retry')).toHaveLength(4);
+    // Ended is terminal.
+    await expectProblem(await post(`/v1/subscriptions/${sub.id}/pause`, {}), 409, 'invalid_state');
+  });
+
+  it('a new payment method retries at once and recovers', async () => {
+    const { clockId, sub } = await pastDue();
+    await advance(clockId, '2027-06-12T00:00:00Z'); // the day-1 retry fails
+    const good = await tokenize('4242424242424242');
+    const res = await post(`/v1/subscriptions/${sub.id}/payment-method`, { paymentMethodId: good });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const { subscription, payment } = await json<{ subscription: Sub; payment: Pay }>(res);
+    expect(payment).toMatchObject({ status: 'succeeded', amount: 2900 });
+    expect(subscription).toMatchObject({ status: 'active', billingIssue: false });
+    expect((await events(sub.id)).slice(-2)).toEqual(['payment_method_updated', 'recovered']);
+    // Recovered: the next renewal is at the period's end, no more retries.
+    expect(await advance(clockId, '2027-07-09T00:00:00Z')).toBe(0);
+    expect(await advance(clockId, '2027-07-10T01:00:00Z')).toBe(1);
+    expect((await getSub(sub.id)).status).toBe('active');
+  });
+
+  it('an incomplete subscription expires 23 hours after its declined first payment', async () => {
+    const { clockId, sub, body } = await onClock(
+      '2027-01-01T00:00:00Z',
+      'pro-plan',
+      {},
+      '4000000000000002',
+    );
+    expect(body.declineCode).toBe('generic_decline');
+    expect(sub.status).toBe('incomplete');
+    expect(await advance(clockId, '2027-01-01T22:59:59Z')).toBe(0);
+    expect(await advance(clockId, '2027-01-01T23:00:00Z')).toBe(1);
+    expect((await getSub(sub.id)).status).toBe('incomplete_expired');
+  });
+});
+
+describe('pause, resume, cancel, reactivate', () => {
+  it('pause with an automatic resume: no billing while paused, a new paid period on resume', async () => {
+    const { clockId, sub } = await onClock('2027-02-01T00:00:00Z');
+    const paused = await post(`/v1/subscriptions/${sub.id}/pause`, {
+      resumeAt: '2027-04-15T00:00:00Z',
+    });
+    expect(paused.status, await paused.clone().text()).toBe(200);
+    expect((await json<{ subscription: Sub }>(paused)).subscription.status).toBe('paused');
+    expect(await advance(clockId, '2027-04-16T00:00:00Z')).toBe(1); // the resume, no renewals
+    const now = await getSub(sub.id);
+    expect(now.status).toBe('active');
+    expect([now.currentPeriodStart, now.currentPeriodEnd]).toEqual([
+      '2027-04-15T00:00:00.000Z',
+      '2027-05-15T00:00:00.000Z',
+    ]);
+    expect((await payments(sub.id)).map((p) => p.purpose)).toEqual(['checkout', 'resume']);
+    expect(await events(sub.id)).toEqual(['created', 'activated', 'paused', 'resumed']);
+  });
+
+  it('resume by hand; an illegal transition is a 409 naming the current state', async () => {
+    const { sub } = await onClock('2027-02-01T00:00:00Z');
+    const early = await post(`/v1/subscriptions/${sub.id}/resume`);
+    const problem = await expectProblem(early, 409, 'invalid_state');
+    expect(problem.state).toBe('active');
+    expect(problem.detail).toContain('active');
+    expect((await post(`/v1/subscriptions/${sub.id}/pause`, {})).status).toBe(200);
+    const resumed = await post(`/v1/subscriptions/${sub.id}/resume`);
+    expect(resumed.status).toBe(200);
+    expect((await json<{ payment: Pay }>(resumed)).payment.status).toBe('succeeded');
+  });
+
+  it('cancel at period end, reactivate, cancel again: cancelled at the end, not before', async () => {
+    const { clockId, sub } = await onClock('2027-02-01T00:00:00Z');
+    const c1 = await post(`/v1/subscriptions/${sub.id}/cancel`, { atPeriodEnd: true });
+    expect((await json<{ subscription: Sub }>(c1)).subscription.cancelAtPeriodEnd).toBe(true);
+    const re = await post(`/v1/subscriptions/${sub.id}/reactivate`);
+    expect((await json<{ subscription: Sub }>(re)).subscription.cancelAtPeriodEnd).toBe(false);
+    await post(`/v1/subscriptions/${sub.id}/cancel`, { atPeriodEnd: true });
+    expect(await advance(clockId, '2027-02-28T00:00:00Z')).toBe(0);
+    expect((await getSub(sub.id)).status).toBe('active');
+    expect(await advance(clockId, '2027-03-02T00:00:00Z')).toBe(1);
+    expect((await getSub(sub.id)).status).toBe('cancelled');
+    expect((await payments(sub.id)).map((p) => p.purpose)).toEqual(['checkout']); // no renewal
+    await expectProblem(await post(`/v1/subscriptions/${sub.id}/reactivate`), 409, 'invalid_state');
+  });
+
+  it('cancel now', async () => {
+    const { sub } = await onClock('2027-02-01T00:00:00Z');
+    const res = await post(`/v1/subscriptions/${sub.id}/cancel`, { atPeriodEnd: false });
+    expect((await json<{ subscription: Sub }>(res)).subscription.status).toBe('cancelled');
+    expect((await events(sub.id)).at(-1)).toBe('cancelled');
+  });
+});
+
+describe('plan changes', () => {
+  it('preview == charge: an always_invoice upgrade mid-period charges exactly the preview', async () => {
+    const { clockId, sub } = await onClock('2027-04-01T00:00:00Z');
+    await advance(clockId, '2027-04-16T00:00:00Z'); // half of April's 30 days
+    const body = { bundleId: 'enterprise', proration: 'always_invoice' };
+    const pre = await post(`/v1/subscriptions/${sub.id}/change/preview`, body);
+    expect(pre.status, await pre.clone().text()).toBe(200);
+    const preview = await json<{
+      amount: number;
+      prorationDate: string;
+      lines: { amount: number }[];
+    }>(pre);
+    // Unused half of 29.00 credited, remaining half of 99.00 charged.
+    expect(preview.lines.map((l) => l.amount)).toEqual([-1450, 4950]);
+    expect(preview.amount).toBe(3500);
+    await advance(clockId, '2027-04-17T00:00:00Z'); // a day later, with the preview's date
+    const res = await post(`/v1/subscriptions/${sub.id}/change`, {
+      ...body,
+      prorationDate: preview.prorationDate,
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const { subscription, payment } = await json<{ subscription: Sub; payment: Pay }>(res);
+    expect(payment.amount).toBe(preview.amount);
+    expect(subscription.bundleSlug).toBe('enterprise');
+    expect((await events(sub.id)).at(-1)).toBe('plan_changed');
+  });
+
+  it('create_prorations charges nothing now and adds the proration to the next renewal', async () => {
+    const { clockId, sub } = await onClock('2027-04-01T00:00:00Z');
+    await advance(clockId, '2027-04-16T00:00:00Z');
+    const res = await post(`/v1/subscriptions/${sub.id}/change`, { bundleId: 'enterprise' });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect((await json<{ payment: unknown }>(res)).payment).toBeNull();
+    await advance(clockId, '2027-05-02T00:00:00Z');
+    const renewal = (await payments(sub.id)).at(-1);
+    expect(renewal).toMatchObject({ purpose: 'renewal', amount: 9900 + 3500 });
+  });
+
+  it('a downgrade deferred to the period end switches at the renewal', async () => {
+    const { clockId, sub } = await onClock('2027-04-01T00:00:00Z');
+    const res = await post(`/v1/subscriptions/${sub.id}/change`, {
+      bundleId: 'starter',
+      atPeriodEnd: true,
+    });
+    const { subscription, payment } = await json<{ subscription: Sub; payment: unknown }>(res);
+    expect(payment).toBeNull();
+    expect(subscription.bundleSlug).toBe('pro-plan');
+    expect(subscription.pendingChange?.bundleId).toBeTruthy();
+    await advance(clockId, '2027-05-02T00:00:00Z');
+    const now = await getSub(sub.id);
+    expect(now.bundleSlug).toBe('starter');
+    expect((await payments(sub.id)).at(-1)).toMatchObject({ purpose: 'renewal', amount: 900 });
+  });
+
+  it('a change to a yearly price restarts the cycle and is invoiced now', async () => {
+    const { clockId, sub } = await onClock('2027-04-01T00:00:00Z');
+    await advance(clockId, '2027-04-16T00:00:00Z');
+    const res = await post(`/v1/subscriptions/${sub.id}/change`, { bundleId: 'annual' });
+    const { subscription, payment } = await json<{ subscription: Sub; payment: Pay }>(res);
+    expect(payment.amount).toBe(29000 - 1450);
+    expect([subscription.currentPeriodStart, subscription.currentPeriodEnd]).toEqual([
+      '2027-04-16T00:00:00.000Z',
+      '2028-04-16T00:00:00.000Z',
+    ]);
+  });
+});
+
+describe('refusals, nothing written', () => {
+  it('a bundle not offered here, another storefront’s method, a missing customer: clear 4xx', async () => {
+    const pm = await tokenize('4242424242424242');
+    await expectProblem(
+      await checkout({
+        bundleId: 'no-such-bundle',
+        customer: { email: email() },
+        paymentMethodId: pm,
+      }),
+      404,
+      'not_found',
+    );
+    // A payment method of the EU storefront is not found in the US one.
+    const euPm = await call(t.hosts['eu-store'] ?? '', '/v1/payment-methods', {
+      method: 'POST',
+      key: t.keys['eu-store']?.publishable ?? '',
+      body: {
+        type: 'card',
+        card: { number: '4242424242424242', expMonth: 12, expYear: year, cvc: '123' },
+      },
+    });
+    const euId = (await json<{ id: string }>(euPm)).id;
+    await expectProblem(
+      await checkout({ bundleId: 'pro-plan', customer: { email: email() }, paymentMethodId: euId }),
+      404,
+      'not_found',
+    );
+    await expectProblem(
+      await checkout({ bundleId: 'pro-plan', paymentMethodId: pm }),
+      400,
+      'validation_failed',
+    );
+    await expectProblem(
+      await checkout({
+        bundleId: 'pro-plan',
+        customer: { email: 'not an email' },
+        paymentMethodId: pm,
+      }),
+      400,
+      'validation_failed',
+    );
+    await expectProblem(
+      await checkout({
+        bundleId: 'pro-plan',
+        customer: { email: email() },
+        paymentMethodId: pm,
+        extra: 1,
+      }),
+      400,
+      'validation_failed',
+    );
+    // A publishable key may not check out.
+    const byPk = await call(host, '/v1/checkout', {
+      method: 'POST',
+      key: pk,
+      body: { bundleId: 'pro-plan', customer: { email: email() }, paymentMethodId: pm },
+    });
+    expect(byPk.status).toBe(403);
+  });
+
+  it('another tenant’s key never sees a subscription; the same Idempotency-Key replays, other terms are refused', async () => {
+    const pm = await tokenize('4242424242424242');
+    const key = `idem-${unique()}`;
+    const body = { bundleId: 'pro-plan', customer: { email: email() }, paymentMethodId: pm };
+    const first = await checkout(body, { 'idempotency-key': key });
+    expect(first.status).toBe(201);
+    const again = await checkout(body, { 'idempotency-key': key });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    const a = await json<{ subscription: Sub }>(first);
+    const b = await json<{ subscription: Sub }>(again);
+    expect(b.subscription.id).toBe(a.subscription.id);
+    await expectProblem(
+      await checkout({ ...body, bundleId: 'enterprise' }, { 'idempotency-key': key }),
+      422,
+      'idempotency_key_reused',
+    );
+    const other = await createTenant();
+    await publish();
+    const peek = await call(
+      other.hosts['us-store'] ?? '',
+      `/v1/subscriptions/${a.subscription.id}`,
+      {
+        key: other.keys['us-store']?.secret ?? '',
+      },
+    );
+    await expectProblem(peek, 404, 'not_found');
+    // A command's key replays too.
+    const p1 = await post(
+      `/v1/subscriptions/${a.subscription.id}/pause`,
+      {},
+      { 'idempotency-key': key },
+    );
+    const p2 = await post(
+      `/v1/subscriptions/${a.subscription.id}/pause`,
+      {},
+      { 'idempotency-key': key },
+    );
+    expect([p1.status, p2.status]).toEqual([200, 200]);
+    expect(p2.headers.get('idempotent-replayed')).toBe('true');
+    await expectProblem(
+      await post(
+        `/v1/subscriptions/${a.subscription.id}/pause`,
+        { resumeAt: '2099-01-01T00:00:00Z' },
+        { 'idempotency-key': key },
+      ),
+      422,
+      'idempotency_key_reused',
+    );
+  });
+
+  it('a customer token checks out for its own customer and sees only its own subscriptions', async () => {
+    const created = await call(host, '/v1/customers', {
+      method: 'POST',
+      key: sk,
+      body: { email: email() },
+    });
+    const customer = (await json<{ customer: { id: string } }>(created)).customer;
+    const issued = await call(host, `/v1/customers/${customer.id}/tokens`, {
+      method: 'POST',
+      key: sk,
+    });
+    expect(issued.status).toBe(201);
+    await publish(); // the tenant's first signing key reaches the edge
+    const token = (await json<{ token: string }>(issued)).token;
+    const pm = await tokenize('4242424242424242');
+    const res = await call(host, '/v1/checkout', {
+      method: 'POST',
+      key: token,
+      body: { bundleId: 'pro-plan', paymentMethodId: pm },
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const { subscription } = await json<{ subscription: Sub }>(res);
+    expect(subscription.customerId).toBe(customer.id);
+    const mine = await call(host, `/v1/customers/${customer.id}/subscriptions`, { key: token });
+    expect((await json<{ items: Sub[] }>(mine)).items.map((s) => s.id)).toEqual([subscription.id]);
+    const someoneElse = await checkout({
+      bundleId: 'pro-plan',
+      customer: { email: email() },
+      paymentMethodId: pm,
+    });
+    const theirs = (await json<{ subscription: Sub }>(someoneElse)).subscription.id;
+    await expectProblem(
+      await call(host, `/v1/subscriptions/${theirs}`, { key: token }),
+      404,
+      'not_found',
+    );
+  });
+});

@@ -8,7 +8,14 @@ import type { BillingState, InvoiceLine, PlanPrice } from '../../subscriptions/b
 import type { DunningConfig, DunningStreak } from '../../subscriptions/dunning';
 import type { LifecycleState } from '../../subscriptions/lifecycle';
 import type { BundleTrial } from '../../subscriptions/settings';
-import { isoOf, type UnixSeconds } from '../../subscriptions/time';
+import type { UnixSeconds } from '../../subscriptions/time';
+
+/** A time as the API shows it (as every other timestamp: `2027-01-31T00:00:00.000Z`). */
+export function apiTime(t: UnixSeconds): string {
+  return new Date(t * 1000).toISOString();
+}
+const isoOf = apiTime;
+
 import type { PaymentView } from '../payments/record';
 
 /** A bundle as a subscription refers to it. */
