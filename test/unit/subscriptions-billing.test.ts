@@ -10,8 +10,10 @@ import {
   type PlanChangeRequest,
   type PlanPrice,
   PRORATION_BEHAVIORS,
+  firstInvoice,
   previewPlanChange,
   renew,
+  restartBilling,
   startBilling,
   startTrialBilling,
   upcomingInvoice,
@@ -587,6 +589,60 @@ describe('plan-change sequences (properties)', () => {
             ok: false,
             error: { kind: 'currency_mismatch', current: c1, requested: c2 },
           });
+        },
+      ),
+    );
+  });
+});
+
+describe('first invoice and restart after a pause', () => {
+  it('the first invoice is the first period at the price', () => {
+    const billing = startBilling(PRO, APRIL);
+    const invoice = firstInvoice(billing);
+    expect(invoice).toMatchObject({ subtotal: 2000, amountDue: 2000, creditApplied: 0 });
+    expect(invoice.lines).toHaveLength(1);
+    expect(invoice.lines[0]).toMatchObject({ kind: 'period', periodStart: APRIL });
+  });
+
+  it('a restart anchors a new cycle, takes waiting lines and draws on the credit balance', () => {
+    const before: BillingState = {
+      ...startBilling(PRO, APRIL),
+      creditBalance: 500,
+      pendingLines: [
+        {
+          kind: 'remaining_time',
+          priceId: 'pro',
+          description: 'waiting',
+          amount: 300,
+          periodStart: APRIL,
+          periodEnd: APRIL + DAY,
+        },
+      ],
+    };
+    const resumeAt = at('2025-06-15T12:00:00Z');
+    const { invoice, next } = restartBilling(before, resumeAt);
+    expect(invoice).toMatchObject({ subtotal: 2300, creditApplied: 500, amountDue: 1800 });
+    expect(next).toMatchObject({
+      anchor: resumeAt,
+      period: { start: resumeAt, end: at('2025-07-15T12:00:00Z') },
+      creditBalance: 0,
+      pendingLines: [],
+      inTrial: false,
+    });
+  });
+
+  it('property: a restart never charges a negative amount and accounts for every minor unit', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 1_000_000 }),
+        fc.integer({ min: 0, max: 2_000_000 }),
+        fc.integer({ min: 0, max: 400 * DAY }),
+        (amount, credit, offset) => {
+          const before = { ...startBilling(price('p', amount), APRIL), creditBalance: credit };
+          const { invoice, next } = restartBilling(before, APRIL + offset);
+          expect(invoice.amountDue).toBeGreaterThanOrEqual(0);
+          expect(Number.isInteger(invoice.amountDue)).toBe(true);
+          expect(invoice.amountDue + (credit - next.creditBalance)).toBe(amount);
         },
       ),
     );
