@@ -18,7 +18,7 @@ import { requireMode } from '../../edge/key-mode';
 import { killedProviders } from '../../edge/killswitch';
 import type { SnapshotBundle } from '../../edge/snapshot';
 import type { AppEnv } from '../../env';
-import { ApiError } from '../../errors';
+import { ApiError, asApiError } from '../../errors';
 import { sha256Hex } from '../../lib/crypto';
 import { idFromDigest, newId } from '../../lib/ids';
 import { requestDb } from '../../middleware/request-db';
@@ -394,7 +394,16 @@ export const subscriptionRoutes = newRouter()
       } else if (body.customerId) {
         const db = getDb(c.env);
         try {
-          await findStorefrontCustomer(db.db, tenantId, storefrontId, body.customerId);
+          await findStorefrontCustomer(db.db, tenantId, storefrontId, body.customerId).catch(
+            (err: unknown) => {
+              if (asApiError(err)) throw err; // the customer is not this storefront's
+              throw new ApiError(
+                'unavailable',
+                'The customer cannot be checked right now. Retry shortly, or check out with customer.email (which needs no lookup).',
+                { headers: { 'retry-after': '5' } },
+              );
+            },
+          );
         } finally {
           await db.close().catch(() => {});
         }
