@@ -16,6 +16,7 @@ import {
   withDb,
 } from '../helpers/factories';
 import { call, expectProblem, json } from '../helpers/http';
+import { asOperator, createOperator } from '../helpers/operators';
 
 let t: TestTenant;
 let host: string;
@@ -671,5 +672,53 @@ describe('refusals, nothing written', () => {
       404,
       'not_found',
     );
+  });
+});
+
+describe('killswitches', () => {
+  it('feature:checkout stops new checkouts (503) and leaves existing subscriptions alone; a killed provider is skipped', async () => {
+    const pm = await tokenize('4242424242424242');
+    const existing = await checkout({
+      bundleId: 'pro-plan',
+      customer: { email: email() },
+      paymentMethodId: pm,
+    });
+    const { subscription } = await json<{ subscription: Sub }>(existing);
+    const op = await createOperator(t.tenantId, 'admin');
+    const flip = (body: Record<string, unknown>) =>
+      asOperator(op, 'POST', `/admin/v1/tenants/${t.slug}/killswitches`, {
+        reason: 'drill',
+        ...body,
+      });
+    expect((await flip({ scope: 'feature', target: 'checkout', engaged: true })).status).toBe(200);
+    let blocked: Response | undefined;
+    for (let i = 0; i < 80; i++) {
+      blocked = await checkout({
+        bundleId: 'pro-plan',
+        customer: { email: email() },
+        paymentMethodId: pm,
+      });
+      if (blocked.status === 503) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const problem = await expectProblem(blocked as Response, 503, 'killswitch_engaged');
+    expect(problem.killswitch).toEqual({ scope: 'feature', target: 'checkout' });
+    expect((await getSub(subscription.id)).status).toBe('active');
+    expect((await flip({ scope: 'feature', target: 'checkout', engaged: false })).status).toBe(200);
+    // Stripe killed for this tenant: a checkout goes to PayPal, the next in the route.
+    expect((await flip({ scope: 'provider', target: 'stripe', engaged: true })).status).toBe(200);
+    let provider: string | null = null;
+    for (let i = 0; i < 80 && provider !== 'paypal'; i++) {
+      const res = await checkout({
+        bundleId: 'pro-plan',
+        customer: { email: email() },
+        paymentMethodId: pm,
+      });
+      if (res.status === 201) provider = (await json<{ payment: Pay }>(res)).payment.provider;
+      else await res.body?.cancel();
+      if (provider !== 'paypal') await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(provider).toBe('paypal');
+    await flip({ scope: 'provider', target: 'stripe', engaged: false });
   });
 });
