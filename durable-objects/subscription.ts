@@ -23,6 +23,7 @@ import { copySubscription } from '../src/services/subscriptions/copy';
 import type {
   CheckoutInput,
   OpenInvoice,
+  PendingCharge,
   SubscriptionEvent,
   SubscriptionPayment,
   SubscriptionRecord,
@@ -60,6 +61,20 @@ const COPY_RETRY_MS = 2_000;
 const COPY_RETRY_MAX_MS = 5 * 60_000;
 /** Work one alarm (or one clock step) may do before yielding; what remains re-arms. */
 const MAX_ACTIONS_PER_RUN = 1_000;
+/** A charge whose outcome is unknown is asked again after 60 s, doubling up to an hour. */
+const PENDING_RETRY_SECONDS = 60;
+const PENDING_RETRY_MAX_SECONDS = 3_600;
+
+/**
+ * Thrown by {@link SubscriptionDurableObject.charge} when a payment's outcome is not known (a
+ * provider timed out and its lookup could not tell): what called it applies nothing and keeps
+ * the charge pending, to be asked again under the same key. Never crosses RPC.
+ */
+class PaymentPending extends Error {
+  constructor(readonly payment: PaymentView) {
+    super(`payment ${payment.id} is ${payment.status}`);
+  }
+}
 
 type Action =
   | { kind: 'expire'; at: UnixSeconds }
@@ -67,7 +82,8 @@ type Action =
   | { kind: 'renew'; at: UnixSeconds }
   | { kind: 'period_end_cancel'; at: UnixSeconds }
   | { kind: 'dunning'; at: UnixSeconds }
-  | { kind: 'auto_resume'; at: UnixSeconds };
+  | { kind: 'auto_resume'; at: UnixSeconds }
+  | { kind: 'settle'; at: UnixSeconds };
 
 const MIGRATIONS: readonly SqlMigration[] = [
   {
@@ -202,13 +218,26 @@ export class SubscriptionDurableObject
           const first = JSON.parse(stored.response) as Outcome<SubscriptionResult>;
           return first.ok ? { ok: true, value: { ...first.value, replayed: true } } : first;
         }
-        const run = await asOutcome(() => {
+        const run = await asOutcome(async () => {
           const r = this.working();
           if (current) {
             r.terms = current.terms;
             r.dunning = current.dunning;
           }
-          return this.apply(r, command);
+          // A change's proration date is fixed now, so asking again charges the same key.
+          const resolved: SubscriptionCommand =
+            command.type === 'change' && command.prorationDate === undefined
+              ? { ...command, prorationDate: this.now(r) }
+              : command;
+          try {
+            return await this.apply(r, resolved);
+          } catch (err) {
+            if (!(err instanceof PaymentPending)) throw err;
+            return this.keepPending(
+              { type: 'command', command: resolved, retryAt: 0, tries: 0 },
+              err.payment,
+            );
+          }
         });
         if (key && claim) this.remember(key, claim.requestHash, run);
         return run.ok ? { ok: true, value: { ...run.value, replayed: false } } : run;
@@ -398,10 +427,35 @@ export class SubscriptionDurableObject
       trialEnd: null,
     };
     this.emit('created', created, now);
-    const payment =
-      invoice.amountDue > 0
-        ? await this.charge(draft, 'checkout', 'initial', '0', invoice, now)
-        : null;
+    let payment: PaymentView | null = null;
+    try {
+      payment =
+        invoice.amountDue > 0
+          ? await this.charge(draft, 'checkout', 'initial', '0', invoice, now)
+          : null;
+    } catch (err) {
+      if (!(err instanceof PaymentPending)) throw err;
+      // Not known yet: incomplete, and asked again until it is (never charged a second time).
+      draft.lifecycle = this.step(null, { type: 'checkout_failed', at: now });
+      draft.openInvoice = openInvoiceOf('initial', invoice);
+      draft.pendingCharge = {
+        type: 'initial',
+        key: 'initial',
+        n: '0',
+        purpose: 'checkout',
+        retryAt: now + PENDING_RETRY_SECONDS,
+        tries: 1,
+      };
+      this.emit('payment_pending', paymentFacts(err.payment), now);
+      this.save(draft);
+      return {
+        subscription: subscriptionView(draft),
+        payment: err.payment,
+        declined: false,
+        pending: true,
+        status: 202,
+      };
+    }
     if (!payment || payment.status === 'succeeded') {
       draft.lifecycle = this.step(null, {
         type: 'checkout_paid',
@@ -423,6 +477,12 @@ export class SubscriptionDurableObject
 
   private async apply(r: SubscriptionRecord, c: SubscriptionCommand): Promise<SubscriptionResult> {
     const now = this.now(r);
+    if (r.pendingCharge && c.type !== 'cancel') {
+      throw new ConflictError(
+        'A payment of this subscription is still being confirmed with the provider; retry in a minute.',
+        { code: 'payment_pending' },
+      );
+    }
     const done = (payment: PaymentView | null = null, declined = false): SubscriptionResult => {
       this.save(r);
       return { subscription: subscriptionView(r), payment, declined };
@@ -445,6 +505,9 @@ export class SubscriptionDurableObject
         } else {
           r.lifecycle = this.step(r.lifecycle, { type: 'cancel_now', at: now });
           r.cancelledAt = now;
+          // A charge still unknown stays with its payment object (a late capture there is
+          // refunded as a stray one); the subscription no longer waits for it.
+          r.pendingCharge = null;
           r.openInvoice = null;
           r.streak = null;
           this.emit('cancelled', { atPeriodEnd: false }, now);
@@ -605,7 +668,7 @@ export class SubscriptionDurableObject
     const { invoice, next } = restartBilling(r.billing, now);
     let payment: PaymentView | null = null;
     if (invoice.amountDue > 0) {
-      payment = await this.charge(r, 'resume', `resume:${now}`, '0', invoice, now);
+      payment = await this.charge(r, 'resume', `resume:${r.pausedAt ?? now}`, '0', invoice, now);
       if (payment.status !== 'succeeded') {
         this.emit('payment_failed', { ...paymentFacts(payment), for: 'resume' }, now);
         if (how === 'automatic') {
@@ -628,6 +691,7 @@ export class SubscriptionDurableObject
 
   /** The next thing the subscription does by itself, and when. */
   private nextAction(r: SubscriptionRecord): Action | null {
+    if (r.pendingCharge) return { kind: 'settle', at: r.pendingCharge.retryAt };
     const l = r.lifecycle;
     const periodEnd = r.billing.period.end;
     switch (l.status) {
@@ -675,7 +739,14 @@ export class SubscriptionDurableObject
         refreshed = true;
       }
       if (r.testClockId) r.clockNow = action.at;
-      await this.fire(r, action);
+      try {
+        await this.fire(r, action);
+      } catch (err) {
+        if (!(err instanceof PaymentPending)) throw err;
+        this.keepPending({ type: 'action', retryAt: 0, tries: 0 }, err.payment, action.at);
+        fired += 1;
+        break;
+      }
       this.save(r);
       r = this.working();
       fired += 1;
@@ -769,7 +840,55 @@ export class SubscriptionDurableObject
       case 'auto_resume':
         await this.resume(r, at, 'automatic');
         return;
+      case 'settle': {
+        const pending = r.pendingCharge;
+        r.pendingCharge = null;
+        if (!pending) return;
+        if (pending.type === 'action') {
+          const next = this.nextAction(r);
+          if (next) await this.fire(r, { ...next, at: Math.max(next.at, at) } as Action);
+          return;
+        }
+        if (pending.type === 'initial') {
+          const open = r.openInvoice;
+          if (!open || r.lifecycle.status !== 'incomplete') return;
+          const payment = await this.charge(r, pending.purpose, pending.key, pending.n, open, at);
+          if (payment.status === 'succeeded') this.paid(r, at, payment);
+          else this.emit('payment_failed', paymentFacts(payment), at);
+          return;
+        }
+        try {
+          await this.apply(r, pending.command as SubscriptionCommand);
+        } catch (err) {
+          if (err instanceof PaymentPending) throw err;
+          // The subscription moved on meanwhile (cancelled…): the command no longer applies.
+          this.emit('pending_change_dropped', { reason: String((err as Error).message) }, at);
+        }
+        return;
+      }
     }
+  }
+
+  /**
+   * Keeps the saved subscription as it was, with `payment` pending (asked again later under the
+   * same key), and answers the call with that: nothing applied, a 202.
+   */
+  private keepPending(
+    kind: PendingCharge,
+    payment: PaymentView,
+    at?: UnixSeconds,
+  ): SubscriptionResult {
+    this.pending = [];
+    const r = this.working();
+    const now = at ?? this.now(r);
+    const previous = r.pendingCharge;
+    const tries = (previous?.tries ?? 0) + 1;
+    const delay = Math.min(PENDING_RETRY_MAX_SECONDS, PENDING_RETRY_SECONDS * 2 ** (tries - 1));
+    r.pendingCharge = { ...(previous ?? kind), retryAt: now + delay, tries } as PendingCharge;
+    if (r.testClockId) r.clockNow = Math.max(r.clockNow ?? now, now);
+    this.emit('payment_pending', paymentFacts(payment), now);
+    this.save(r);
+    return { subscription: subscriptionView(r), payment, declined: false, pending: true };
   }
 
   /** The period's end: the next period is invoiced and charged (after a trial, the first). */
@@ -881,6 +1000,7 @@ export class SubscriptionDurableObject
       throw new Error(`payment ${paymentId} refused its own charge: ${JSON.stringify(outcome)}`);
     }
     const payment = outcome.value.payment;
+    const pendingNow = payment.status === 'unknown' || payment.status === 'processing';
     this.ctx.storage.sql.exec(
       `insert into payments (id, key, purpose, status, amount, currency, provider, decline_code, created_at)
        values (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -896,6 +1016,7 @@ export class SubscriptionDurableObject
       payment.declineCode,
       apiTime(at),
     );
+    if (pendingNow) throw new PaymentPending(payment);
     return payment;
   }
 

@@ -25,6 +25,11 @@ export interface SubscriptionResult {
   payment: PaymentView | null;
   /** True when `payment` failed: the call changed nothing but that attempt (a 402). */
   declined: boolean;
+  /**
+   * True when `payment`'s outcome is not known yet (a provider timed out and could not be
+   * asked): nothing is applied; the object asks again until it knows, then applies it (a 202).
+   */
+  pending?: boolean;
 }
 
 /** A plan change as the route resolved it. */

@@ -720,5 +720,63 @@ describe('killswitches', () => {
     }
     expect(provider).toBe('paypal');
     await flip({ scope: 'provider', target: 'stripe', engaged: false });
+    // Released: the route's first provider again (the next tests expect Stripe).
+    for (let i = 0; i < 80 && provider !== 'stripe'; i++) {
+      const res = await checkout({
+        bundleId: 'pro-plan',
+        customer: { email: email() },
+        paymentMethodId: pm,
+      });
+      provider = res.status === 201 ? (await json<{ payment: Pay }>(res)).payment.provider : null;
+      if (provider !== 'stripe') await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(provider).toBe('stripe');
+  });
+});
+
+describe('an unknown outcome is never charged twice', () => {
+  it('a checkout whose provider timed out unasked is 202 pending; the object asks again and activates on the one capture', async () => {
+    const op = await createOperator(t.tenantId, 'admin');
+    const outage = (body: Record<string, unknown>) =>
+      asOperator(op, 'PUT', `/admin/v1/tenants/${t.slug}/sandbox/providers/stripe`, {
+        reason: 'drill',
+        ...body,
+      });
+    const captures = async (provider: string) =>
+      (
+        (await env.SANDBOX_PROVIDER.get(
+          env.SANDBOX_PROVIDER.idFromName(`${t.tenantId}:${provider}`),
+        ).captures()) as { amount: number; idempotencyKey?: string }[]
+      ).length;
+    const before = { stripe: await captures('stripe'), paypal: await captures('paypal') };
+    const clockId = await clock('2027-08-01T00:00:00Z');
+    const pm = await tokenize('4242424242424242');
+    expect(
+      (await outage({ mode: 'timeout', captureBeforeTimeout: true, lookups: 'error' })).status,
+    ).toBe(200);
+    const res = await checkout({
+      bundleId: 'pro-plan',
+      customer: { email: email() },
+      paymentMethodId: pm,
+      testClockId: clockId,
+    });
+    expect(res.status, await res.clone().text()).toBe(202);
+    const { subscription, payment } = await json<{ subscription: Sub; payment: Pay }>(res);
+    expect(payment.status).toBe('unknown');
+    expect(subscription.status).toBe('incomplete');
+    // Nothing else may charge meanwhile.
+    const blocked = await post(`/v1/subscriptions/${subscription.id}/payment-method`, {
+      paymentMethodId: await tokenize('4242424242424242'),
+    });
+    const problem = await expectProblem(blocked, 409, 'conflict');
+    expect(problem.code).toBe('payment_pending');
+    // The provider answers again: the next ask (after 60 s) finds the capture.
+    expect((await outage({ mode: 'ok' })).status).toBe(200);
+    expect(await advance(clockId, '2027-08-01T00:02:00Z')).toBeGreaterThanOrEqual(1);
+    const now = await getSub(subscription.id);
+    expect(now.status).toBe('active');
+    expect(await captures('stripe')).toBe(before.stripe + 1);
+    expect(await captures('paypal')).toBe(before.paypal);
+    expect(await events(subscription.id)).toEqual(['created', 'payment_pending', 'activated']);
   });
 });

@@ -277,6 +277,7 @@ function answer(
     subscription: { id: string };
     payment: { declineCode: string | null; declineClass: string | null } | null;
     declined: boolean;
+    pending?: boolean;
     replayed: boolean;
   },
   status: 200 | 201,
@@ -300,6 +301,9 @@ function answer(
       },
     );
   }
+  // The provider did not answer and could not be asked: the object asks again (under the same
+  // key, never a second charge) and applies the outcome when it knows it.
+  if (result.pending) return c.json({ subscription, payment }, 202);
   return c.json({ subscription, payment }, status);
 }
 

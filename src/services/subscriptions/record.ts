@@ -112,7 +112,18 @@ export interface SubscriptionRecord {
   pausedAt: UnixSeconds | null;
   /** One more at every saved change; Postgres keeps the newest copy only. */
   version: number;
+  /**
+   * A charge whose outcome is not known yet (unknown at the provider): what made it, asked
+   * again at `retryAt` under the same natural key until it is known. Nothing else charges
+   * meanwhile (a second charge beside one that may have captured is how double charges happen).
+   */
+  pendingCharge?: PendingCharge | null;
 }
+
+export type PendingCharge =
+  | { type: 'initial'; key: string; n: string; purpose: string; retryAt: number; tries: number }
+  | { type: 'action'; retryAt: number; tries: number }
+  | { type: 'command'; command: unknown; retryAt: number; tries: number };
 
 const iso = (t: UnixSeconds | null | undefined) =>
   t === null || t === undefined ? null : isoOf(t);
