@@ -218,6 +218,7 @@ describe('customer tokens', () => {
       customerId: alice.id,
       storefrontId: sid(t, 'us-store'),
       tenantId: t.tenantId,
+      mode: 'test',
       expiresAt: body.expiresAt,
     });
   });

@@ -13,10 +13,16 @@ let owner: TestOperator;
 let customerToken: string;
 
 /** Values for the path parameters the document uses. */
-const params = (): Record<string, string> => ({
+const params = (template: string): Record<string, string> => ({
   tenant: t.slug,
   storefront: 'us-store',
-  id: paymentId,
+  id: template.startsWith('/v1/subscriptions')
+    ? subscriptionId
+    : template.startsWith('/v1/customers')
+      ? customerId
+      : template.startsWith('/v1/test-clocks')
+        ? clockId
+        : paymentId,
   provider: 'stripe',
 });
 
@@ -66,7 +72,35 @@ beforeAll(async () => {
     body: { amount: 500, customerId, paymentMethodId: (await json<{ id: string }>(pm)).id },
   });
   paymentId = (await json<{ id: string }>(paid)).id;
+  // A subscription of that customer, and a test clock, for the subscription reads.
+  const pm2 = await call(host, '/v1/payment-methods', {
+    method: 'POST',
+    key: secret,
+    body: {
+      type: 'card',
+      card: { number: '4242424242424242', expMonth: 12, expYear: 2030, cvc: '123' },
+    },
+  });
+  const sub = await call(host, '/v1/checkout', {
+    method: 'POST',
+    key: secret,
+    body: {
+      bundleId: 'pro-plan',
+      customerId,
+      paymentMethodId: (await json<{ id: string }>(pm2)).id,
+    },
+  });
+  subscriptionId = (await json<{ subscription: { id: string } }>(sub)).subscription.id;
+  const clock = await call(host, '/v1/test-clocks', {
+    method: 'POST',
+    key: secret,
+    body: { frozenTime: '2027-01-01T00:00:00Z' },
+  });
+  clockId = (await json<{ id: string }>(clock)).id;
 });
+
+let subscriptionId = '';
+let clockId = '';
 
 let secretKey = '';
 let customerId = '';
@@ -112,7 +146,7 @@ describe('HEAD answers like GET, without a body', () => {
     const found: string[] = [];
     for (const [template, ops] of gets) {
       const path = template.replace(/\{(\w+)\}/g, (_, name: string) => {
-        const value = params()[name];
+        const value = params(template)[name];
         if (value === undefined) throw new Error(`no test value for {${name}} in ${template}`);
         return value;
       });
@@ -124,7 +158,7 @@ describe('HEAD answers like GET, without a body', () => {
       } else if (security.includes('customerToken')) {
         const auth = { authorization: `Bearer ${customerToken}` };
         found.push(...(await differences(path, usHost, auth)));
-      } else if (path.startsWith('/v1/payments')) {
+      } else if (path.startsWith('/v1/payments') || path.startsWith('/v1/test-clocks')) {
         const auth = { authorization: `Bearer ${secretKey}` };
         const query = path === '/v1/payments' ? `?customerId=${customerId}` : '';
         found.push(...(await differences(`${path}${query}`, usHost, auth)));

@@ -27,7 +27,10 @@ const f = () => fx;
 const keyId = 'key_01AAAAAAAAAAAAAAAAAAAAAAAA';
 
 type RouteCase =
-  | ({ scheme: 'apiKey' } & Omit<StorefrontRoute, 'method'>)
+  | ({
+      scheme: 'apiKey' /** Also takes a customer token (for the customer's own). */;
+      orCustomer?: boolean;
+    } & Omit<StorefrontRoute, 'method'>)
   | ({ scheme: 'customerToken' } & Omit<CustomerRoute, 'method'>)
   | ({ scheme: 'operator' } & Omit<AdminRoute, 'method'>)
   | { scheme: 'publishToken' }
@@ -129,6 +132,107 @@ const ROUTES: Record<string, RouteCase> = {
     },
     write: true,
     storefrontScoped: true,
+  },
+  'POST /v1/checkout': {
+    scheme: 'apiKey',
+    orCustomer: true,
+    path: '/v1/checkout',
+    body: {
+      bundleId: 'pro-plan',
+      customer: { email: 'sec@example.test' },
+      paymentMethodId: 'pm_01AAAAAAAAAAAAAAAAAAAAAAAA',
+    },
+    needs: 'secret',
+  },
+  'GET /v1/subscriptions/{id}': {
+    scheme: 'apiKey',
+    orCustomer: true,
+    path: '/v1/subscriptions/sub_01AAAAAAAAAAAAAAAAAAAAAAAA',
+    needs: 'secret',
+  },
+  'GET /v1/customers/{id}/subscriptions': {
+    scheme: 'apiKey',
+    orCustomer: true,
+    path: '/v1/customers/cus_01AAAAAAAAAAAAAAAAAAAAAAAA/subscriptions',
+    needs: 'secret',
+  },
+  'GET /v1/subscriptions/{id}/payments': {
+    scheme: 'apiKey',
+    orCustomer: true,
+    path: '/v1/subscriptions/sub_01AAAAAAAAAAAAAAAAAAAAAAAA/payments',
+    needs: 'secret',
+  },
+  'GET /v1/subscriptions/{id}/events': {
+    scheme: 'apiKey',
+    orCustomer: true,
+    path: '/v1/subscriptions/sub_01AAAAAAAAAAAAAAAAAAAAAAAA/events',
+    needs: 'secret',
+  },
+  'POST /v1/subscriptions/{id}/pause': {
+    scheme: 'apiKey',
+    orCustomer: true,
+    path: '/v1/subscriptions/sub_01AAAAAAAAAAAAAAAAAAAAAAAA/pause',
+    body: {},
+    needs: 'secret',
+  },
+  'POST /v1/subscriptions/{id}/resume': {
+    scheme: 'apiKey',
+    orCustomer: true,
+    path: '/v1/subscriptions/sub_01AAAAAAAAAAAAAAAAAAAAAAAA/resume',
+    body: {},
+    needs: 'secret',
+  },
+  'POST /v1/subscriptions/{id}/cancel': {
+    scheme: 'apiKey',
+    orCustomer: true,
+    path: '/v1/subscriptions/sub_01AAAAAAAAAAAAAAAAAAAAAAAA/cancel',
+    body: {},
+    needs: 'secret',
+  },
+  'POST /v1/subscriptions/{id}/reactivate': {
+    scheme: 'apiKey',
+    orCustomer: true,
+    path: '/v1/subscriptions/sub_01AAAAAAAAAAAAAAAAAAAAAAAA/reactivate',
+    body: {},
+    needs: 'secret',
+  },
+  'POST /v1/subscriptions/{id}/change': {
+    scheme: 'apiKey',
+    orCustomer: true,
+    path: '/v1/subscriptions/sub_01AAAAAAAAAAAAAAAAAAAAAAAA/change',
+    body: { bundleId: 'enterprise' },
+    needs: 'secret',
+  },
+  'POST /v1/subscriptions/{id}/change/preview': {
+    scheme: 'apiKey',
+    orCustomer: true,
+    path: '/v1/subscriptions/sub_01AAAAAAAAAAAAAAAAAAAAAAAA/change/preview',
+    body: { bundleId: 'enterprise' },
+    needs: 'secret',
+  },
+  'POST /v1/subscriptions/{id}/payment-method': {
+    scheme: 'apiKey',
+    orCustomer: true,
+    path: '/v1/subscriptions/sub_01AAAAAAAAAAAAAAAAAAAAAAAA/payment-method',
+    body: { paymentMethodId: 'pm_01AAAAAAAAAAAAAAAAAAAAAAAA' },
+    needs: 'secret',
+  },
+  'POST /v1/test-clocks': {
+    scheme: 'apiKey',
+    path: '/v1/test-clocks',
+    body: { frozenTime: '2027-01-01T00:00:00Z' },
+    needs: 'secret',
+  },
+  'GET /v1/test-clocks/{id}': {
+    scheme: 'apiKey',
+    path: '/v1/test-clocks/clock_01AAAAAAAAAAAAAAAAAAAAAAAA',
+    needs: 'secret',
+  },
+  'POST /v1/test-clocks/{id}/advance': {
+    scheme: 'apiKey',
+    path: '/v1/test-clocks/clock_01AAAAAAAAAAAAAAAAAAAAAAAA/advance',
+    body: { to: '2027-02-01T00:00:00Z' },
+    needs: 'secret',
   },
   'GET /v1/me': { scheme: 'customerToken', path: () => '/v1/me' },
   'POST /internal/publish': { scheme: 'publishToken' },
@@ -261,6 +365,7 @@ const operations: Operation[] = Object.entries(doc.paths).flatMap(([path, ops]) 
 function expectedDeclaration(route: RouteCase): string[] {
   switch (route.scheme) {
     case 'apiKey':
+      return route.orCustomer ? ['apiKey', 'customerToken'] : ['apiKey'];
     case 'customerToken':
       return [route.scheme];
     case 'operator':
@@ -301,8 +406,10 @@ for (const { name } of operations) {
   if (!route || route.scheme === 'public') continue;
   const method = name.slice(0, name.indexOf(' '));
   describe(`security: ${name}`, () => {
-    if (route.scheme === 'apiKey') storefrontAuthCases({ ...route, method }, f);
-    else if (route.scheme === 'customerToken') customerAuthCases({ ...route, method }, f);
+    if (route.scheme === 'apiKey') {
+      const { orCustomer: _, ...cases } = route;
+      storefrontAuthCases({ ...cases, method }, f);
+    } else if (route.scheme === 'customerToken') customerAuthCases({ ...route, method }, f);
     else if (route.scheme === 'operator') adminAuthCases({ ...route, method }, f);
     else internalAuthCases({ method, path: name.slice(method.length + 1) });
   });
