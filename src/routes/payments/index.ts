@@ -22,7 +22,7 @@ import { isSandboxTestCard } from '../../payments/sandbox-cards';
 import type { StoredPaymentMethod } from '../../payments/types';
 import { paymentsSecret } from '../../services/payments/adapters';
 import { storefrontRouting } from '../../services/payments/record';
-import { vaultEntryOf } from '../../services/payments/vault';
+import { storedMethodOf, vaultEntryOf } from '../../services/payments/vault';
 import { IdempotencyHeaderSchema, idempotencyKeyOf, idempotent } from '../admin/support';
 import {
   ProblemSchema,
@@ -172,22 +172,13 @@ const paymentProblems = {
 type Ctx = Context<AppEnv>;
 
 function methodView(row: typeof paymentMethods.$inferSelect) {
-  const d = row.details as Record<string, string | number>;
+  const { card, bankDebit } = storedMethodOf(row);
   return {
     id: row.id,
     object: 'payment_method' as const,
     type: row.type,
     livemode: row.mode === 'live',
-    ...(row.type === 'card'
-      ? {
-          card: {
-            brand: String(d.brand),
-            last4: String(d.last4),
-            expMonth: Number(d.expMonth),
-            expYear: Number(d.expYear),
-          },
-        }
-      : { bankDebit: { last4: String(d.last4), routingNumber: String(d.routingNumber) } }),
+    ...(card ? { card } : { bankDebit }),
     fingerprint: row.fingerprint,
     customerId: row.customerId,
     createdAt: row.createdAt.toISOString(),
@@ -441,17 +432,7 @@ export const paymentRoutes = newRouter()
         );
       }
       const customerId = await requireCustomer(c, body.customerId ?? pm.customerId ?? undefined);
-      const view = methodView(pm);
-      const method: StoredPaymentMethod = {
-        id: pm.id,
-        mode: pm.mode,
-        type: pm.type,
-        fingerprint: pm.fingerprint,
-        ...('card' in view ? { card: view.card } : { bankDebit: view.bankDebit }),
-        ...(pm.sandboxOutcome
-          ? { sandboxOutcome: pm.sandboxOutcome as StoredPaymentMethod['sandboxOutcome'] }
-          : {}),
-      };
+      const method: StoredPaymentMethod = storedMethodOf(pm);
       const country = body.country ?? edge.geo.country;
       // What the caller sent, not what the edge filled in (a retry from another location must
       // still be a replay).

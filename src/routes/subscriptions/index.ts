@@ -13,6 +13,7 @@ import type { CurrentTerms, IdempotencyClaim } from '../../contracts/subscriptio
 import { MAX_CLOCK_ADVANCE_SECONDS } from '../../contracts/test-clock';
 import { getDb } from '../../db/client';
 import { subscriptions, testClocks } from '../../db/schema';
+import { subscriptionStatusEnum } from '../../db/schema/enums';
 import { unwrap } from '../../domain/errors';
 import { requireMode } from '../../edge/key-mode';
 import { killedProviders } from '../../edge/killswitch';
@@ -55,16 +56,7 @@ const SubscriptionSchema = z
     object: z.literal('subscription'),
     livemode: z.boolean(),
     customerId: z.string(),
-    status: z.enum([
-      'incomplete',
-      'incomplete_expired',
-      'trialing',
-      'active',
-      'past_due',
-      'paused',
-      'cancelled',
-      'ended',
-    ]),
+    status: z.enum(subscriptionStatusEnum.enumValues),
     bundleId: z.string(),
     bundleSlug: z.string(),
     priceId: z.string(),
