@@ -48,6 +48,7 @@ import {
   type LifecycleState,
   transition,
 } from '../src/subscriptions/lifecycle';
+import { prorate } from '../src/subscriptions/proration';
 import type { UnixSeconds } from '../src/subscriptions/time';
 import { trialEnd } from '../src/subscriptions/trials';
 import { type SqlMigration, StatefulDurableObject } from './base';
@@ -101,6 +102,11 @@ const MIGRATIONS: readonly SqlMigration[] = [
       'create table cursors (sink text primary key, seq integer not null, version integer not null)',
     ],
   },
+  {
+    id: 2,
+    name: 'the charge under way (written before the payment object is called)',
+    up: ['create table intent (id integer primary key check (id = 1), pending text not null)'],
+  },
 ];
 
 /**
@@ -129,6 +135,11 @@ export class SubscriptionDurableObject
   private copying: Promise<boolean> | null = null;
   private copyAgain = false;
   private copyFailures = 0;
+  /**
+   * What the operation under way would do again to settle a charge whose answer it never got:
+   * written as the intent before each charge (see {@link charge}).
+   */
+  private op: PendingCharge | null = null;
 
   protected override onStart(): void {
     const row = this.ctx.storage.sql
@@ -205,7 +216,7 @@ export class SubscriptionDurableObject
     const out = await this.serialized(
       async (): Promise<Outcome<SubscriptionResult & { replayed: boolean }>> => {
         this.pending = [];
-        const key = claim ? `${command.type}:${claim.key}` : null;
+        const key = claim ? `command:${claim.key}` : null;
         const stored = key ? this.claimed(key) : null;
         if (stored && claim) {
           if (stored.requestHash !== claim.requestHash) {
@@ -218,6 +229,7 @@ export class SubscriptionDurableObject
           const first = JSON.parse(stored.response) as Outcome<SubscriptionResult>;
           return first.ok ? { ok: true, value: { ...first.value, replayed: true } } : first;
         }
+        await this.recoverIntent();
         const run = await asOutcome(async () => {
           const r = this.working();
           if (current) {
@@ -229,6 +241,7 @@ export class SubscriptionDurableObject
             command.type === 'change' && command.prorationDate === undefined
               ? { ...command, prorationDate: this.now(r) }
               : command;
+          this.op = { type: 'command', command: resolved, retryAt: 0, tries: 0 };
           try {
             return await this.apply(r, resolved);
           } catch (err) {
@@ -239,7 +252,9 @@ export class SubscriptionDurableObject
             );
           }
         });
-        if (key && claim) this.remember(key, claim.requestHash, run);
+        // A transient refusal (a payment still being confirmed) is not the answer to keep.
+        const transient = !run.ok && run.error.code === 'payment_pending';
+        if (key && claim && !transient) this.remember(key, claim.requestHash, run);
         return run.ok ? { ok: true, value: { ...run.value, replayed: false } } : run;
       },
     );
@@ -477,7 +492,7 @@ export class SubscriptionDurableObject
 
   private async apply(r: SubscriptionRecord, c: SubscriptionCommand): Promise<SubscriptionResult> {
     const now = this.now(r);
-    if (r.pendingCharge && c.type !== 'cancel') {
+    if (r.pendingCharge && !(c.type === 'cancel' && c.atPeriodEnd)) {
       throw new ConflictError(
         'A payment of this subscription is still being confirmed with the provider; retry in a minute.',
         { code: 'payment_pending' },
@@ -491,7 +506,17 @@ export class SubscriptionDurableObject
       case 'pause': {
         r.lifecycle = this.step(r.lifecycle, { type: 'pause', at: now, resumeAt: c.resumeAt });
         r.pausedAt = now;
-        this.emit('paused', { resumeAt: c.resumeAt === null ? null : apiTime(c.resumeAt) }, now);
+        // The paid time not used is credited: the resume's new period draws on it.
+        const { period, price } = r.billing;
+        const credited = r.billing.inTrial
+          ? 0
+          : prorate(price.amount, Math.max(0, period.end - now), period.end - period.start);
+        r.billing = { ...r.billing, creditBalance: r.billing.creditBalance + credited };
+        this.emit(
+          'paused',
+          { resumeAt: c.resumeAt === null ? null : apiTime(c.resumeAt), credited },
+          now,
+        );
         return done();
       }
       case 'resume': {
@@ -505,9 +530,6 @@ export class SubscriptionDurableObject
         } else {
           r.lifecycle = this.step(r.lifecycle, { type: 'cancel_now', at: now });
           r.cancelledAt = now;
-          // A charge still unknown stays with its payment object (a late capture there is
-          // refunded as a stray one); the subscription no longer waits for it.
-          r.pendingCharge = null;
           r.openInvoice = null;
           r.streak = null;
           this.emit('cancelled', { atPeriodEnd: false }, now);
@@ -523,7 +545,7 @@ export class SubscriptionDurableObject
         const { preview, next } = this.planChange(r, c);
         let payment: PaymentView | null = null;
         if (preview.amountDue > 0 && preview.invoice) {
-          const key = `change:${preview.prorationDate}:${c.price.id}:${c.proration}`;
+          const key = `change:${r.chargeSeq ?? 0}`;
           payment = await this.charge(r, 'plan_change', key, '0', preview.invoice, now);
           if (payment.status !== 'succeeded') {
             this.emit('payment_failed', { ...paymentFacts(payment), for: 'plan_change' }, now);
@@ -579,13 +601,19 @@ export class SubscriptionDurableObject
         const open = r.openInvoice;
         const status = r.lifecycle.status;
         if (!open || (status !== 'incomplete' && status !== 'past_due')) return done();
-        // A new method retries the open invoice at once, once per method.
+        if (status === 'incomplete' && now >= r.lifecycle.since + INCOMPLETE_EXPIRY_SECONDS) {
+          throw new InvalidStateError(
+            'The first payment can no longer be retried: this incomplete subscription expired (23 hours). Check out again.',
+            { state: 'incomplete_expired', code: 'illegal_transition' },
+          );
+        }
+        // A new method retries the open invoice at once.
         const purpose = status === 'incomplete' ? 'checkout_retry' : 'dunning_retry';
         const payment = await this.charge(
           r,
           purpose,
           open.key,
-          `pm:${c.paymentMethod.id}`,
+          `retry:${r.chargeSeq ?? 0}`,
           open,
           now,
         );
@@ -593,15 +621,37 @@ export class SubscriptionDurableObject
           this.emit('payment_failed', paymentFacts(payment), now);
           return done(payment, true);
         }
-        this.paid(r, now, payment);
+        await this.paid(r, now, payment);
         return done(payment);
       }
     }
   }
 
   /** The open invoice was paid by `payment`: activation or recovery. */
-  private paid(r: SubscriptionRecord, now: UnixSeconds, payment: PaymentView): void {
+  private async paid(r: SubscriptionRecord, now: UnixSeconds, payment: PaymentView): Promise<void> {
     if (r.lifecycle.status === 'incomplete') {
+      const allowed = transition(r.lifecycle, {
+        type: 'first_payment_retry_succeeded',
+        at: now,
+        periodEnd: Math.max(r.billing.period.end, now + 1),
+      });
+      if (!allowed.ok) {
+        // Captured too late to activate (its outcome was unknown past the 23 hours): never keep
+        // money for nothing — refund it in full, and let the subscription expire.
+        const refund = await this.env.PAYMENT.get(this.env.PAYMENT.idFromName(payment.id))
+          .refund({
+            reason: 'incomplete subscription expired',
+            idempotencyKey: `expired:${payment.id}`,
+          })
+          .catch(() => null);
+        this.emit(
+          'payment_refunded',
+          { paymentId: payment.id, reason: 'incomplete_expired', ok: refund?.ok ?? false },
+          now,
+        );
+        r.openInvoice = null;
+        return;
+      }
       r.lifecycle = this.step(r.lifecycle, {
         type: 'first_payment_retry_succeeded',
         at: now,
@@ -626,6 +676,12 @@ export class SubscriptionDurableObject
       });
     }
     const prorationDate = c.prorationDate ?? now;
+    if (c.maxBackdateSeconds !== undefined && prorationDate < now - c.maxBackdateSeconds) {
+      throw new ValidationError(
+        `prorationDate may be at most ${c.maxBackdateSeconds} seconds old with a customer token (take a fresh preview).`,
+        { errors: [{ path: 'prorationDate', message: 'too old' }] },
+      );
+    }
     if (prorationDate > now) {
       throw new ValidationError('prorationDate may not be in the future.', {
         errors: [{ path: 'prorationDate', message: `after now (${apiTime(now)})` }],
@@ -668,7 +724,7 @@ export class SubscriptionDurableObject
     const { invoice, next } = restartBilling(r.billing, now);
     let payment: PaymentView | null = null;
     if (invoice.amountDue > 0) {
-      payment = await this.charge(r, 'resume', `resume:${r.pausedAt ?? now}`, '0', invoice, now);
+      payment = await this.charge(r, 'resume', `resume:${r.chargeSeq ?? 0}`, '0', invoice, now);
       if (payment.status !== 'succeeded') {
         this.emit('payment_failed', { ...paymentFacts(payment), for: 'resume' }, now);
         if (how === 'automatic') {
@@ -723,6 +779,7 @@ export class SubscriptionDurableObject
   private async runDue(until: UnixSeconds, refresh: boolean): Promise<number> {
     if (!this.record) return 0;
     this.pending = [];
+    await this.recoverIntent(until);
     let r = this.working();
     let fired = 0;
     let refreshed = !refresh;
@@ -739,6 +796,7 @@ export class SubscriptionDurableObject
         refreshed = true;
       }
       if (r.testClockId) r.clockNow = action.at;
+      this.op = { type: 'action', retryAt: 0, tries: 0 };
       try {
         await this.fire(r, action);
       } catch (err) {
@@ -750,6 +808,9 @@ export class SubscriptionDurableObject
       this.save(r);
       r = this.working();
       fired += 1;
+      const after = this.nextAction(r);
+      // An action that changed nothing it is due for would come back at once: stop here.
+      if (after && after.kind === action.kind && after.at === action.at) break;
     }
     return fired;
   }
@@ -829,7 +890,7 @@ export class SubscriptionDurableObject
           at,
         );
         if (payment.status === 'succeeded') {
-          this.paid(r, at, payment);
+          await this.paid(r, at, payment);
           return;
         }
         r.lifecycle = this.step(r.lifecycle, { type: 'dunning_retry_failed', at });
@@ -844,6 +905,7 @@ export class SubscriptionDurableObject
         const pending = r.pendingCharge;
         r.pendingCharge = null;
         if (!pending) return;
+        this.op = pending; // asked again, it is the same operation
         if (pending.type === 'action') {
           const next = this.nextAction(r);
           if (next) await this.fire(r, { ...next, at: Math.max(next.at, at) } as Action);
@@ -853,7 +915,7 @@ export class SubscriptionDurableObject
           const open = r.openInvoice;
           if (!open || r.lifecycle.status !== 'incomplete') return;
           const payment = await this.charge(r, pending.purpose, pending.key, pending.n, open, at);
-          if (payment.status === 'succeeded') this.paid(r, at, payment);
+          if (payment.status === 'succeeded') await this.paid(r, at, payment);
           else this.emit('payment_failed', paymentFacts(payment), at);
           return;
         }
@@ -993,8 +1055,22 @@ export class SubscriptionDurableObject
       configVersion: r.terms.configVersion,
       killed: r.terms.killed,
     };
+    // Before the call: if the answer never comes back (an eviction, a deploy, a network
+    // error), the next call or the alarm finds this and asks again under the same key
+    // instead of charging anew (the operation that charged is re-run as it was).
+    if (this.op && this.record) {
+      this.ctx.storage.sql.exec(
+        'insert into intent (id, pending) values (1, ?) on conflict (id) do update set pending = excluded.pending',
+        JSON.stringify(this.op),
+      );
+    }
     const stub = this.env.PAYMENT.get(this.env.PAYMENT.idFromName(paymentId));
     const outcome = (await stub.charge(input)) as { ok: boolean; value?: { payment: PaymentView } };
+    // A charge with an answer moves the sequence on: the next attempt is a new payment.
+    if (!invoiceKey.startsWith('renewal:') && invoiceKey !== 'initial') {
+      r.chargeSeq = (r.chargeSeq ?? 0) + 1;
+    }
+    if (n.startsWith('retry:')) r.chargeSeq = (r.chargeSeq ?? 0) + 1;
     if (!outcome.ok || !outcome.value) {
       // Only a mismatched replay is refused, and the hash is ours: a bug, not an answer.
       throw new Error(`payment ${paymentId} refused its own charge: ${JSON.stringify(outcome)}`);
@@ -1082,6 +1158,7 @@ export class SubscriptionDurableObject
         'insert into state (id, record) values (1, ?) on conflict (id) do update set record = excluded.record',
         json,
       );
+      sql.exec('delete from intent');
     });
     this.record = JSON.parse(json) as SubscriptionRecord;
   }
@@ -1150,6 +1227,8 @@ export class SubscriptionDurableObject
       this.copyAgain = true;
       return this.copying;
     }
+    // Nothing to copy yet (and `run` would finish before it is stored as the copy under way).
+    if (!this.record) return Promise.resolve(true);
     const run = async (): Promise<boolean> => {
       try {
         for (;;) {
@@ -1184,6 +1263,30 @@ export class SubscriptionDurableObject
     return this.copying;
   }
 
+  /**
+   * A charge whose answer was never saved (the call that made it failed or was cut off): kept
+   * pending, so nothing else charges until it is asked again under its key and settled.
+   */
+  private async recoverIntent(at?: UnixSeconds): Promise<void> {
+    this.op = null;
+    if (!this.record) return;
+    const row = this.ctx.storage.sql
+      .exec<{ pending: string }>('select pending from intent where id = 1')
+      .toArray()[0];
+    if (!row) return;
+    const r = this.working();
+    if (!r.pendingCharge) {
+      const intent = JSON.parse(row.pending) as PendingCharge;
+      r.pendingCharge = { ...intent, retryAt: at ?? this.now(r), tries: 0 } as PendingCharge;
+      this.emit(
+        'payment_pending',
+        { reason: 'an earlier charge was not answered' },
+        at ?? this.now(r),
+      );
+    }
+    this.save(r);
+  }
+
   /** Arms the alarm for the next action (real clock only) and a copy still to make. */
   private async arm(): Promise<void> {
     const r = this.record;
@@ -1195,7 +1298,11 @@ export class SubscriptionDurableObject
         Math.min(COPY_RETRY_MAX_MS, COPY_RETRY_MS * 2 ** Math.max(0, this.copyFailures - 1))
       : null;
     const action = r.testClockId ? null : this.nextAction(r);
-    await this.armAlarm(action ? action.at * 1000 : null, retry);
+    const unanswered =
+      this.ctx.storage.sql.exec('select 1 from intent').toArray().length > 0
+        ? Date.now() + PENDING_RETRY_SECONDS * 1000
+        : null;
+    await this.armAlarm(action ? action.at * 1000 : null, retry, unanswered);
   }
 }
 

@@ -40,14 +40,14 @@ export class TestClockDurableObject extends StatefulDurableObject implements Tes
     return this.load();
   }
 
-  async attach(subscriptionId: string): Promise<boolean> {
+  async attach(subscriptionId: string): Promise<UnixSeconds | null> {
     return this.serialized(async () => {
       const state = await this.load();
-      if (!state) return false;
-      if (state.subscriptions.includes(subscriptionId)) return true;
-      if (state.subscriptions.length >= MAX_CLOCK_SUBSCRIPTIONS) return false;
+      if (!state) return null;
+      if (state.subscriptions.includes(subscriptionId)) return state.frozenTime;
+      if (state.subscriptions.length >= MAX_CLOCK_SUBSCRIPTIONS) return null;
       await this.store({ ...state, subscriptions: [...state.subscriptions, subscriptionId] });
-      return true;
+      return state.frozenTime;
     });
   }
 

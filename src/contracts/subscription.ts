@@ -41,6 +41,11 @@ export interface PlanChangeInput {
   prorationDate?: UnixSeconds;
   /** Defer a downgrade to the period end. */
   atPeriodEnd?: boolean;
+  /**
+   * How far back `prorationDate` may be (a customer token's change: a preview's date, minutes
+   * old, never the period's start, which would credit time already used).
+   */
+  maxBackdateSeconds?: number;
 }
 
 /** Every call that changes a subscription. */

@@ -16,8 +16,11 @@ export interface TestClockState {
 export interface TestClockContract extends Rpc.DurableObjectBranded {
   create(state: Omit<TestClockState, 'subscriptions'>): Promise<TestClockState>;
   get(): Promise<TestClockState | null>;
-  /** Puts a subscription on the clock (at most {@link MAX_CLOCK_SUBSCRIPTIONS}); false when full. */
-  attach(subscriptionId: string): Promise<boolean>;
+  /**
+   * Puts a subscription on the clock (at most {@link MAX_CLOCK_SUBSCRIPTIONS}) and answers the
+   * clock's time after any advance under way (null: full). The subscription starts at it.
+   */
+  attach(subscriptionId: string): Promise<UnixSeconds | null>;
   /**
    * Moves the clock to `to`: every renewal, trial end, dunning retry, expiry and resume due by
    * then, for every subscription on the clock, in time order. Answers when they are done.

@@ -408,6 +408,7 @@ describe('dunning', () => {
 describe('pause, resume, cancel, reactivate', () => {
   it('pause with an automatic resume: no billing while paused, a new paid period on resume', async () => {
     const { clockId, sub } = await onClock('2027-02-01T00:00:00Z');
+    await advance(clockId, '2027-02-15T00:00:00Z'); // half of February's 28 days used
     const paused = await post(`/v1/subscriptions/${sub.id}/pause`, {
       resumeAt: '2027-04-15T00:00:00Z',
     });
@@ -420,20 +421,37 @@ describe('pause, resume, cancel, reactivate', () => {
       '2027-04-15T00:00:00.000Z',
       '2027-05-15T00:00:00.000Z',
     ]);
-    expect((await payments(sub.id)).map((p) => p.purpose)).toEqual(['checkout', 'resume']);
+    // The unused half was credited at the pause and taken off the resume's period.
+    expect((await payments(sub.id)).map((p) => [p.purpose, p.amount])).toEqual([
+      ['checkout', 2900],
+      ['resume', 1450],
+    ]);
+    expect(now.creditBalance).toBe(0);
     expect(await events(sub.id)).toEqual(['created', 'activated', 'paused', 'resumed']);
   });
 
   it('resume by hand; an illegal transition is a 409 naming the current state', async () => {
-    const { sub } = await onClock('2027-02-01T00:00:00Z');
+    const { clockId, sub } = await onClock('2027-02-01T00:00:00Z');
+    await advance(clockId, '2027-03-01T00:00:00Z'); // renewed: a whole March is paid
     const early = await post(`/v1/subscriptions/${sub.id}/resume`);
     const problem = await expectProblem(early, 409, 'invalid_state');
     expect(problem.state).toBe('active');
     expect(problem.detail).toContain('active');
     expect((await post(`/v1/subscriptions/${sub.id}/pause`, {})).status).toBe(200);
+    // Paused and resumed at once: the whole March credited pays the new period.
     const resumed = await post(`/v1/subscriptions/${sub.id}/resume`);
     expect(resumed.status).toBe(200);
-    expect((await json<{ payment: Pay }>(resumed)).payment.status).toBe('succeeded');
+    const after = await json<{ subscription: Sub; payment: Pay | null }>(resumed);
+    expect(after.payment).toBeNull();
+    expect(after.subscription).toMatchObject({ status: 'active', creditBalance: 0 });
+    // Paused a week into the period, resumed: charged a week's worth.
+    await advance(clockId, '2027-03-08T00:00:00Z');
+    expect((await post(`/v1/subscriptions/${sub.id}/pause`, {})).status).toBe(200);
+    const again = await post(`/v1/subscriptions/${sub.id}/resume`);
+    expect((await json<{ payment: Pay }>(again)).payment).toMatchObject({
+      status: 'succeeded',
+      amount: 655, // 2900 × 7 / 31 days, rounded half to even
+    });
   });
 
   it('cancel at period end, reactivate, cancel again: cancelled at the end, not before', async () => {
@@ -778,5 +796,79 @@ describe('an unknown outcome is never charged twice', () => {
     expect(await captures('stripe')).toBe(before.stripe + 1);
     expect(await captures('paypal')).toBe(before.paypal);
     expect(await events(subscription.id)).toEqual(['created', 'payment_pending', 'activated']);
+  });
+});
+
+describe('each attempt is its own payment, each answer-less attempt the same one', () => {
+  it('a declined resume can be retried with a new card (a new payment, not the old decline replayed)', async () => {
+    const { clockId, sub } = await onClock('2027-09-01T00:00:00Z');
+    await advance(clockId, '2027-09-11T00:00:00Z');
+    expect((await post(`/v1/subscriptions/${sub.id}/pause`, {})).status).toBe(200);
+    await advance(clockId, '2027-10-20T00:00:00Z');
+    const failing = await tokenize('4000000000000341');
+    expect(
+      (await post(`/v1/subscriptions/${sub.id}/payment-method`, { paymentMethodId: failing }))
+        .status,
+    ).toBe(200);
+    await expectProblem(await post(`/v1/subscriptions/${sub.id}/resume`), 402, 'payment_declined');
+    await expectProblem(await post(`/v1/subscriptions/${sub.id}/resume`), 402, 'payment_declined');
+    const good = await tokenize('4242424242424242');
+    expect(
+      (await post(`/v1/subscriptions/${sub.id}/payment-method`, { paymentMethodId: good })).status,
+    ).toBe(200);
+    const resumed = await post(`/v1/subscriptions/${sub.id}/resume`);
+    expect(resumed.status, await resumed.clone().text()).toBe(200);
+    expect((await json<{ subscription: Sub }>(resumed)).subscription.status).toBe('active');
+    const resumes = (await payments(sub.id)).filter((p) => p.purpose === 'resume');
+    expect(resumes.map((p) => p.status)).toEqual(['declined', 'declined', 'succeeded']);
+  });
+
+  it('an answer lost after the charge is asked again under the same key: one payment, applied once', async () => {
+    const { clockId, sub } = await onClock('2027-09-01T00:00:00Z');
+    await advance(clockId, '2027-09-16T00:00:00Z');
+    const stub = env.SUBSCRIPTION.get(env.SUBSCRIPTION.idFromName(sub.id));
+    const pre = await post(`/v1/subscriptions/${sub.id}/change/preview`, {
+      bundleId: 'enterprise',
+      proration: 'always_invoice',
+    });
+    const preview = await json<{ amount: number; prorationDate: string }>(pre);
+    // As if a change to enterprise had written its intent and was cut off before its answer
+    // (an eviction mid-charge): the intent is all that is left of it.
+    const enterprise = (
+      await json<{
+        bundles: { id: string; slug: string; name: string; price: Record<string, unknown> }[];
+      }>(await call(host, '/v1/catalog', { key: pk }))
+    ).bundles.find((b) => b.slug === 'enterprise');
+    expect(enterprise).toBeTruthy();
+    const e = enterprise as {
+      id: string;
+      slug: string;
+      name: string;
+      price: Record<string, unknown>;
+    };
+    const { runInDurableObject } = await import('cloudflare:test');
+    await runInDurableObject(stub, async (_obj, state) => {
+      const command = {
+        type: 'change',
+        bundle: { id: e.id, slug: e.slug, name: e.name },
+        price: { ...e.price, bundleId: e.id, name: e.name },
+        proration: 'always_invoice',
+        prorationDate: Math.floor(Date.parse(preview.prorationDate) / 1000),
+      };
+      state.storage.sql.exec(
+        'insert into intent (id, pending) values (1, ?)',
+        JSON.stringify({ type: 'command', command, retryAt: 0, tries: 0 }),
+      );
+    });
+    // The next call finds it: nothing else may charge until it is settled.
+    const blocked = await post(`/v1/subscriptions/${sub.id}/pause`, {});
+    expect((await expectProblem(blocked, 409, 'conflict')).code).toBe('payment_pending');
+    // The clock's next step settles it: the change is made once, for the preview's amount.
+    await advance(clockId, '2027-09-16T00:02:00Z');
+    const now = await getSub(sub.id);
+    expect(now.bundleSlug).toBe('enterprise');
+    const changes = (await payments(sub.id)).filter((p) => p.purpose === 'plan_change');
+    expect(changes.map((p) => [p.amount, p.status])).toEqual([[preview.amount, 'succeeded']]);
+    expect((await post(`/v1/subscriptions/${sub.id}/pause`, {})).status).toBe(200);
   });
 });

@@ -38,6 +38,9 @@ import { problem, StorefrontHeadersSchema, safeText, storefrontProblems } from '
 
 type Ctx = Context<AppEnv>;
 
+/** A customer token's plan change may be prorated from a preview at most this old. */
+const CUSTOMER_MAX_BACKDATE_SECONDS = 15 * 60;
+
 /** OpenAPI: the secret key, or a customer token (for the customer's own). */
 const SECRET_OR_CUSTOMER: Record<string, string[]>[] = [{ apiKey: [] }, { customerToken: [] }];
 
@@ -414,6 +417,12 @@ export const subscriptionRoutes = newRouter()
         );
       }
 
+      if (who.customerId && body.trialDays !== undefined && body.trialDays !== snap.trial?.days) {
+        throw new ApiError(
+          'forbidden',
+          'A customer token takes the bundle’s own trial only: leave out trialDays (the secret key may set it).',
+        );
+      }
       const trialDays = body.trialDays ?? snap.trial?.days;
       const trial = trialDays
         ? {
@@ -475,12 +484,13 @@ export const subscriptionRoutes = newRouter()
         const attached = await c.env.TEST_CLOCK.get(
           c.env.TEST_CLOCK.idFromName(testClock.id),
         ).attach(subscriptionId);
-        if (!attached) {
+        if (attached === null) {
           throw new ApiError(
             'conflict',
             'This test clock has as many subscriptions as it may have (100).',
           );
         }
+        testClock.now = attached; // after any advance under way
       }
       const current = currentTermsOf(c);
       const stub = c.env.SUBSCRIPTION.get(c.env.SUBSCRIPTION.idFromName(subscriptionId));
@@ -753,6 +763,7 @@ export const subscriptionRoutes = newRouter()
               ? { prorationDate: toSeconds(body.prorationDate, 'prorationDate') }
               : {}),
             ...(body.atPeriodEnd !== undefined ? { atPeriodEnd: body.atPeriodEnd } : {}),
+            ...(caller(c).customerId ? { maxBackdateSeconds: CUSTOMER_MAX_BACKDATE_SECONDS } : {}),
           },
           currentTermsOf(c),
           await claimOf(c, 'change', body),
@@ -816,6 +827,7 @@ export const subscriptionRoutes = newRouter()
             ? { prorationDate: toSeconds(body.prorationDate, 'prorationDate') }
             : {}),
           ...(body.atPeriodEnd !== undefined ? { atPeriodEnd: body.atPeriodEnd } : {}),
+          ...(caller(c).customerId ? { maxBackdateSeconds: CUSTOMER_MAX_BACKDATE_SECONDS } : {}),
         }),
       );
       c.header('cache-control', 'private, no-store');

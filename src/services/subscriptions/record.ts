@@ -118,6 +118,12 @@ export interface SubscriptionRecord {
    * meanwhile (a second charge beside one that may have captured is how double charges happen).
    */
   pendingCharge?: PendingCharge | null;
+  /**
+   * Charges with an answer so far, outside renewals: the key of a change, a resume or a retry
+   * with a new method (`change:<n>`…), so a retried call reuses the key of an attempt whose
+   * answer was lost, and a new attempt after a decline is a new payment.
+   */
+  chargeSeq?: number;
 }
 
 export type PendingCharge =
