@@ -2,13 +2,19 @@
  * `npm start`: the whole local stack on embedded defaults.
  *   Postgres (DATABASE_URL, else embedded PGlite in .local/pgdata) → WebSocket proxy →
  *   migrations → demo seed → wrangler dev (local KV + Durable Objects in .wrangler/state) →
- *   publish config to KV → print what to open. Ctrl-C stops every child.
+ *   publish config to KV → demo subscriptions (through the worker's API) → print what to open.
+ *   Ctrl-C stops every child.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { databaseFromEnv, ROOT, runMigrations } from './lib/database';
+import {
+  checkoutCurl,
+  type SeededStorefront,
+  seedDemoSubscriptions,
+} from './lib/demo-subscriptions';
 import { freePort } from './lib/ports';
 import { startWsProxy } from './lib/ws-proxy';
 import { seedDemo } from './seed';
@@ -138,13 +144,21 @@ cleanups.push(
       }, 3000).unref();
     }),
 );
+/** While the demo subscriptions are made, wrangler's line per request is left out. */
+let quietRequests = false;
+const REQUEST_LOG = /^\[wrangler:info\] (GET|POST|PUT|PATCH|DELETE|HEAD) \//;
 const prefix = (stream: NodeJS.ReadableStream | null) => {
   let buf = '';
   stream?.on('data', (d: Buffer) => {
     buf += d.toString();
     const lines = buf.split('\n');
     buf = lines.pop() ?? '';
-    for (const l of lines) if (l.trim()) console.log(`${dim('  wrangler │')} ${l}`);
+    for (const l of lines) {
+      if (!l.trim()) continue;
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes
+      if (quietRequests && REQUEST_LOG.test(l.replace(/\x1b\[[0-9;]*m/g, ''))) continue;
+      console.log(`${dim('  wrangler │')} ${l}`);
+    }
   });
 };
 prefix(wrangler.stdout);
@@ -186,11 +200,61 @@ const result = (await pub.json()) as {
 for (const t of result.tenants)
   console.log(`  ✓ ${t.slug} v${t.version}: ${t.storefronts} storefront snapshots`);
 
+step('Demo subscriptions');
+quietRequests = true;
+let seeded: SeededStorefront[] = [];
+const seedStart = Date.now();
+try {
+  seeded = await seedDemoSubscriptions({
+    port: PORT,
+    creds,
+    file: path.join(ROOT, '.local/demo-subscriptions.json'),
+    // PGlite's connections share one session: one request at a time there.
+    serial: db.embedded !== undefined,
+  });
+  const made = seeded.reduce((n, s) => n + Object.keys(s.subscriptions).length, 0);
+  console.log(
+    `  ${made} subscriptions in ${seeded.length} storefronts ${dim(`(${((Date.now() - seedStart) / 1000).toFixed(1)} s)`)}; ids and customers in .local/demo-subscriptions.json`,
+  );
+} catch (err) {
+  console.log(`  ⚠ demo subscriptions not made: ${(err as Error).message}`);
+} finally {
+  // wrangler's lines of the last few requests arrive just after their answers.
+  setTimeout(() => {
+    quietRequests = false;
+  }, 1_000).unref();
+}
+
 const u = (host: string, p: string) => `http://${host}:${PORT}${p}`;
 const keyOf = (tenant: string, slug: string) =>
   Object.values(creds.storefronts).find((s) => s.tenant === tenant && s.slug === slug)
     ?.publishable ?? '';
 const owner = creds.operators.find((o) => o.role === 'owner' && o.tenant === 'globalcorp');
+const keysOf = (tenant: string, slug: string) =>
+  Object.values(creds.storefronts).find((s) => s.tenant === tenant && s.slug === slug);
+// The checkout example: us-store's, else the first storefront whose seeding made a card.
+const shop =
+  seeded.find(
+    (s) => s.tenant === 'globalcorp' && s.slug === 'us-store' && s.checkoutPaymentMethodId,
+  ) ??
+  seeded.find((s) => s.checkoutPaymentMethodId) ??
+  seeded[0];
+const shopKeys = shop ? keysOf(shop.tenant, shop.slug) : undefined;
+const pastDue = shop?.subscriptions.past_due;
+const seededLines =
+  shop && shopKeys
+    ? [
+        `  ${dim(`# a checkout: a new customer each time, with a 4242 test card the seed tokenized`)}`,
+        ...checkoutCurl(PORT, shop, shopKeys).map((l) => `  ${l}`),
+        ...(pastDue
+          ? [
+              `  ${dim(`# a seeded subscription (${pastDue.status}), and its event log`)}`,
+              `  curl ${u(shop.host, `/v1/subscriptions/${pastDue.id}`)} -H 'Authorization: Bearer ${shopKeys.secret}'`,
+              `  curl ${u(shop.host, `/v1/subscriptions/${pastDue.id}/events`)} -H 'Authorization: Bearer ${shopKeys.secret}'`,
+            ]
+          : []),
+      ]
+    : [];
 console.log(`
 ${bold('Azotte Edge is running')} ${since()}
 
@@ -204,6 +268,7 @@ Try:
   curl ${u('apac.globalcorp.localhost', '/v1/catalog')} -H 'Authorization: Bearer ${keyOf('globalcorp', 'apac-store')}'
   curl ${u('us.globalcorp.localhost', '/v1/flags/evaluate')} -H 'Authorization: Bearer ${keyOf('globalcorp', 'us-store')}' \\
        -H 'content-type: application/json' -d '{"context":{"targetingKey":"cus_42"}}'
+${seededLines.join('\n')}
 
 ${dim('Keys and operator passwords: .local/demo-credentials.json. Ctrl-C stops everything; data stays in .local/ and .wrangler/.')}
 `);
