@@ -140,6 +140,9 @@ export class SubscriptionDurableObject
    * written as the intent before each charge (see {@link charge}).
    */
   private op: PendingCharge | null = null;
+  /** Failed alarm runs in a row, and until when the next due action waits after one (epoch ms). */
+  private actionFailures = 0;
+  private holdUntil = 0;
 
   protected override onStart(): void {
     const row = this.ctx.storage.sql
@@ -150,13 +153,32 @@ export class SubscriptionDurableObject
 
   protected override async onAlarm(): Promise<void> {
     const r = this.record;
-    if (r && !r.testClockId) {
-      await this.serialized(async () => {
-        await this.runDue(this.wallNow(), true);
-      });
+    try {
+      if (r && !r.testClockId) {
+        await this.serialized(async () => {
+          await this.runDue(this.wallNow(), true);
+        });
+      }
+      this.actionFailures = 0;
+    } catch (err) {
+      // What was due failed (a provider or object unreachable…): it is tried again later, with
+      // a growing delay, and the copy and the other deadlines go on meanwhile.
+      this.actionFailures += 1;
+      this.holdUntil =
+        Date.now() + Math.min(3_600_000, 30_000 * 2 ** Math.min(7, this.actionFailures - 1));
+      console.error(`subscription ${r?.id}: due action failed (${this.actionFailures}): ${err}`);
     }
     await this.copy();
     await this.arm();
+  }
+
+  /** Whether this object holds anything yet (reads must not create storage for a probed id). */
+  private exists(): boolean {
+    return (
+      this.ctx.storage.sql
+        .exec("select 1 from sqlite_master where type = 'table' and name = 'state'")
+        .toArray().length > 0
+    );
   }
 
   // ── RPC ─────────────────────────────────────────────────────────────────────────────────
@@ -190,11 +212,13 @@ export class SubscriptionDurableObject
   }
 
   async get() {
+    if (!this.exists()) return null;
     await this.ready();
     return this.record ? subscriptionView(this.record) : null;
   }
 
   async owner() {
+    if (!this.exists()) return null;
     await this.ready();
     const r = this.record;
     return r
@@ -286,6 +310,7 @@ export class SubscriptionDurableObject
   }
 
   async events(afterSeq: number, limit: number): Promise<SubscriptionEvent[]> {
+    if (!this.exists()) return [];
     await this.ready();
     return this.ctx.storage.sql
       .exec<{ seq: number; type: string; data: string; at: number }>(
@@ -303,6 +328,7 @@ export class SubscriptionDurableObject
   }
 
   async payments(): Promise<SubscriptionPayment[]> {
+    if (!this.exists()) return [];
     await this.ready();
     return this.ctx.storage.sql
       .exec<{
@@ -340,6 +366,7 @@ export class SubscriptionDurableObject
   }
 
   async nextDue(): Promise<UnixSeconds | null> {
+    if (!this.exists()) return null;
     await this.ready();
     return this.record ? (this.nextAction(this.record)?.at ?? null) : null;
   }
@@ -352,7 +379,9 @@ export class SubscriptionDurableObject
       if (from !== null && at < from) return 0; // a clock only moves forward
       const n = await this.runDue(at, true);
       const r = this.working();
-      r.clockNow = at;
+      // Stopped by the cap with more due: the clock's time stays at the last action done.
+      const more = this.nextAction(r);
+      if (!(n >= MAX_ACTIONS_PER_RUN && more && more.at <= at)) r.clockNow = at;
       this.save(r);
       return n;
     });
@@ -1302,7 +1331,8 @@ export class SubscriptionDurableObject
       this.ctx.storage.sql.exec('select 1 from intent').toArray().length > 0
         ? Date.now() + PENDING_RETRY_SECONDS * 1000
         : null;
-    await this.armAlarm(action ? action.at * 1000 : null, retry, unanswered);
+    const due = action ? Math.max(action.at * 1000, this.holdUntil) : null;
+    await this.armAlarm(due, retry, unanswered);
   }
 }
 

@@ -366,3 +366,18 @@ describe('the expiry of an incomplete subscription', () => {
     expect(await subPayments(shop, id)).toHaveLength(1);
   });
 });
+
+describe('reads of an id that names nothing', () => {
+  it('a probed subscription id is a 404 and leaves the object without storage', async () => {
+    const id = `sub_${newId('sub').slice(4)}`;
+    const res = await call(shop.host, `/v1/subscriptions/${id}`, { key: shop.sk });
+    await expectProblem(res, 404, 'not_found');
+    const events = await call(shop.host, `/v1/subscriptions/${id}/events`, { key: shop.sk });
+    await expectProblem(events, 404, 'not_found');
+    const { runInDurableObject } = await import('cloudflare:test');
+    const tables = await runInDurableObject(subscriptionStub(id), (_obj, state) =>
+      state.storage.sql.exec("select name from sqlite_master where type = 'table'").toArray(),
+    );
+    expect(tables).toEqual([]);
+  });
+});

@@ -115,8 +115,18 @@ const ResultSchema = z.object({
   payment: PaymentSummarySchema.nullable(),
 });
 
+/** The answer when a payment's outcome is not known yet (a provider timed out, unasked). */
+const pendingResponse = {
+  description:
+    'The payment’s outcome is not known yet (the provider timed out and could not be asked): nothing is applied; the subscription asks again under the same key and applies the outcome once known',
+  content: {
+    'application/json': { schema: z.object({ subscription: z.unknown(), payment: z.unknown() }) },
+  },
+} as const;
+
 const subscriptionProblems = {
   ...storefrontProblems,
+  202: pendingResponse,
   402: problem(
     'The payment was declined: `payment` has its attempts, `declineCode` says why, `subscriptionId` names the subscription',
   ),
@@ -1011,7 +1021,8 @@ export const testClockRoutes = newRouter()
       description:
         'Fires, in time order, everything due up to `to` for every subscription on the clock, ' +
         'and answers when it is done. `fired` counts the actions (renewals, trial ends, retries, ' +
-        'expiries, resumes, cancellations at period end).',
+        'expiries, resumes, cancellations at period end). One advance fires at most 5,000: ' +
+        'beyond that the clock stops short of `to` (its `frozenTime` says where) — advance again.',
       middleware: [storefront({ access: 'secret', feature: 'subscriptions' })] as const,
       security: [{ apiKey: [] }],
       request: {
