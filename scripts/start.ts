@@ -68,7 +68,7 @@ const db = await databaseFromEnv(path.join(ROOT, '.local/pgdata'), pgPort);
 if (db.embedded) cleanups.push(() => db.embedded?.close());
 console.log(`  using ${db.describe} ${since()}`);
 
-const proxy = await startWsProxy(await freePort());
+const proxy = await startWsProxy(await freePort(), { oneSession: db.embedded !== undefined });
 cleanups.push(() => proxy.close());
 console.log(`  WebSocket proxy for the worker on ${proxy.url}`);
 

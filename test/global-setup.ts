@@ -69,9 +69,11 @@ export default async function setup(project: TestProject) {
     );
   }
   await runMigrations(url);
-  const proxy = await startWsProxy();
+  // PGlite: one session for every connection, so connections take turns (ws-proxy.ts).
+  const oneSession = !process.env.DATABASE_URL;
+  const proxy = await startWsProxy(0, { oneSession });
   cleanups.unshift(() => proxy.close());
-  const outage = await startSwitchableWsProxy();
+  const outage = await startSwitchableWsProxy(0, { oneSession });
   cleanups.unshift(() => outage.close());
   project.provide('databaseUrl', url);
   project.provide('wsProxy', proxy.url);

@@ -179,7 +179,7 @@ export async function startE2e(opts: {
 }): Promise<E2eSetup> {
   const { db, project } = opts;
   const summary: string[] = [];
-  const proxy = await startWsProxy();
+  const proxy = await startWsProxy(0, { oneSession: db.kind === 'pglite' });
   try {
     const seeded = await seedTenant(db.url);
     summary.push(`seeded ${GLOBALCORP.slug} (applyTenantSpec) and test keys of ${STOREFRONT}`);

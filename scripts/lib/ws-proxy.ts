@@ -29,8 +29,122 @@ interface Bridge {
   tcp: net.Socket;
 }
 
+/**
+ * Turns for the one backend session PGlite gives all its connections (POSTGRES-LOCAL.md): a
+ * connection holds the session from its first message until Postgres is ready for a query again
+ * outside a transaction (ReadyForQuery `I`) with nothing outstanding; the others' messages wait.
+ * Without it two connections' extended-protocol messages (Parse/Bind/Execute/Sync) and
+ * transactions interleave in that one session ("prepared statement does not exist", writes of
+ * one request inside another's transaction). A turn waited for longer than
+ * {@link TURN_TIMEOUT_MS} is granted anyway, so a request that holds a transaction open while it
+ * waits for a second connection cannot hang forever. Real Postgres needs none of this.
+ */
+class SessionTurns {
+  private owner: object | null = null;
+  private readonly queue: { who: object; grant: () => void; at: number }[] = [];
+
+  request(who: object, grant: () => void): void {
+    if (this.owner === null || this.owner === who) {
+      this.owner = who;
+      grant();
+      return;
+    }
+    if (this.queue.some((q) => q.who === who)) return;
+    this.queue.push({ who, grant, at: Date.now() });
+    setTimeout(() => this.expire(), TURN_TIMEOUT_MS + 10).unref?.();
+  }
+
+  holds(who: object): boolean {
+    return this.owner === who;
+  }
+
+  release(who: object): void {
+    const i = this.queue.findIndex((q) => q.who === who);
+    if (i >= 0) this.queue.splice(i, 1);
+    if (this.owner !== who) return;
+    this.owner = null;
+    const next = this.queue.shift();
+    if (next) {
+      this.owner = next.who;
+      next.grant();
+    }
+  }
+
+  private expire(): void {
+    const now = Date.now();
+    const first = this.queue[0];
+    if (first && now - first.at >= TURN_TIMEOUT_MS) {
+      this.queue.shift();
+      this.owner = first.who;
+      first.grant();
+    }
+  }
+}
+
+const TURN_TIMEOUT_MS = 5_000;
+
+/** Counts the messages in a stream of Postgres protocol bytes (type byte + Int32 length). */
+class MessageScanner {
+  private buffer: Buffer = Buffer.alloc(0);
+  /** The client's first message has no type byte (startup, or an SSL request). */
+  constructor(private untyped: boolean) {}
+
+  /** Each complete message's type (0 for the untyped startup) and first payload byte. */
+  push(chunk: Buffer): { type: number; first: number; code?: number }[] {
+    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    const out: { type: number; first: number; code?: number }[] = [];
+    for (;;) {
+      if (this.untyped) {
+        if (this.buffer.length < 8) break;
+        const length = this.buffer.readInt32BE(0);
+        if (this.buffer.length < length) break;
+        out.push({ type: 0, first: 0, code: this.buffer.readInt32BE(4) });
+        this.buffer = this.buffer.subarray(length);
+        this.untyped = false;
+        continue;
+      }
+      if (this.buffer.length < 5) break;
+      const length = this.buffer.readInt32BE(1);
+      if (this.buffer.length < 1 + length) break;
+      out.push({ type: this.buffer[0] ?? 0, first: this.buffer[5] ?? 0 });
+      this.buffer = this.buffer.subarray(1 + length);
+    }
+    return out;
+  }
+
+  /** The next message is untyped again (after an SSL request was answered). */
+  expectUntyped(): void {
+    this.untyped = true;
+  }
+
+  /** Drops a single raw byte at the head (the server's answer to an SSL request). */
+  takeByte(): void {
+    this.buffer = this.buffer.subarray(1);
+  }
+}
+
+const SSL_REQUEST = 80_877_103;
+const Q = 0x51; // Query
+const S = 0x53; // Sync
+const Z = 0x5a; // ReadyForQuery
+const IDLE = 0x49; // ReadyForQuery status: not in a transaction
+
+/** Options of a proxy. */
+export interface WsProxyOptions {
+  /**
+   * The target is PGlite, whose connections share one session: give them turns (see
+   * {@link SessionTurns}). Off for a real Postgres.
+   */
+  oneSession?: boolean;
+}
+
 /** Pipes one client WebSocket to the Postgres it asks for; `null` if the target is refused. */
-function bridge(ws: WebSocket, req: IncomingMessage, onEnd: (b: Bridge) => void): Bridge | null {
+function bridge(
+  ws: WebSocket,
+  req: IncomingMessage,
+  onEnd: (b: Bridge) => void,
+  turns?: SessionTurns,
+): Bridge | null {
   const url = new URL(req.url ?? '/', 'http://proxy');
   const address = url.searchParams.get('address') ?? '';
   const sep = address.lastIndexOf(':');
@@ -50,23 +164,84 @@ function bridge(ws: WebSocket, req: IncomingMessage, onEnd: (b: Bridge) => void)
     for (const chunk of pending) tcp.write(chunk);
     pending.length = 0;
   });
+  // Taking turns (PGlite): what the client sent while another connection had the session, and
+  // how many answers it still waits for (one ReadyForQuery per Sync, Query or startup).
+  const held: Buffer[] = [];
+  const fromClient = new MessageScanner(true);
+  const fromServer = new MessageScanner(false);
+  let outstanding = 0;
+  let sslAnswerDue = false;
+  let lastStatus = IDLE;
+  const forward = (chunk: Buffer) => {
+    if (!connected) pending.push(chunk);
+    else tcp.write(chunk);
+  };
+  const countClient = (chunk: Buffer) => {
+    for (const m of fromClient.push(chunk)) {
+      if (m.type === 0) {
+        if (m.code === SSL_REQUEST) {
+          sslAnswerDue = true;
+          fromClient.expectUntyped();
+        } else outstanding += 1; // startup: answered by the first ReadyForQuery
+      } else if (m.type === S || m.type === Q) outstanding += 1;
+    }
+  };
+  const flush = () => {
+    while (held.length > 0) {
+      const chunk = held.shift() as Buffer;
+      countClient(chunk);
+      forward(chunk);
+    }
+  };
+  const release = () => turns?.release(pair);
   tcp.on('data', (data) => {
     if (ws.readyState === ws.OPEN) ws.send(data);
+    if (!turns) return;
+    let chunk = data;
+    if (sslAnswerDue && chunk.length > 0) {
+      sslAnswerDue = false; // one raw byte, 'N' or 'S'
+      chunk = chunk.subarray(1);
+    }
+    for (const m of fromServer.push(chunk)) {
+      if (m.type === Z) {
+        outstanding = Math.max(0, outstanding - 1);
+        lastStatus = m.first;
+      }
+    }
+    if (outstanding === 0 && lastStatus === IDLE && held.length === 0) release();
   });
   tcp.on('close', () => {
+    release();
     onEnd(pair);
     ws.close();
   });
   tcp.on('error', () => ws.close());
   ws.on('message', (data: Buffer) => {
     const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer);
-    if (!connected) pending.push(chunk);
-    else tcp.write(chunk);
     // PGlite waits for the client to hang up: end the TCP side on Terminate.
-    if (chunk.length === 5 && chunk.equals(TERMINATE)) tcp.end();
+    const terminate = chunk.length === 5 && chunk.equals(TERMINATE);
+    if (terminate && turns) {
+      // A goodbye needs no turn: it ends this connection's claim on the session.
+      forward(chunk);
+      tcp.end();
+      release();
+      return;
+    }
+    if (turns) {
+      held.push(chunk);
+      if (turns.holds(pair)) flush();
+      else turns.request(pair, flush);
+    } else forward(chunk);
+    if (terminate) tcp.end();
   });
-  ws.on('close', () => tcp.end());
-  ws.on('error', () => tcp.destroy());
+  ws.on('close', () => {
+    release();
+    tcp.end();
+  });
+  ws.on('error', () => {
+    release();
+    tcp.destroy();
+  });
   return pair;
 }
 
@@ -77,11 +252,12 @@ function listen(server: Server | WebSocketServer): Promise<number> {
   });
 }
 
-export async function startWsProxy(port = 0): Promise<WsProxy> {
+export async function startWsProxy(port = 0, options: WsProxyOptions = {}): Promise<WsProxy> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port });
   const sockets = new Set<net.Socket>();
+  const turns = options.oneSession ? new SessionTurns() : undefined;
   wss.on('connection', (ws, req) => {
-    const pair = bridge(ws, req, (p) => sockets.delete(p.tcp));
+    const pair = bridge(ws, req, (p) => sockets.delete(p.tcp), turns);
     if (pair) sockets.add(pair.tcp);
   });
   const actual = await listen(wss);
@@ -144,8 +320,12 @@ export interface SwitchableWsProxy extends WsProxy {
  *
  * Each answers 200 with the state as JSON once the switch has taken effect.
  */
-export async function startSwitchableWsProxy(port = 0): Promise<SwitchableWsProxy> {
+export async function startSwitchableWsProxy(
+  port = 0,
+  options: WsProxyOptions = {},
+): Promise<SwitchableWsProxy> {
   const wss = new WebSocketServer({ noServer: true });
+  const turns = options.oneSession ? new SessionTurns() : undefined;
   const bridges = new Set<Bridge>();
   const pendingUpgrades = new Set<Duplex>();
   let mode: OutageMode | null = null;
@@ -187,7 +367,7 @@ export async function startSwitchableWsProxy(port = 0): Promise<SwitchableWsProx
         ws.terminate();
         return;
       }
-      const pair = bridge(ws, req, (p) => bridges.delete(p));
+      const pair = bridge(ws, req, (p) => bridges.delete(p), turns);
       if (!pair) return;
       counts.accepted += 1;
       bridges.add(pair);

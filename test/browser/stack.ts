@@ -100,7 +100,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       databaseUrl = embedded.url;
       describeDb = 'embedded PGlite (DATABASE_URL is unset)';
     }
-    const proxy = await startWsProxy();
+    const proxy = await startWsProxy(0, { oneSession: !process.env.DATABASE_URL });
     cleanups.push(() => proxy.close());
 
     const publishToken = randomBytes(24).toString('base64url');
