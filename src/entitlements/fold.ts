@@ -218,7 +218,12 @@ export function foldEntitlements(
 }
 
 /** Whether an entitlement lets its holder in: active, and for a feature enabled. */
-export function allows(e: ResolvedEntitlement | undefined): { allowed: boolean; reason: string } {
+export function allows(
+  e:
+    | Pick<ResolvedEntitlement, 'type' | 'active' | 'billingIssue' | 'enabled' | 'slots'>
+    | null
+    | undefined,
+): { allowed: boolean; reason: string } {
   if (!e) return { allowed: false, reason: 'not_granted' };
   if (!e.active) return { allowed: false, reason: e.billingIssue ? 'billing_issue' : 'inactive' };
   if (e.type === 'feature' && !e.enabled) return { allowed: false, reason: 'disabled' };
