@@ -293,3 +293,17 @@ describe('quotas', () => {
     expect(none).toEqual({ allowed: false, reason: 'not_granted', entitlement: null });
   });
 });
+
+describe('plan changes', () => {
+  it('a change re-sizes the quota at once, keeping what was used', async () => {
+    const { sub } = await onClock('ent-basic', '2027-10-01T00:00:00Z');
+    expect((await consume(sub.customerId, 'calls', 120)).status).toBe(200);
+    const res = await post(`/v1/subscriptions/${sub.id}/change`, { bundleId: 'ent-plus' });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const e = (await check(sub.customerId, 'calls')).entitlement;
+    expect(e?.quota).toMatchObject({ limit: 100, used: 120, remaining: 0 });
+    expect((await check(sub.customerId, 'dash')).allowed).toBe(false); // Plus has no dashboard
+    expect((await check(sub.customerId, 'care')).entitlement?.tier?.level).toBe('priority');
+    await expectProblem(await consume(sub.customerId, 'calls', 1), 429, 'quota_exhausted');
+  });
+});
