@@ -1,4 +1,5 @@
 import type {
+  ConsumeClaim,
   ConsumeResult,
   CustomerEntitlementsContract,
   EntitlementsDelivery,
@@ -24,7 +25,19 @@ const MIGRATIONS: readonly SqlMigration[] = [
         window_end integer not null)`,
     ],
   },
+  {
+    id: 2,
+    name: 'consume idempotency keys',
+    up: [
+      `create table consumed (idem text primary key, request_hash text not null,
+        response text not null, at integer not null)`,
+      'create index consumed_at on consumed (at)',
+    ],
+  },
 ];
+
+/** A consume's Idempotency-Key is kept this long. */
+const CONSUME_KEY_KEEP_MS = 24 * 3_600_000;
 
 /**
  * One customer's entitlements in one storefront and mode (named by `entitlementsObjectName`):
@@ -87,9 +100,45 @@ export class CustomerEntitlementsDurableObject
     return this.resolve().map((e) => this.view(e));
   }
 
-  async consume(key: string, quantity: number): Promise<ConsumeResult> {
+  async consume(
+    key: string,
+    quantity: number,
+    claim: ConsumeClaim | null = null,
+  ): Promise<ConsumeResult & { replayed?: boolean }> {
     await this.ready();
     // No await from here on: the decision and the write are one step of this object.
+    const sql = this.ctx.storage.sql;
+    if (claim) {
+      const first = sql
+        .exec<{ request_hash: string; response: string }>(
+          'select request_hash, response from consumed where idem = ? and at > ?',
+          claim.key,
+          Date.now() - CONSUME_KEY_KEEP_MS,
+        )
+        .toArray()[0];
+      if (first && first.request_hash !== claim.requestHash) {
+        return { ok: false, reason: 'idempotency_key_reused', remaining: 0, resetsAt: null };
+      }
+      if (first) return { ...(JSON.parse(first.response) as ConsumeResult), replayed: true };
+    }
+    const result = this.spend(key, quantity);
+    if (claim && result.ok) {
+      const now = Date.now();
+      sql.exec(
+        `insert into consumed (idem, request_hash, response, at) values (?, ?, ?, ?)
+         on conflict (idem) do update set request_hash = excluded.request_hash,
+           response = excluded.response, at = excluded.at`,
+        claim.key,
+        claim.requestHash,
+        JSON.stringify(result),
+        now,
+      );
+      sql.exec('delete from consumed where at <= ?', now - CONSUME_KEY_KEEP_MS);
+    }
+    return result;
+  }
+
+  private spend(key: string, quantity: number): ConsumeResult {
     const e = this.resolve().find((x) => x.key === key);
     if (!e) return { ok: false, reason: 'not_granted', remaining: 0, resetsAt: null };
     if (e.type !== 'quota' || !e.quota) {

@@ -36,19 +36,41 @@ export type ConsumeResult =
   | { ok: true; remaining: number; resetsAt: string; used: number; limit: number }
   | {
       ok: false;
-      /** quota_exhausted (a 429), or why the key meters nothing for this customer. */
-      reason: 'quota_exhausted' | 'not_granted' | 'inactive' | 'not_a_quota';
+      /**
+       * quota_exhausted (a 429), why the key meters nothing for this customer, or an
+       * Idempotency-Key already used for another consume (`idempotency_key_reused`).
+       */
+      reason:
+        | 'quota_exhausted'
+        | 'not_granted'
+        | 'inactive'
+        | 'not_a_quota'
+        | 'idempotency_key_reused';
       remaining: number;
       resetsAt: string | null;
     };
+
+/** A consume's Idempotency-Key and the hash of what it asked (entitlement key, quantity). */
+export interface ConsumeClaim {
+  key: string;
+  requestHash: string;
+}
 
 export interface CustomerEntitlementsContract extends Rpc.DurableObjectBranded {
   /** Applies a subscription's newer state (see {@link EntitlementsDelivery}). */
   apply(delivery: EntitlementsDelivery): Promise<{ applied: boolean; seq: number }>;
   /** The customer's entitlements now, sorted by key. */
   list(): Promise<EntitlementView[]>;
-  /** Spends `quantity` of the quota `key`, all or nothing (consumes are serialized). */
-  consume(key: string, quantity: number): Promise<ConsumeResult>;
+  /**
+   * Spends `quantity` of the quota `key`, all or nothing (consumes are serialized). With a
+   * claim, a consume that succeeded answers the same again for 24 hours without spending
+   * (`replayed`); a refused one is not kept (nothing was spent: a retry asks anew).
+   */
+  consume(
+    key: string,
+    quantity: number,
+    claim?: ConsumeClaim | null,
+  ): Promise<ConsumeResult & { replayed?: boolean }>;
 }
 
 /** The name of a customer's entitlements object in `CUSTOMER_ENTITLEMENTS`. */

@@ -272,6 +272,31 @@ describe('quotas', () => {
     expect(await json(next)).toEqual({ remaining: 149, resetsAt: '2027-10-01T00:00:00.000Z' });
   });
 
+  it('an Idempotency-Key makes a retry free; the same key for another quantity is a 422', async () => {
+    const { sub } = await onClock('ent-basic', '2027-08-01T00:00:00Z');
+    const send = (quantity: number, idem: string) =>
+      call(shop.host, '/v1/entitlements/calls/consume', {
+        method: 'POST',
+        key: shop.sk,
+        body: { customerId: sub.customerId, quantity },
+        headers: { 'idempotency-key': idem },
+      });
+    const retries = await Promise.all([send(10, 'meter-0001'), send(10, 'meter-0001')]);
+    const bodies = await Promise.all(retries.map((r) => json<{ remaining: number }>(r)));
+    expect(bodies).toEqual([
+      { remaining: 140, resetsAt: '2027-09-01T00:00:00.000Z' },
+      { remaining: 140, resetsAt: '2027-09-01T00:00:00.000Z' },
+    ]);
+    expect(retries.map((r) => r.headers.get('idempotent-replayed')).sort()).toEqual(
+      ['true', null].sort(),
+    );
+    await expectProblem(await send(11, 'meter-0001'), 422, 'idempotency_key_reused');
+    // A refused consume is not kept: the same key asks anew once the quota allows it.
+    await expectProblem(await send(500, 'meter-0002'), 429, 'quota_exhausted');
+    expect((await send(5, 'meter-0003')).status).toBe(200);
+    expect((await check(sub.customerId, 'calls')).entitlement?.quota?.used).toBe(15);
+  });
+
   it('bad input is a 4xx: a missing customerId with a secret key, a bad key or quantity', async () => {
     const res = await call(shop.host, '/v1/entitlements/calls/consume', {
       method: 'POST',

@@ -12,7 +12,9 @@ import { entitlementTypeEnum } from '../../db/schema/enums';
 import { allows } from '../../entitlements/fold';
 import type { AppEnv } from '../../env';
 import { ApiError } from '../../errors';
+import { sha256Hex } from '../../lib/crypto';
 import { storefront } from '../../middleware/storefront';
+import { IdempotencyHeaderSchema, idempotencyKeyOf } from '../admin/support';
 import { problem, StorefrontHeadersSchema, storefrontProblems } from '../schemas';
 
 type Ctx = Context<AppEnv>;
@@ -199,13 +201,15 @@ export const entitlementRoutes = newRouter()
         'With a customer token, the customer’s own quota; with a secret key, `customerId`’s. ' +
         'Exact under concurrency (the customer’s object serializes consumes). Bounded by the ' +
         'quota and the key’s own rate limit, not by per-address or per-customer limits. When ' +
-        'the quota would be exceeded: a 429 `quota_exhausted` with `resetsAt`, nothing spent.',
+        'the quota would be exceeded: a 429 `quota_exhausted` with `resetsAt`, nothing spent. ' +
+        'With an `Idempotency-Key`, a retry of a consume that succeeded answers the same without ' +
+        'spending again (for 24 hours); the same key with another key or quantity is a 422.',
       middleware: [
         storefront({ access: 'secret_or_customer', feature: 'entitlements', metered: true }),
       ] as const,
       security: SECRET_OR_CUSTOMER,
       request: {
-        headers: StorefrontHeadersSchema,
+        headers: StorefrontHeadersSchema.extend(IdempotencyHeaderSchema.shape),
         params: z.object({ key: KeySchema }),
         body: {
           required: true,
@@ -232,6 +236,7 @@ export const entitlementRoutes = newRouter()
         },
         ...storefrontProblems,
         409: problem('The customer holds no active quota of this key (`reason`)'),
+        422: problem('The Idempotency-Key was used for another consume'),
         429: problem(
           '`quota_exhausted`: the quota would be exceeded, nothing spent (`remaining`, ' +
             '`resetsAt`); or a rate limit of the key',
@@ -242,9 +247,26 @@ export const entitlementRoutes = newRouter()
       const { key } = c.req.valid('param');
       const body = c.req.valid('json');
       const who = subject(c, body.customerId);
-      const out = await entitlementsOf(c, who.customerId, who.mode).consume(key, body.quantity);
+      const idem = idempotencyKeyOf(c);
+      const claim = idem
+        ? { key: idem, requestHash: await sha256Hex(JSON.stringify([key, body.quantity])) }
+        : null;
+      const out = await entitlementsOf(c, who.customerId, who.mode).consume(
+        key,
+        body.quantity,
+        claim,
+      );
       c.header('cache-control', 'no-store');
-      if (out.ok) return c.json({ remaining: out.remaining, resetsAt: out.resetsAt }, 200);
+      if (out.ok) {
+        if (out.replayed) c.header('idempotent-replayed', 'true');
+        return c.json({ remaining: out.remaining, resetsAt: out.resetsAt }, 200);
+      }
+      if (out.reason === 'idempotency_key_reused') {
+        throw new ApiError(
+          'idempotency_key_reused',
+          'This Idempotency-Key was used for a consume of another key or quantity.',
+        );
+      }
       if (out.reason === 'quota_exhausted') {
         const headers: Record<string, string> = {};
         if (out.resetsAt) {
