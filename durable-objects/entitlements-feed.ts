@@ -60,14 +60,20 @@ export class EntitlementsFeed {
     if (!r || !this.behind(r, lastSeq)) return true;
     const version = r.version;
     const ns = this.env.CUSTOMER_ENTITLEMENTS;
+    const delivery = {
+      subscriptionId: r.id,
+      upToSeq: lastSeq,
+      version,
+      state: entitlementsState(r),
+    };
     try {
-      const stub = ns.get(ns.idFromName(entitlementsObjectName(r)));
-      await stub.apply({
-        subscriptionId: r.id,
-        upToSeq: lastSeq,
-        version,
-        state: entitlementsState(r),
-      });
+      const name = entitlementsObjectName(r);
+      // Once more at once on a failure (an object reset by a deploy answers the next call): the
+      // caller's answer (a checkout's 201) waits for this, so the alarm's retry is the last resort.
+      await ns
+        .get(ns.idFromName(name))
+        .apply(delivery)
+        .catch(() => ns.get(ns.idFromName(name)).apply(delivery));
     } catch (err) {
       this.failures += 1;
       console.error(`subscription ${r.id}: entitlements delivery failed: ${err}`);
