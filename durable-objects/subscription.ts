@@ -52,6 +52,7 @@ import { prorate } from '../src/subscriptions/proration';
 import type { UnixSeconds } from '../src/subscriptions/time';
 import { trialEnd } from '../src/subscriptions/trials';
 import { type SqlMigration, StatefulDurableObject } from './base';
+import { EntitlementsFeed } from './entitlements-feed';
 
 /** Idempotency-Keys are kept this long (Stripe keeps them 24 h; we keep 48). */
 const IDEMPOTENCY_KEEP_SECONDS = 48 * 3_600;
@@ -143,6 +144,8 @@ export class SubscriptionDurableObject
   /** Failed alarm runs in a row, and until when the next due action waits after one (epoch ms). */
   private actionFailures = 0;
   private holdUntil = 0;
+  /** Hands each saved state to the customer's entitlements object (cursor 'entitlements'). */
+  private readonly feed = new EntitlementsFeed(this.ctx, this.env);
 
   protected override onStart(): void {
     const row = this.ctx.storage.sql
@@ -168,6 +171,7 @@ export class SubscriptionDurableObject
         Date.now() + Math.min(3_600_000, 30_000 * 2 ** Math.min(7, this.actionFailures - 1));
       console.error(`subscription ${r?.id}: due action failed (${this.actionFailures}): ${err}`);
     }
+    await this.feed.deliver(this.record, this.lastSeq());
     await this.copy();
     await this.arm();
   }
@@ -1240,6 +1244,8 @@ export class SubscriptionDurableObject
 
   /** After a call: the copy (waited for at most {@link COPY_WAIT_MS}), then the alarm. */
   private async afterChange(): Promise<void> {
+    // Before the answer: a checkout's 201 means the customer's entitlements include it.
+    await this.feed.deliver(this.record, this.lastSeq());
     const copy = this.copy();
     const timer = new Promise<void>((resolve) => setTimeout(resolve, COPY_WAIT_MS));
     await Promise.race([copy, timer]);
@@ -1332,7 +1338,7 @@ export class SubscriptionDurableObject
         ? Date.now() + PENDING_RETRY_SECONDS * 1000
         : null;
     const due = action ? Math.max(action.at * 1000, this.holdUntil) : null;
-    await this.armAlarm(due, retry, unanswered);
+    await this.armAlarm(due, retry, unanswered, this.feed.retryAt(r, this.lastSeq()));
   }
 }
 

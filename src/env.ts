@@ -1,3 +1,4 @@
+import type { CustomerEntitlementsContract } from './contracts/customer-entitlements';
 import type { HostDirectoryContract } from './contracts/host-directory';
 import type { PaymentContract } from './contracts/payment';
 import type { PaymentMethodContract } from './contracts/payment-method';
@@ -47,6 +48,11 @@ export interface Env {
   TEST_CLOCK: DurableObjectNamespace<TestClockContract>;
   /** One per tokenized payment method (read without Postgres). */
   PAYMENT_METHOD: DurableObjectNamespace<PaymentMethodContract>;
+  /**
+   * One per tenant, storefront, mode and customer (`entitlementsObjectName`): the customer's
+   * entitlements folded from their subscriptions' states, and the quota counters.
+   */
+  CUSTOMER_ENTITLEMENTS: DurableObjectNamespace<CustomerEntitlementsContract>;
   /** How long a sandbox charge may take before it is abandoned as unknown (ms, default 2,000). */
   SANDBOX_TIMEOUT_MS?: string;
   /** One object per rate-limited subject (API key, client IP, customer): exact sliding windows. */

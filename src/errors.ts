@@ -51,6 +51,10 @@ export const PROBLEMS = {
   },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   rate_limited: { status: 429, title: 'Too many requests' },
+  quota_exhausted: {
+    status: 429,
+    title: 'The quota would be exceeded; nothing was consumed (see `resetsAt`)',
+  },
   killswitch_engaged: { status: 503, title: 'Temporarily switched off' },
   config_unavailable: { status: 503, title: 'Storefront configuration is unavailable' },
   host_lookup_throttled: { status: 503, title: 'Too many unknown hosts at this edge; retry' },

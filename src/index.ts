@@ -15,6 +15,7 @@ import { catalogRoute } from './routes/catalog';
 import { consoleRoutes } from './routes/console';
 import { customerRoutes } from './routes/customers';
 import { mountDocs } from './routes/docs';
+import { entitlementRoutes } from './routes/entitlements';
 import { flagEvaluateRoute } from './routes/flags';
 import { healthRoutes } from './routes/health';
 import { internalRoutes } from './routes/internal';
@@ -29,6 +30,7 @@ storefrontApi.route('/', customerRoutes);
 storefrontApi.route('/', paymentRoutes);
 storefrontApi.route('/', subscriptionRoutes);
 storefrontApi.route('/', testClockRoutes);
+storefrontApi.route('/', entitlementRoutes);
 
 const app = createApp();
 app.route('/', healthRoutes);
@@ -54,6 +56,7 @@ for (const route of [catalogRoute, flagEvaluateRoute]) {
 }
 mountDocs(app);
 
+export { CustomerEntitlementsDurableObject } from '../durable-objects/customer-entitlements';
 export { HostDirectoryDurableObject } from '../durable-objects/host-directory';
 export { PaymentDurableObject } from '../durable-objects/payment';
 export { PaymentMethodDurableObject } from '../durable-objects/payment-method';

@@ -235,6 +235,20 @@ const ROUTES: Record<string, RouteCase> = {
     needs: 'secret',
   },
   'GET /v1/me': { scheme: 'customerToken', path: () => '/v1/me' },
+  'GET /v1/entitlements': { scheme: 'customerToken', path: () => '/v1/entitlements' },
+  'POST /v1/entitlements/check': {
+    scheme: 'apiKey',
+    path: '/v1/entitlements/check',
+    body: { customerId: 'cus_01AAAAAAAAAAAAAAAAAAAAAAAA', key: 'api_access' },
+    needs: 'secret',
+  },
+  'POST /v1/entitlements/{key}/consume': {
+    scheme: 'apiKey',
+    orCustomer: true,
+    path: '/v1/entitlements/api_access/consume',
+    body: { customerId: 'cus_01AAAAAAAAAAAAAAAAAAAAAAAA', quantity: 1 },
+    needs: 'secret',
+  },
   'POST /internal/publish': { scheme: 'publishToken' },
   'GET /admin/v1/me': {
     scheme: 'operator',

@@ -218,7 +218,12 @@ function findBundle(
     );
   }
   return {
-    bundle: { id: snap.id, slug: snap.slug, name: snap.name },
+    bundle: {
+      id: snap.id,
+      slug: snap.slug,
+      name: snap.name,
+      entitlements: snap.entitlements.map((e) => ({ key: e.key, type: e.type, value: e.value })),
+    },
     price: {
       id: snap.price.id,
       bundleId: snap.id,

@@ -2,6 +2,7 @@
  * A subscription as its SubscriptionDurableObject holds it, the view the API answers with, and
  * what a checkout hands the object. Transport-free: the object and the routes share these.
  */
+import type { Grant } from '../../entitlements/fold';
 import type { PaymentRouting } from '../../payments/routing';
 import type { Mode, StoredPaymentMethod } from '../../payments/types';
 import type { BillingState, InvoiceLine, PlanPrice } from '../../subscriptions/billing';
@@ -23,6 +24,11 @@ export interface BundleRef {
   id: string;
   slug: string;
   name: string;
+  /**
+   * What the bundle grants, from the snapshot the checkout or change was made with (the
+   * customer's entitlements object folds it). Absent on subscriptions made before it was kept.
+   */
+  entitlements?: Grant[];
 }
 
 /** What the payments layer needs to route a charge for this storefront, as last published. */

@@ -1,0 +1,84 @@
+/**
+ * The RPC contract of a customer's entitlements object (durable-objects/customer-entitlements.ts):
+ * one per tenant, storefront, mode and customer (named by {@link entitlementsObjectName}). It
+ * folds the state of the customer's subscriptions there into their entitlements and holds the
+ * quota counters, so answers and consumes never touch Postgres.
+ */
+import type { EntitlementType } from '../domain/entitlements';
+import type { SourceState } from '../entitlements/fold';
+
+/**
+ * A subscription's state as of its event `upToSeq` (and record `version`), handed over by the
+ * subscription object after each change. Applied once per (subscriptionId, upToSeq, version):
+ * an older or equal delivery is ignored, so redeliveries and reordering are harmless.
+ */
+export interface EntitlementsDelivery {
+  subscriptionId: string;
+  upToSeq: number;
+  version: number;
+  state: SourceState;
+}
+
+/** One entitlement as `GET /v1/entitlements` shows it. */
+export interface EntitlementView {
+  key: string;
+  type: EntitlementType;
+  active: boolean;
+  billingIssue: boolean;
+  source: string[];
+  quota?: { limit: number; used: number; remaining: number; resetsAt: string };
+  slots?: { count: number; used: number; available: number };
+  tier?: { level: string; detail: string | null };
+  enabled?: boolean;
+}
+
+export type ConsumeResult =
+  | { ok: true; remaining: number; resetsAt: string; used: number; limit: number }
+  | {
+      ok: false;
+      /**
+       * quota_exhausted (a 429), why the key meters nothing for this customer, or an
+       * Idempotency-Key already used for another consume (`idempotency_key_reused`).
+       */
+      reason:
+        | 'quota_exhausted'
+        | 'not_granted'
+        | 'inactive'
+        | 'not_a_quota'
+        | 'idempotency_key_reused';
+      remaining: number;
+      resetsAt: string | null;
+    };
+
+/** A consume's Idempotency-Key and the hash of what it asked (entitlement key, quantity). */
+export interface ConsumeClaim {
+  key: string;
+  requestHash: string;
+}
+
+export interface CustomerEntitlementsContract extends Rpc.DurableObjectBranded {
+  /** Applies a subscription's newer state (see {@link EntitlementsDelivery}). */
+  apply(delivery: EntitlementsDelivery): Promise<{ applied: boolean; seq: number }>;
+  /** The customer's entitlements now, sorted by key. */
+  list(): Promise<EntitlementView[]>;
+  /**
+   * Spends `quantity` of the quota `key`, all or nothing (consumes are serialized). With a
+   * claim, a consume that succeeded answers the same again for 24 hours without spending
+   * (`replayed`); a refused one is not kept (nothing was spent: a retry asks anew).
+   */
+  consume(
+    key: string,
+    quantity: number,
+    claim?: ConsumeClaim | null,
+  ): Promise<ConsumeResult & { replayed?: boolean }>;
+}
+
+/** The name of a customer's entitlements object in `CUSTOMER_ENTITLEMENTS`. */
+export function entitlementsObjectName(o: {
+  tenantId: string;
+  storefrontId: string;
+  mode: string;
+  customerId: string;
+}): string {
+  return `${o.tenantId}:${o.storefrontId}:${o.mode}:${o.customerId}`;
+}
