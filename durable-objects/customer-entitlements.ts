@@ -4,15 +4,38 @@ import type {
   CustomerEntitlementsContract,
   EntitlementsDelivery,
   EntitlementView,
+  SlotResult,
+  SlotView,
 } from '../src/contracts/customer-entitlements';
 import {
   foldEntitlements,
   type ResolvedEntitlement,
   type SourceState,
 } from '../src/entitlements/fold';
+import { newId } from '../src/lib/ids';
 import { apiTime } from '../src/services/subscriptions/record';
 import type { UnixSeconds } from '../src/subscriptions/time';
 import { type SqlMigration, StatefulDurableObject } from './base';
+
+type SlotRow = {
+  id: string;
+  key: string;
+  label: string | null;
+  confirmed: number;
+  expires_at: number | null;
+  created_at: number;
+};
+
+function slotView(r: SlotRow): SlotView {
+  return {
+    id: r.id,
+    key: r.key,
+    status: r.confirmed ? 'confirmed' : 'reserved',
+    label: r.label,
+    expiresAt: r.expires_at === null ? null : new Date(r.expires_at).toISOString(),
+    createdAt: new Date(r.created_at).toISOString(),
+  };
+}
 
 const MIGRATIONS: readonly SqlMigration[] = [
   {
@@ -32,6 +55,15 @@ const MIGRATIONS: readonly SqlMigration[] = [
       `create table consumed (idem text primary key, request_hash text not null,
         response text not null, at integer not null)`,
       'create index consumed_at on consumed (at)',
+    ],
+  },
+  {
+    id: 3,
+    name: 'slot leases',
+    up: [
+      `create table slots (id text primary key, key text not null, label text,
+        confirmed integer not null, expires_at integer, created_at integer not null)`,
+      'create index slots_key on slots (key)',
     ],
   },
 ];
@@ -138,6 +170,113 @@ export class CustomerEntitlementsDurableObject
     return result;
   }
 
+  async reserveSlot(
+    key: string,
+    o: { leaseSeconds: number; label: string | null; confirm: boolean },
+  ): Promise<SlotResult> {
+    await this.ready();
+    // No await from here on: counting and taking a slot are one step (never over the count).
+    const granted = this.slotGrant(key);
+    if ('reason' in granted) return { ok: false, reason: granted.reason, slots: null };
+    const now = Date.now();
+    const used = this.slotsUsed(key, now);
+    const count = granted.count;
+    if (used >= count) {
+      return { ok: false, reason: 'slots_exhausted', slots: { count, used, available: 0 } };
+    }
+    const id = newId('slot');
+    const expiresAt = o.confirm ? null : now + o.leaseSeconds * 1000;
+    this.ctx.storage.sql.exec(
+      'insert into slots (id, key, label, confirmed, expires_at, created_at) values (?, ?, ?, ?, ?, ?)',
+      id,
+      key,
+      o.label,
+      o.confirm ? 1 : 0,
+      expiresAt,
+      now,
+    );
+    return {
+      ok: true,
+      slot: slotView({
+        id,
+        key,
+        label: o.label,
+        confirmed: o.confirm ? 1 : 0,
+        expires_at: expiresAt,
+        created_at: now,
+      }),
+      slots: { count, used: used + 1, available: count - used - 1 },
+    };
+  }
+
+  async confirmSlot(key: string, slotId: string): Promise<SlotResult> {
+    await this.ready();
+    const now = Date.now();
+    const row = this.slotRow(key, slotId, now);
+    if (!row) return { ok: false, reason: 'no_such_slot', slots: this.slotCounts(key, now) };
+    this.ctx.storage.sql.exec(
+      'update slots set confirmed = 1, expires_at = null where id = ?',
+      slotId,
+    );
+    return {
+      ok: true,
+      slot: slotView({ ...row, confirmed: 1, expires_at: null }),
+      slots: this.slotCounts(key, now) ?? { count: 0, used: 0, available: 0 },
+    };
+  }
+
+  async releaseSlot(key: string, slotId: string): Promise<SlotResult> {
+    await this.ready();
+    const now = Date.now();
+    const row = this.slotRow(key, slotId, now);
+    if (!row) return { ok: false, reason: 'no_such_slot', slots: this.slotCounts(key, now) };
+    this.ctx.storage.sql.exec('delete from slots where id = ?', slotId);
+    return {
+      ok: true,
+      slot: slotView(row),
+      slots: this.slotCounts(key, now) ?? { count: 0, used: 0, available: 0 },
+    };
+  }
+
+  /** The slots granted of `key`, or why none may be taken. */
+  private slotGrant(
+    key: string,
+  ): { count: number } | { reason: 'not_granted' | 'inactive' | 'not_slots' } {
+    const e = this.resolve().find((x) => x.key === key);
+    if (!e) return { reason: 'not_granted' };
+    if (e.type !== 'slots' || !e.slots) return { reason: e.active ? 'not_slots' : 'inactive' };
+    if (!e.active) return { reason: 'inactive' };
+    return { count: e.slots.count };
+  }
+
+  /** Slots of `key` taken now: confirmed ones and reservations not lapsed (lapsed are dropped). */
+  private slotsUsed(key: string, now: number): number {
+    const sql = this.ctx.storage.sql;
+    sql.exec('delete from slots where key = ? and confirmed = 0 and expires_at <= ?', key, now);
+    return (
+      sql.exec<{ n: number }>('select count(*) as n from slots where key = ?', key).toArray()[0]
+        ?.n ?? 0
+    );
+  }
+
+  private slotCounts(key: string, now: number) {
+    const granted = this.slotGrant(key);
+    const used = this.slotsUsed(key, now);
+    const count = 'count' in granted ? granted.count : 0;
+    return { count, used, available: Math.max(0, count - used) };
+  }
+
+  private slotRow(key: string, slotId: string, now: number): SlotRow | undefined {
+    this.slotsUsed(key, now);
+    return this.ctx.storage.sql
+      .exec<SlotRow>(
+        'select id, key, label, confirmed, expires_at, created_at from slots where id = ? and key = ?',
+        slotId,
+        key,
+      )
+      .toArray()[0];
+  }
+
   private spend(key: string, quantity: number): ConsumeResult {
     const e = this.resolve().find((x) => x.key === key);
     if (!e) return { ok: false, reason: 'not_granted', remaining: 0, resetsAt: null };
@@ -208,8 +347,10 @@ export class CustomerEntitlementsDurableObject
         resetsAt: apiTime(c.windowEnd),
       };
     }
-    // Slot leases come with the slots API; until then nothing is used.
-    if (e.slots) v.slots = { count: e.slots.count, used: 0, available: e.slots.count };
+    if (e.slots) {
+      const used = this.slotsUsed(e.key, Date.now());
+      v.slots = { count: e.slots.count, used, available: Math.max(0, e.slots.count - used) };
+    }
     if (e.tier) v.tier = e.tier;
     if (e.enabled !== undefined) v.enabled = e.enabled;
     return v;

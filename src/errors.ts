@@ -51,6 +51,7 @@ export const PROBLEMS = {
   },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   rate_limited: { status: 429, title: 'Too many requests' },
+  slots_exhausted: { status: 409, title: 'Every granted slot is taken' },
   quota_exhausted: {
     status: 429,
     title: 'The quota would be exceeded; nothing was consumed (see `resetsAt`)',

@@ -50,6 +50,26 @@ export type ConsumeResult =
       resetsAt: string | null;
     };
 
+/** A slot of a `slots` entitlement: reserved for a lease, or confirmed until released. */
+export interface SlotView {
+  id: string;
+  key: string;
+  status: 'reserved' | 'confirmed';
+  label: string | null;
+  /** When an unconfirmed reservation lapses (null once confirmed). */
+  expiresAt: string | null;
+  createdAt: string;
+}
+
+export type SlotResult =
+  | { ok: true; slot: SlotView; slots: { count: number; used: number; available: number } }
+  | {
+      ok: false;
+      /** slots_exhausted: every granted slot is taken (reserved or confirmed). */
+      reason: 'slots_exhausted' | 'not_granted' | 'inactive' | 'not_slots' | 'no_such_slot';
+      slots: { count: number; used: number; available: number } | null;
+    };
+
 /** A consume's Idempotency-Key and the hash of what it asked (entitlement key, quantity). */
 export interface ConsumeClaim {
   key: string;
@@ -71,6 +91,18 @@ export interface CustomerEntitlementsContract extends Rpc.DurableObjectBranded {
     quantity: number,
     claim?: ConsumeClaim | null,
   ): Promise<ConsumeResult & { replayed?: boolean }>;
+  /**
+   * Reserves one slot of `key` for `leaseSeconds` (confirmed at once with `confirm`): never
+   * more reserved and confirmed slots than granted; a lapsed reservation frees its slot.
+   */
+  reserveSlot(
+    key: string,
+    o: { leaseSeconds: number; label: string | null; confirm: boolean },
+  ): Promise<SlotResult>;
+  /** Confirms a reservation (it no longer lapses). */
+  confirmSlot(key: string, slotId: string): Promise<SlotResult>;
+  /** Releases a slot (reserved or confirmed). */
+  releaseSlot(key: string, slotId: string): Promise<SlotResult>;
 }
 
 /** The name of a customer's entitlements object in `CUSTOMER_ENTITLEMENTS`. */

@@ -23,7 +23,8 @@ export type IdPrefix =
   | 'req'
   | 'seg'
   | 'exp'
-  | 'clock';
+  | 'clock'
+  | 'slot';
 
 /**
  * A prefixed, time-sortable id: `<prefix>_` + 10 chars of millisecond time + 16 random chars

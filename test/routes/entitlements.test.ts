@@ -332,3 +332,61 @@ describe('plan changes', () => {
     await expectProblem(await consume(sub.customerId, 'calls', 1), 429, 'quota_exhausted');
   });
 });
+
+describe('slots', () => {
+  const slotCall = (method: string, path: string, body?: unknown) =>
+    call(shop.host, path, { method, key: shop.sk, ...(body === undefined ? {} : { body }) });
+
+  it('never more slots than granted (reserved and confirmed count); a lapsed reservation frees its slot; release frees one', async () => {
+    const { sub } = await onClock('ent-basic', '2027-03-01T00:00:00Z');
+    const customerId = sub.customerId;
+    const base = `/v1/entitlements/seats/slots`;
+    // Two seats: 20 concurrent reservations → exactly 2.
+    const tries = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        slotCall('POST', base, { customerId, label: `seat ${i}`, leaseSeconds: 1 }),
+      ),
+    );
+    expect(tries.filter((r) => r.status === 201)).toHaveLength(2);
+    const refused = tries.find((r) => r.status === 409) as Response;
+    const problem = await expectProblem(refused, 409, 'slots_exhausted');
+    expect(problem.slots).toEqual({ count: 2, used: 2, available: 0 });
+    for (const r of tries) if (!r.bodyUsed) await r.body?.cancel();
+    // The leases (1 s) lapse: both slots are free again.
+    await new Promise((r) => setTimeout(r, 1_200));
+    const a = await slotCall('POST', base, { customerId, confirm: true });
+    expect(a.status, await a.clone().text()).toBe(201);
+    const held = await json<{ slot: { id: string; status: string }; slots: { used: number } }>(a);
+    expect(held.slot.status).toBe('confirmed');
+    const b = await slotCall('POST', base, { customerId, leaseSeconds: 60 });
+    const reserved = await json<{ slot: { id: string; status: string } }>(b);
+    expect(reserved.slot.status).toBe('reserved');
+    await expectProblem(await slotCall('POST', base, { customerId }), 409, 'slots_exhausted');
+    // Confirm the reservation; release the first: one free.
+    const confirmed = await slotCall(
+      'POST',
+      `${base}/${reserved.slot.id}/confirm?customerId=${customerId}`,
+    );
+    expect((await json<{ slot: { status: string } }>(confirmed)).slot.status).toBe('confirmed');
+    const released = await slotCall('DELETE', `${base}/${held.slot.id}?customerId=${customerId}`);
+    expect((await json<{ slots: { used: number; available: number } }>(released)).slots).toEqual({
+      count: 2,
+      used: 1,
+      available: 1,
+    });
+    await expectProblem(
+      await slotCall('DELETE', `${base}/${held.slot.id}?customerId=${customerId}`),
+      404,
+      'not_found',
+    );
+    // The entitlements list shows the slots in use.
+    const seats = (await check(customerId, 'seats')).entitlement;
+    expect(seats?.slots).toEqual({ count: 2, used: 1, available: 1 });
+    // A quota is not slots.
+    await expectProblem(
+      await slotCall('POST', '/v1/entitlements/calls/slots', { customerId }),
+      409,
+      'invalid_state',
+    );
+  });
+});

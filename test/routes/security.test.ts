@@ -249,6 +249,25 @@ const ROUTES: Record<string, RouteCase> = {
     body: { customerId: 'cus_01AAAAAAAAAAAAAAAAAAAAAAAA', quantity: 1 },
     needs: 'secret',
   },
+  'POST /v1/entitlements/{key}/slots': {
+    scheme: 'apiKey',
+    orCustomer: true,
+    path: '/v1/entitlements/integrations/slots',
+    body: { customerId: 'cus_01AAAAAAAAAAAAAAAAAAAAAAAA' },
+    needs: 'secret',
+  },
+  'POST /v1/entitlements/{key}/slots/{slotId}/confirm': {
+    scheme: 'apiKey',
+    orCustomer: true,
+    path: '/v1/entitlements/integrations/slots/slot_01AAAAAAAAAAAAAAAAAAAAAAAA/confirm?customerId=cus_01AAAAAAAAAAAAAAAAAAAAAAAA',
+    needs: 'secret',
+  },
+  'DELETE /v1/entitlements/{key}/slots/{slotId}': {
+    scheme: 'apiKey',
+    orCustomer: true,
+    path: '/v1/entitlements/integrations/slots/slot_01AAAAAAAAAAAAAAAAAAAAAAAA?customerId=cus_01AAAAAAAAAAAAAAAAAAAAAAAA',
+    needs: 'secret',
+  },
   'POST /internal/publish': { scheme: 'publishToken' },
   'GET /admin/v1/me': {
     scheme: 'operator',

@@ -7,7 +7,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { newRouter } from '../../app';
-import { entitlementsObjectName } from '../../contracts/customer-entitlements';
+import { entitlementsObjectName, type SlotResult } from '../../contracts/customer-entitlements';
 import { entitlementTypeEnum } from '../../db/schema/enums';
 import { allows } from '../../entitlements/fold';
 import type { AppEnv } from '../../env';
@@ -15,7 +15,7 @@ import { ApiError } from '../../errors';
 import { sha256Hex } from '../../lib/crypto';
 import { storefront } from '../../middleware/storefront';
 import { IdempotencyHeaderSchema, idempotencyKeyOf } from '../admin/support';
-import { problem, StorefrontHeadersSchema, storefrontProblems } from '../schemas';
+import { problem, StorefrontHeadersSchema, safeText, storefrontProblems } from '../schemas';
 
 type Ctx = Context<AppEnv>;
 
@@ -89,6 +89,55 @@ function subject(c: Ctx, given: string | undefined): { customerId: string; mode:
     });
   }
   return { customerId: given, mode: c.get('apiKey').mode };
+}
+
+const SlotIdSchema = z.string().regex(/^slot_[0-9A-Z]{26}$/, 'a slot id (slot_…)');
+
+const SlotCountsSchema = z.object({
+  count: z.number().int(),
+  used: z.number().int(),
+  available: z.number().int(),
+});
+
+const SlotAnswerSchema = z
+  .object({
+    slot: z.object({
+      id: z.string(),
+      key: z.string(),
+      status: z.enum(['reserved', 'confirmed']),
+      label: z.string().nullable(),
+      expiresAt: z.string().nullable(),
+      createdAt: z.string(),
+    }),
+    slots: SlotCountsSchema,
+  })
+  .openapi('Slot');
+
+/** A slot call's answer, or its refusal as the problem it is. */
+function slotAnswer(key: string, out: SlotResult) {
+  if (out.ok) return { slot: out.slot, slots: out.slots };
+  if (out.reason === 'slots_exhausted') {
+    throw new ApiError(
+      'slots_exhausted',
+      `Every slot of ${key} is taken (${out.slots?.count ?? 0} granted): release one first.`,
+      {
+        extensions: { slots: out.slots },
+      },
+    );
+  }
+  if (out.reason === 'no_such_slot') {
+    throw new ApiError(
+      'not_found',
+      `No slot of ${key} with this id (a reservation that lapsed is gone).`,
+    );
+  }
+  throw new ApiError(
+    'invalid_state',
+    out.reason === 'not_slots'
+      ? `${key} is not a slots entitlement.`
+      : `The customer holds no active ${key}.`,
+    { extensions: { code: out.reason, state: out.reason } },
+  );
 }
 
 export const entitlementRoutes = newRouter()
@@ -286,5 +335,115 @@ export const entitlementRoutes = newRouter()
           : `The customer holds no active ${key}.`,
         { extensions: { code: out.reason, state: out.reason } },
       );
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/entitlements/{key}/slots',
+      tags: ['Entitlements'],
+      summary: 'Reserve a slot (a lease), or take it for good with `confirm`',
+      description:
+        'Never more reserved and confirmed slots than the customer is granted: the last one ' +
+        'taken is a 409 `slots_exhausted`. An unconfirmed reservation lapses after ' +
+        '`leaseSeconds` (default 300) and frees its slot; `POST …/{slotId}/confirm` keeps it ' +
+        'until released.',
+      middleware: [storefront({ access: 'secret_or_customer', feature: 'entitlements' })] as const,
+      security: SECRET_OR_CUSTOMER,
+      request: {
+        headers: StorefrontHeadersSchema,
+        params: z.object({ key: KeySchema }),
+        body: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: z.strictObject({
+                customerId: CustomerIdSchema.optional(),
+                leaseSeconds: z.number().int().min(1).max(86_400).default(300),
+                label: safeText({ max: 200 }).optional(),
+                confirm: z.boolean().default(false),
+              }),
+            },
+          },
+        },
+      },
+      responses: {
+        201: {
+          description: 'The slot, and the slots after it',
+          content: { 'application/json': { schema: SlotAnswerSchema } },
+        },
+        ...storefrontProblems,
+        409: problem('`slots_exhausted`, or the customer holds no active slots of this key'),
+      },
+    }),
+    async (c) => {
+      const { key } = c.req.valid('param');
+      const body = c.req.valid('json');
+      const who = subject(c, body.customerId);
+      const out = await entitlementsOf(c, who.customerId, who.mode).reserveSlot(key, {
+        leaseSeconds: body.leaseSeconds,
+        label: body.label ?? null,
+        confirm: body.confirm,
+      });
+      c.header('cache-control', 'no-store');
+      return c.json(slotAnswer(key, out), 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/entitlements/{key}/slots/{slotId}/confirm',
+      tags: ['Entitlements'],
+      summary: 'Confirm a reserved slot: it no longer lapses',
+      middleware: [storefront({ access: 'secret_or_customer', feature: 'entitlements' })] as const,
+      security: SECRET_OR_CUSTOMER,
+      request: {
+        headers: StorefrontHeadersSchema,
+        params: z.object({ key: KeySchema, slotId: SlotIdSchema }),
+        query: z.object({ customerId: CustomerIdSchema.optional() }),
+      },
+      responses: {
+        200: {
+          description: 'The slot',
+          content: { 'application/json': { schema: SlotAnswerSchema } },
+        },
+        ...storefrontProblems,
+      },
+    }),
+    async (c) => {
+      const { key, slotId } = c.req.valid('param');
+      const who = subject(c, c.req.valid('query').customerId);
+      const out = await entitlementsOf(c, who.customerId, who.mode).confirmSlot(key, slotId);
+      c.header('cache-control', 'no-store');
+      return c.json(slotAnswer(key, out), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'delete',
+      path: '/entitlements/{key}/slots/{slotId}',
+      tags: ['Entitlements'],
+      summary: 'Release a slot (reserved or confirmed)',
+      middleware: [storefront({ access: 'secret_or_customer', feature: 'entitlements' })] as const,
+      security: SECRET_OR_CUSTOMER,
+      request: {
+        headers: StorefrontHeadersSchema,
+        params: z.object({ key: KeySchema, slotId: SlotIdSchema }),
+        query: z.object({ customerId: CustomerIdSchema.optional() }),
+      },
+      responses: {
+        200: {
+          description: 'The released slot, and the slots after it',
+          content: { 'application/json': { schema: SlotAnswerSchema } },
+        },
+        ...storefrontProblems,
+      },
+    }),
+    async (c) => {
+      const { key, slotId } = c.req.valid('param');
+      const who = subject(c, c.req.valid('query').customerId);
+      const out = await entitlementsOf(c, who.customerId, who.mode).releaseSlot(key, slotId);
+      c.header('cache-control', 'no-store');
+      return c.json(slotAnswer(key, out), 200);
     },
   );
