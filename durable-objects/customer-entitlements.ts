@@ -2,7 +2,11 @@ import type {
   ConsumeClaim,
   ConsumeResult,
   CustomerEntitlementsContract,
+  EntitlementsCause,
   EntitlementsDelivery,
+  EntitlementsEvent,
+  EntitlementsOwner,
+  EntitlementsRead,
   EntitlementView,
   SlotResult,
   SlotView,
@@ -12,7 +16,18 @@ import {
   type ResolvedEntitlement,
   type SourceState,
 } from '../src/entitlements/fold';
+import {
+  changedEntitlements,
+  type TokenEntitlement,
+  tokenEntitlements,
+  weakened,
+} from '../src/entitlements/token-view';
 import { newId } from '../src/lib/ids';
+import {
+  ENTITLEMENTS_TOKEN_TTL_SECONDS,
+  signEntitlementsToken,
+} from '../src/security/entitlement-tokens';
+import { loadSigner } from '../src/services/customers/signer';
 import { apiTime } from '../src/services/subscriptions/record';
 import type { UnixSeconds } from '../src/subscriptions/time';
 import { type SqlMigration, StatefulDurableObject } from './base';
@@ -66,7 +81,29 @@ const MIGRATIONS: readonly SqlMigration[] = [
       'create index slots_key on slots (key)',
     ],
   },
+  {
+    id: 4,
+    name: 'entitlements versions, change events and the current token',
+    up: [
+      'create table meta (k text primary key, v text not null)',
+      'create table events (seq integer primary key, at integer not null, body text not null)',
+    ],
+  },
 ];
+
+/** Change events kept per customer (the newest; older ones are dropped). */
+const EVENTS_KEPT = 1_000;
+/** A token is signed again once less than this part of its life remains. */
+const TOKEN_RENEW_FRACTION = 0.5;
+/** A failed revocation is sent again after this long. */
+const REVOCATION_RETRY_MS = 1_000;
+
+interface HeldToken {
+  token: string;
+  version: number;
+  /** Epoch ms. */
+  expiresAt: number;
+}
 
 /** A consume's Idempotency-Key is kept this long. */
 const CONSUME_KEY_KEEP_MS = 24 * 3_600_000;
@@ -90,8 +127,28 @@ export class CustomerEntitlementsDurableObject
 {
   protected override readonly migrations = MIGRATIONS;
   private sources = new Map<string, { seq: number; version: number; state: SourceState }>();
+  /** Who this object is for; learnt from the first call that says (every caller does). */
+  private owner: EntitlementsOwner | null = null;
+  /** The entitlements version: +1 at every change of the active entitlements. */
+  private version = 0;
+  /** The active entitlements as of {@link version} (what the last event and token carry). */
+  private held: TokenEntitlement[] = [];
+  private token: HeldToken | null = null;
+  /** A revocation not yet recorded by the tenant's config object (its minimum version). */
+  private pendingRevocation: number | null = null;
 
   protected override onStart(): void {
+    const meta = new Map(
+      this.ctx.storage.sql
+        .exec<{ k: string; v: string }>('select k, v from meta')
+        .toArray()
+        .map((r) => [r.k, JSON.parse(r.v) as unknown]),
+    );
+    this.owner = (meta.get('owner') as EntitlementsOwner | undefined) ?? null;
+    this.version = (meta.get('version') as number | undefined) ?? 0;
+    this.held = (meta.get('held') as TokenEntitlement[] | undefined) ?? [];
+    this.token = (meta.get('token') as HeldToken | undefined) ?? null;
+    this.pendingRevocation = (meta.get('pending_revocation') as number | undefined) ?? null;
     const rows = this.ctx.storage.sql
       .exec<{ subscription_id: string; seq: number; version: number; state: string }>(
         'select subscription_id, seq, version, state from sources',
@@ -108,6 +165,7 @@ export class CustomerEntitlementsDurableObject
 
   async apply(d: EntitlementsDelivery): Promise<{ applied: boolean; seq: number }> {
     await this.ready();
+    if (d.owner) this.learnOwner(d.owner);
     const held = this.sources.get(d.subscriptionId);
     // Never an older state over a newer one: an equal or earlier delivery is a replay.
     if (held && (d.upToSeq < held.seq || (d.upToSeq === held.seq && d.version <= held.version))) {
@@ -124,12 +182,210 @@ export class CustomerEntitlementsDurableObject
       JSON.stringify(state),
     );
     this.sources.set(d.subscriptionId, { seq: d.upToSeq, version: d.version, state });
+    await this.settleChange({
+      kind: 'subscription',
+      subscriptionId: d.subscriptionId,
+      status: d.state.status,
+    });
     return { applied: true, seq: d.upToSeq };
   }
 
   async list(): Promise<EntitlementView[]> {
     await this.ready();
     return this.resolve().map((e) => this.view(e));
+  }
+
+  async read(owner: EntitlementsOwner): Promise<EntitlementsRead> {
+    await this.ready();
+    this.learnOwner(owner);
+    // A change that only time made (a cancelled period's end, a grace period over) is noticed
+    // here too, before a token says otherwise.
+    await this.settleChange({ kind: 'time' });
+    const token = await this.currentToken();
+    return {
+      version: this.version,
+      entitlements: this.resolve().map((e) => this.view(e)),
+      token: token?.token ?? null,
+      tokenExpiresAt: token ? new Date(token.expiresAt).toISOString() : null,
+    };
+  }
+
+  async events(after: number, limit: number): Promise<EntitlementsEvent[]> {
+    await this.ready();
+    return this.ctx.storage.sql
+      .exec<{ body: string }>(
+        'select body from events where seq > ? order by seq limit ?',
+        after,
+        Math.max(1, Math.min(100, limit)),
+      )
+      .toArray()
+      .map((r) => JSON.parse(r.body) as EntitlementsEvent);
+  }
+
+  protected override async onAlarm(): Promise<void> {
+    await this.settleChange({ kind: 'time' });
+    if (this.pendingRevocation !== null) await this.sendRevocation(this.pendingRevocation);
+    await this.armNext();
+  }
+
+  private learnOwner(owner: EntitlementsOwner): void {
+    const o = this.owner;
+    if (
+      o &&
+      o.tenantId === owner.tenantId &&
+      o.storefrontId === owner.storefrontId &&
+      o.mode === owner.mode &&
+      o.customerId === owner.customerId
+    ) {
+      return;
+    }
+    const mine = {
+      tenantId: owner.tenantId,
+      storefrontId: owner.storefrontId,
+      mode: owner.mode,
+      customerId: owner.customerId,
+    };
+    this.owner = mine;
+    this.putMeta('owner', mine);
+  }
+
+  private putMeta(k: string, v: unknown): void {
+    this.ctx.storage.sql.exec(
+      'insert into meta (k, v) values (?, ?) on conflict (k) do update set v = excluded.v',
+      k,
+      JSON.stringify(v),
+    );
+  }
+
+  /**
+   * Compares the active entitlements with those of the last version; on a change: the next
+   * version, its event (with the resolved entitlements) and, when the customer lost anything,
+   * a revocation of the tokens of earlier versions — then a token of the new version. The
+   * version and the event are written before any await, so changes are numbered in order.
+   */
+  private async settleChange(cause: EntitlementsCause): Promise<void> {
+    const nowMs = Date.now();
+    const resolved = this.resolve();
+    const next = tokenEntitlements(
+      resolved,
+      [...this.sources.values()].map((s) => s.state),
+      nowMs,
+    );
+    const diff = changedEntitlements(this.held, next);
+    if (!diff.changed) return;
+    const revoke = weakened(this.held, next);
+    this.version += 1;
+    const version = this.version;
+    const o = this.owner;
+    const event: EntitlementsEvent = {
+      id: `entevt_${version}`,
+      type: 'customer.entitlements.updated',
+      version,
+      customerId: o?.customerId ?? null,
+      storefrontId: o?.storefrontId ?? null,
+      mode: o?.mode ?? null,
+      createdAt: new Date(nowMs).toISOString(),
+      cause,
+      added: diff.added,
+      removed: diff.removed,
+      changed: diff.updated,
+      revokesEarlierTokens: revoke,
+      entitlements: resolved.map((e) => this.view(e)),
+    };
+    const sql = this.ctx.storage.sql;
+    sql.exec(
+      'insert into events (seq, at, body) values (?, ?, ?)',
+      version,
+      nowMs,
+      JSON.stringify(event),
+    );
+    sql.exec('delete from events where seq <= ?', version - EVENTS_KEPT);
+    this.held = next;
+    this.putMeta('version', version);
+    this.putMeta('held', next);
+    if (revoke) {
+      this.pendingRevocation = version;
+      this.putMeta('pending_revocation', version);
+    }
+    if (this.pendingRevocation !== null) await this.sendRevocation(this.pendingRevocation);
+    if (this.owner) await this.currentToken();
+    await this.armNext();
+  }
+
+  /** Tells the tenant's config object (the edge's revocation list) to refuse older tokens. */
+  private async sendRevocation(minVersion: number): Promise<void> {
+    const o = this.owner;
+    if (!o) return; // no token was ever issued for an object that does not know its owner
+    try {
+      const ns = this.env.TENANT_CONFIG;
+      await ns.get(ns.idFromName(o.tenantId)).revoke({
+        storefrontId: o.storefrontId,
+        mode: o.mode,
+        customerId: o.customerId,
+        minVersion,
+      });
+    } catch (err) {
+      console.error(`entitlements ${o.customerId}: revocation not recorded yet: ${String(err)}`);
+      await this.armAlarm(Date.now() + REVOCATION_RETRY_MS);
+      return;
+    }
+    // A newer revocation may have been noted while this one was on its way.
+    if (this.pendingRevocation !== null && this.pendingRevocation <= minVersion) {
+      this.pendingRevocation = null;
+      this.ctx.storage.sql.exec("delete from meta where k = 'pending_revocation'");
+    }
+  }
+
+  /**
+   * The token of the current version, signed anew when it is missing, of an older version or
+   * past half its life; null when the tenant has no signing key at the edge yet.
+   */
+  private async currentToken(): Promise<HeldToken | null> {
+    const o = this.owner;
+    if (!o) return null;
+    const now = Date.now();
+    const t = this.token;
+    const renewAfter = t
+      ? t.expiresAt - ENTITLEMENTS_TOKEN_TTL_SECONDS * 1000 * TOKEN_RENEW_FRACTION
+      : 0;
+    if (t && t.version === this.version && now < renewAfter) return t;
+    const signer = await loadSigner(this.env, o.tenantId, now);
+    if (!signer) return null;
+    const version = this.version;
+    const token = await signEntitlementsToken(signer.key, {
+      issuer: signer.issuer,
+      storefrontId: o.storefrontId,
+      customerId: o.customerId,
+      tenantId: o.tenantId,
+      mode: o.mode === 'test' ? 'test' : 'live',
+      version,
+      entitlements: this.held,
+      now,
+    });
+    const held = {
+      token,
+      version,
+      expiresAt: (Math.floor(now / 1000) + ENTITLEMENTS_TOKEN_TTL_SECONDS) * 1000,
+    };
+    // Signing awaited: keep it only if no change came in meanwhile.
+    if (version === this.version) {
+      this.token = held;
+      this.putMeta('token', held);
+    }
+    return held;
+  }
+
+  /** The alarm at the next time an entitlement's access ends on its own (wall-clock ones). */
+  private async armNext(): Promise<void> {
+    const now = Date.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const e of this.held) {
+      if (e.validUntil !== null && e.validUntil * 1000 > now) {
+        next = Math.min(next, e.validUntil * 1000);
+      }
+    }
+    if (this.pendingRevocation !== null) next = Math.min(next, now + REVOCATION_RETRY_MS);
+    if (Number.isFinite(next)) await this.armAlarm(next);
   }
 
   async consume(

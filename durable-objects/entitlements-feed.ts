@@ -61,6 +61,12 @@ export class EntitlementsFeed {
     const version = r.version;
     const ns = this.env.CUSTOMER_ENTITLEMENTS;
     const delivery = {
+      owner: {
+        tenantId: r.tenantId,
+        storefrontId: r.storefrontId,
+        mode: r.mode,
+        customerId: r.customerId,
+      },
       subscriptionId: r.id,
       upToSeq: lastSeq,
       version,

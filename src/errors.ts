@@ -12,6 +12,10 @@ export const PROBLEMS = {
   malformed_header: { status: 400, title: 'A request header is malformed' },
   header_too_large: { status: 431, title: 'A request header is too large' },
   unauthenticated: { status: 401, title: 'Authentication is required' },
+  token_revoked: {
+    status: 401,
+    title: 'The token was revoked; get a new one',
+  },
   forbidden: { status: 403, title: 'Not allowed' },
   key_mode_mismatch: {
     status: 403,

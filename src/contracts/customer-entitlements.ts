@@ -13,10 +13,57 @@ import type { SourceState } from '../entitlements/fold';
  * an older or equal delivery is ignored, so redeliveries and reordering are harmless.
  */
 export interface EntitlementsDelivery {
+  /** Whom the object is for (the subscription's tenant, storefront, mode and customer). */
+  owner?: EntitlementsOwner;
   subscriptionId: string;
   upToSeq: number;
   version: number;
   state: SourceState;
+}
+
+/** The customer an entitlements object is for (what its name says). */
+export interface EntitlementsOwner {
+  tenantId: string;
+  storefrontId: string;
+  mode: string;
+  customerId: string;
+}
+
+/** What made the customer's entitlements change. */
+export type EntitlementsCause =
+  | { kind: 'subscription'; subscriptionId: string; status: string }
+  | { kind: 'grant'; grantId: string }
+  | { kind: 'time' };
+
+/**
+ * A change of a customer's entitlements, in order per customer (`version`), carrying the
+ * resolved entitlements after it (for outbound webhooks).
+ */
+export interface EntitlementsEvent {
+  id: string;
+  type: 'customer.entitlements.updated';
+  version: number;
+  customerId: string | null;
+  storefrontId: string | null;
+  mode: string | null;
+  createdAt: string;
+  cause: EntitlementsCause;
+  /** Keys that became active, stopped being active, or changed value. */
+  added: string[];
+  removed: string[];
+  changed: string[];
+  /** The customer lost something: entitlement tokens of earlier versions are revoked. */
+  revokesEarlierTokens: boolean;
+  entitlements: EntitlementView[];
+}
+
+/** What `GET /v1/entitlements` answers, from the object. */
+export interface EntitlementsRead {
+  version: number;
+  entitlements: EntitlementView[];
+  /** The current entitlements token (null while the tenant has no signing key at the edge). */
+  token: string | null;
+  tokenExpiresAt: string | null;
 }
 
 /** One entitlement as `GET /v1/entitlements` shows it. */
@@ -81,6 +128,10 @@ export interface CustomerEntitlementsContract extends Rpc.DurableObjectBranded {
   apply(delivery: EntitlementsDelivery): Promise<{ applied: boolean; seq: number }>;
   /** The customer's entitlements now, sorted by key. */
   list(): Promise<EntitlementView[]>;
+  /** The entitlements with the version and a current signed token (see EntitlementsRead). */
+  read(owner: EntitlementsOwner): Promise<EntitlementsRead>;
+  /** Change events after `version` `after`, oldest first, at most `limit` (≤ 100). */
+  events(after: number, limit: number): Promise<EntitlementsEvent[]>;
   /**
    * Spends `quantity` of the quota `key`, all or nothing (consumes are serialized). With a
    * claim, a consume that succeeded answers the same again for 24 hours without spending

@@ -3,6 +3,7 @@ import { edgeConfig } from './config-store';
 import { hosts } from './directory';
 import { hotConfig } from './hot-config';
 import { apiKeyStore } from './key-store';
+import { revocations } from './revocations';
 import { tenantRouting } from './tenant-routing';
 
 /**
@@ -22,4 +23,5 @@ export function resetEdgeCaches(): void {
   hosts.reset();
   tenantRouting.reset();
   apiKeyStore.reset();
+  revocations.reset();
 }

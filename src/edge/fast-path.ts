@@ -7,6 +7,7 @@
  * registered with the app like any route's.
  */
 import { problemFromError, requestIdFrom, validationError } from '../app';
+import { checkToken } from '../entitlements/token-check';
 import type { Env } from '../env';
 import { bodyRequired, readJsonBody } from '../lib/json-body';
 import { catalogRepresentation } from './catalog-body';
@@ -19,26 +20,37 @@ import { requestTarget } from './resolve-edge';
 
 const CATALOG_RE = new RegExp(`^/(${PREFIX_SEGMENT_SOURCE})/v1/catalog$`);
 const FLAGS_RE = new RegExp(`^/(${PREFIX_SEGMENT_SOURCE})/v1/flags/evaluate$`);
+const CHECK_RE = new RegExp(`^/(${PREFIX_SEGMENT_SOURCE})/v1/entitlements/check$`);
 
 /** `head`: a HEAD request, answered like the GET without a body. */
-type Route = { kind: 'catalog' | 'flags'; prefix: string | undefined; head: boolean };
+type Route = {
+  kind: 'catalog' | 'flags' | 'entitlementCheck';
+  prefix: string | undefined;
+  head: boolean;
+};
 
 const CATALOG: Route = { kind: 'catalog', prefix: undefined, head: false };
 const CATALOG_HEAD: Route = { kind: 'catalog', prefix: undefined, head: true };
 const FLAGS: Route = { kind: 'flags', prefix: undefined, head: false };
+const CHECK: Route = { kind: 'entitlementCheck', prefix: undefined, head: false };
+const CHECK_HEAD: Route = { kind: 'entitlementCheck', prefix: undefined, head: true };
 
-/** What the two routes ask of the pipeline: a publishable key, and their feature switch. */
+/** What the routes ask of the pipeline: a publishable key (or a token), and their feature switch. */
 const POLICIES: Record<Route['kind'], RoutePolicy> = {
   catalog: { access: 'publishable', feature: 'catalog' },
   flags: { access: 'publishable', feature: 'flags' },
+  entitlementCheck: { access: 'entitlements_token', feature: 'entitlements' },
 };
 
 function match(method: string, pathname: string): Route | undefined {
   if (method === 'GET' || method === 'HEAD') {
     const head = method === 'HEAD';
     if (pathname === '/v1/catalog') return head ? CATALOG_HEAD : CATALOG;
+    if (pathname === '/v1/entitlements/check') return head ? CHECK_HEAD : CHECK;
     const m = CATALOG_RE.exec(pathname);
     if (m) return { kind: 'catalog', prefix: m[1], head };
+    const c = CHECK_RE.exec(pathname);
+    if (c) return { kind: 'entitlementCheck', prefix: c[1], head };
   } else if (method === 'POST') {
     if (pathname === '/v1/flags/evaluate') return FLAGS;
     const m = FLAGS_RE.exec(pathname);
@@ -159,7 +171,44 @@ function respond(route: Route, s: PipelineState, requestId: string): Response | 
     const body = route.head ? null : rep.body;
     return withRequestHeaders(new Response(body, init.ok), requestId, limits);
   }
+  if (route.kind === 'entitlementCheck') return tokenCheckResponse(route, s, limits, requestId);
   return evaluateResponse(s, limits, requestId);
+}
+
+const KEY_RE = /^[a-z][a-z0-9_]{0,63}$/;
+const checkTemplates = new Map<string, Response>();
+
+/** The token path of an entitlement check: from the token's claims, no lookup. */
+function tokenCheckResponse(
+  route: Route,
+  s: PipelineState,
+  limits: Record<string, string>,
+  requestId: string,
+): Response {
+  const url = s.req.url;
+  const q = url.indexOf('?');
+  const key = q === -1 ? null : new URLSearchParams(url.slice(q + 1)).get('key');
+  if (key === null || !KEY_RE.test(key)) {
+    throw validationError([
+      { path: ['query', 'key'], message: 'an entitlement key (a-z, 0-9, _; at most 64)' },
+    ]);
+  }
+  const principal = s.entitlements;
+  if (!principal) throw new Error('the entitlements token step did not run');
+  const answer = checkToken(principal.claims, key, Math.floor(Date.now() / 1000));
+  const policy = limits['RateLimit-Policy'] ?? '';
+  let init = checkTemplates.get(policy);
+  if (!init) {
+    if (checkTemplates.size >= MAX_POLICIES) checkTemplates.clear();
+    init = template({
+      'content-type': 'application/json',
+      'cache-control': 'private, no-store',
+      'ratelimit-policy': policy,
+    });
+    checkTemplates.set(policy, init);
+  }
+  const body = route.head ? null : JSON.stringify(answer);
+  return withRequestHeaders(new Response(body, init), requestId, limits);
 }
 
 const NO_LIMITS: Record<string, string> = {};

@@ -12,6 +12,7 @@
 import type { CustomerPrincipal, EdgeContext, Env } from '../env';
 import { ApiError } from '../errors';
 import { authenticateCustomer } from './customer-auth';
+import { authenticateEntitlementsToken, type EntitlementsPrincipal } from './entitlements-auth';
 import { authenticateKey } from './key-auth';
 import { blockingKillswitch } from './killswitch';
 import { apiKeyLimits, customerLimits, enforceRateLimits } from './limits';
@@ -19,7 +20,14 @@ import { type RequestTarget, resolveEdge } from './resolve-edge';
 import type { EdgeApiKey, KillswitchView } from './snapshot';
 
 /** Who may call a route. */
-export type Access = 'public' | 'publishable' | 'secret' | 'customer' | 'secret_or_customer';
+export type Access =
+  | 'public'
+  | 'publishable'
+  | 'secret'
+  | 'customer'
+  | 'secret_or_customer'
+  /** A signed entitlements token (src/edge/entitlements-auth.ts): no key, no lookup. */
+  | 'entitlements_token';
 
 /** A bearer credential that is a token (a JWT: three dot-separated parts), not an API key. */
 function presentsToken(headers: Headers): boolean {
@@ -52,6 +60,7 @@ export interface PipelineState {
   edge: EdgeContext;
   apiKey?: EdgeApiKey;
   customer?: CustomerPrincipal;
+  entitlements?: EntitlementsPrincipal;
   /** The `RateLimit` / `RateLimit-Policy` headers for the response, when limits applied. */
   rateLimit?: Record<string, string>;
 }
@@ -91,6 +100,11 @@ const killswitches: Step = (s) => {
 const authenticate: Step = (s) => {
   const { access } = s.policy;
   if (access === 'public') return undefined;
+  if (access === 'entitlements_token') {
+    return settle(authenticateEntitlementsToken(s.edge, s.headers, s.env, s.ctx), (p) => {
+      s.entitlements = p;
+    });
+  }
   if (access === 'customer' || (access === 'secret_or_customer' && presentsToken(s.headers))) {
     return settle(authenticateCustomer(s.edge, s.headers), (customer) => {
       s.customer = customer;
@@ -109,6 +123,8 @@ const rateLimit: Step = (s) => {
     checks = apiKeyLimits(s.env, s.edge, s.apiKey, s.headers);
   } else if (s.customer && !s.policy.metered) {
     checks = customerLimits(s.env, s.edge, s.headers, s.customer.customerId);
+  } else if (s.entitlements) {
+    checks = customerLimits(s.env, s.edge, s.headers, s.entitlements.customerId);
   }
   if (!checks) return undefined;
   return settle(enforceRateLimits(s.env, s.ctx, checks), (headers) => {

@@ -28,6 +28,11 @@ export const KV_KEYS = {
   snapshot: (storefrontId: string, version: number) => `snapshot/${storefrontId}/v${version}`,
   /** A storefront API key by the SHA-256 of the key: {@link EdgeKeyEntry}. */
   apiKey: (hash: string) => `key/${hash}`,
+  /**
+   * The tenant's current signing key, sealed (AES-256-GCM under `SIGNING_KEY_SECRET`), for the
+   * entitlements objects that sign entitlement tokens without Postgres: {@link SignerEntry}.
+   */
+  signer: (tenantId: string) => `signer/${tenantId}`,
 } as const;
 
 export const ChannelSchema = z.enum(channelEnum.enumValues);

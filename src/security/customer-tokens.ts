@@ -184,9 +184,47 @@ export interface CustomerTokenInput {
  * Signs a customer token (`typ: customer+jwt`) with `iss`, `aud`, `sub`, `tid`, `iat`, `exp` and
  * a random `jti`. Throws on bad input; error messages never include key material.
  */
-export async function signCustomerToken(
+export function signCustomerToken(
   key: Pick<SigningKey, 'privateJwk' | 'kid' | 'alg'>,
   input: CustomerTokenInput,
+): Promise<string> {
+  return signTenantJwt(key, input, CUSTOMER_TOKEN_TYPE, {});
+}
+
+/** The private keys imported in this isolate, by kid (importing costs more than signing). */
+const importedPrivate = new Map<string, { jwk: JWK; key: CryptoKey | Uint8Array }>();
+
+async function privateKeyOf(
+  key: Pick<SigningKey, 'privateJwk' | 'kid' | 'alg'>,
+): Promise<CryptoKey | Uint8Array> {
+  const held = importedPrivate.get(key.kid);
+  if (held && held.jwk === key.privateJwk) return held.key;
+  const jwk = key.privateJwk as Record<string, unknown>;
+  if (!publicPart(jwk, key.alg) || typeof jwk.d !== 'string') {
+    throw new TypeError('privateJwk is not a private key for alg');
+  }
+  let imported: CryptoKey | Uint8Array;
+  try {
+    imported = await importJWK(key.privateJwk, key.alg);
+  } catch {
+    // jose's message could echo parts of the JWK; ours does not.
+    throw new TypeError('privateJwk could not be imported');
+  }
+  if (importedPrivate.size >= 256) importedPrivate.clear();
+  importedPrivate.set(key.kid, { jwk: key.privateJwk, key: imported });
+  return imported;
+}
+
+/**
+ * Signs a JWT of one of our token types (`typ`) with a tenant key: the registered claims of
+ * {@link CustomerTokenInput} plus `claims` (which cannot override them). The `typ` keeps each
+ * kind of token from being accepted as another.
+ */
+export async function signTenantJwt(
+  key: Pick<SigningKey, 'privateJwk' | 'kid' | 'alg'>,
+  input: CustomerTokenInput,
+  typ: string,
+  claims: Record<string, unknown>,
 ): Promise<string> {
   if (!isSigningAlg(key.alg)) throw new TypeError('unsupported signing algorithm');
   for (const name of ['issuer', 'audience', 'subject', 'tenantId'] as const) {
@@ -202,20 +240,14 @@ export async function signCustomerToken(
     );
   }
   if (!Number.isFinite(input.now)) throw new TypeError('now must be epoch milliseconds');
-  const jwk = key.privateJwk as Record<string, unknown>;
-  if (!publicPart(jwk, key.alg) || typeof jwk.d !== 'string') {
-    throw new TypeError('privateJwk is not a private key for alg');
-  }
-  let privateKey: Awaited<ReturnType<typeof importJWK>>;
-  try {
-    privateKey = await importJWK(key.privateJwk, key.alg);
-  } catch {
-    // jose's message could echo parts of the JWK; ours does not.
-    throw new TypeError('privateJwk could not be imported');
-  }
+  const privateKey = await privateKeyOf(key);
   const iat = epochSeconds(input.now);
-  return new SignJWT({ tid: input.tenantId, ...(input.mode === 'test' ? { mode: 'test' } : {}) })
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: CUSTOMER_TOKEN_TYPE })
+  return new SignJWT({
+    ...claims,
+    tid: input.tenantId,
+    ...(input.mode === 'test' ? { mode: 'test' } : {}),
+  })
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ })
     .setIssuer(input.issuer)
     .setAudience(input.audience)
     .setSubject(input.subject)
@@ -267,6 +299,35 @@ export async function verifyCustomerToken(
   token: unknown,
   options: VerifyCustomerTokenOptions,
 ): Promise<VerifyCustomerTokenResult> {
+  const verified = await verifyTenantJwt(token, options, CUSTOMER_TOKEN_TYPE);
+  return verified.ok ? { ok: true, claims: verified.claims } : verified;
+}
+
+/** The public keys imported in this isolate, by kid and algorithm. */
+const importedPublic = new Map<string, { jwk: JWK; key: CryptoKey | Uint8Array }>();
+
+async function publicKeyOf(kid: string, alg: SigningAlg, jwk: JWK) {
+  const id = `${alg}:${kid}`;
+  const held = importedPublic.get(id);
+  if (held && held.jwk.x === jwk.x && held.jwk.y === jwk.y) return held.key;
+  const key = await importJWK(jwk, alg);
+  if (importedPublic.size >= 1024) importedPublic.clear();
+  importedPublic.set(id, { jwk, key });
+  return key;
+}
+
+/**
+ * {@link verifyCustomerToken} for any of our token types: the same checks with `typ`, and the
+ * whole payload besides the registered claims (for the type's own claims).
+ */
+export async function verifyTenantJwt(
+  token: unknown,
+  options: VerifyCustomerTokenOptions,
+  typ: string,
+): Promise<
+  | { ok: true; claims: CustomerTokenClaims; payload: Record<string, unknown> }
+  | { ok: false; reason: TokenFailure }
+> {
   try {
     if (!isCompactJws(token)) return { ok: false, reason: 'malformed' };
     const header = decodeProtectedHeader(token);
@@ -277,16 +338,16 @@ export async function verifyCustomerToken(
     }
     const jwk = findKey(options.jwks, header.kid, header.alg);
     if (typeof jwk === 'string') return { ok: false, reason: jwk };
-    let key: Awaited<ReturnType<typeof importJWK>>;
+    let key: CryptoKey | Uint8Array;
     try {
-      key = await importJWK(jwk, header.alg);
+      key = await publicKeyOf(header.kid, header.alg, jwk);
     } catch {
       return { ok: false, reason: 'unknown_kid' };
     }
     const tolerance = options.clockToleranceSeconds ?? 0;
     const { payload } = await jwtVerify(token, key, {
       algorithms: [header.alg],
-      typ: CUSTOMER_TOKEN_TYPE,
+      typ,
       issuer: options.issuer,
       audience: options.audience,
       requiredClaims: ['exp', 'iat', 'sub', 'iss', 'aud', 'tid'],
@@ -316,7 +377,7 @@ export async function verifyCustomerToken(
     if (typeof payload.nbf === 'number') claims.nbf = payload.nbf;
     if (typeof payload.jti === 'string') claims.jti = payload.jti;
     if (payload.mode === 'test') claims.mode = 'test';
-    return { ok: true, claims };
+    return { ok: true, claims, payload: payload as Record<string, unknown> };
   } catch (err) {
     return { ok: false, reason: joseFailure(err) };
   }

@@ -12,7 +12,7 @@ import { createApiKey } from '../../src/services/admin/api-keys';
 import { customerTokenIssuer } from '../../src/services/customers/issuer';
 import { activeSigningKey } from '../../src/services/customers/signing-keys';
 import { createTenant, publish, type TestTenant, withDb } from './factories';
-import { call, expectProblem } from './http';
+import { call, expectProblem, json } from './http';
 import { createOperator, type TestOperator } from './operators';
 
 export interface SecurityFixture {
@@ -233,6 +233,50 @@ export function customerAuthCases(route: CustomerRoute, f: () => SecurityFixture
   });
   it('the right token → not an auth failure', async () => {
     const res = await send(f().customer.token);
+    expect(res.status).not.toBe(401);
+    expect(res.status).not.toBe(403);
+  });
+}
+
+/**
+ * Cases for a route that takes an entitlements token (`GET /v1/entitlements/check`): nothing
+ * else is accepted in its place — no API key, no customer token, nothing forged.
+ */
+export function entitlementsTokenCases(
+  route: { method: string; path: string },
+  f: () => SecurityFixture,
+) {
+  const host = () => f().t.hosts['us-store'] ?? '';
+  const send = (token: string | null) =>
+    call(host(), route.path, {
+      method: route.method,
+      key: null,
+      headers: token === null ? {} : { authorization: `Bearer ${token}` },
+    });
+  const entitlementsToken = async () => {
+    const res = await call(host(), '/v1/entitlements', { key: f().customer.token });
+    expect(res.status).toBe(200);
+    return (await json<{ token: string }>(res)).token;
+  };
+  it('no credential → 401 with WWW-Authenticate', async () => {
+    const res = await send(null);
+    await expectProblem(res, 401, 'unauthenticated');
+    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+  });
+  it('bad credential (malformed, forged, an API key, a customer token) → 401', async () => {
+    for (const bad of [
+      'not.a.token',
+      `${(await entitlementsToken()).split('.').slice(0, 2).join('.')}.${'A'.repeat(86)}`,
+      f().t.keys['us-store']?.secret ?? '',
+      f().t.keys['us-store']?.publishable ?? '',
+      f().customer.token,
+      f().foreignCustomerToken,
+    ]) {
+      await expectProblem(await send(bad), 401, 'unauthenticated');
+    }
+  });
+  it('the right token → not an auth failure', async () => {
+    const res = await send(await entitlementsToken());
     expect(res.status).not.toBe(401);
     expect(res.status).not.toBe(403);
   });

@@ -155,6 +155,11 @@ describe('HEAD answers like GET, without a body', () => {
       if (path.startsWith('/admin/')) {
         const auth = { authorization: `Bearer ${owner.token}` };
         found.push(...(await differences(path, 'admin.test', auth)));
+      } else if (security.includes('entitlementsToken')) {
+        const read = await call(usHost, '/v1/entitlements', { key: customerToken });
+        const { token } = await json<{ token: string }>(read);
+        const auth = { authorization: `Bearer ${token}` };
+        found.push(...(await differences(`${path}?key=api_access`, usHost, auth)));
       } else if (security.includes('customerToken')) {
         const auth = { authorization: `Bearer ${customerToken}` };
         found.push(...(await differences(path, usHost, auth)));

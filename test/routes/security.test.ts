@@ -11,6 +11,7 @@ import {
   adminAuthCases,
   type CustomerRoute,
   customerAuthCases,
+  entitlementsTokenCases,
   internalAuthCases,
   type SecurityFixture,
   type StorefrontRoute,
@@ -34,6 +35,7 @@ type RouteCase =
   | ({ scheme: 'customerToken' } & Omit<CustomerRoute, 'method'>)
   | ({ scheme: 'operator' } & Omit<AdminRoute, 'method'>)
   | { scheme: 'publishToken' }
+  | { scheme: 'entitlementsToken'; path: string }
   /** No credential by design; `why` says so. */
   | { scheme: 'public'; why: string };
 
@@ -236,6 +238,16 @@ const ROUTES: Record<string, RouteCase> = {
   },
   'GET /v1/me': { scheme: 'customerToken', path: () => '/v1/me' },
   'GET /v1/entitlements': { scheme: 'customerToken', path: () => '/v1/entitlements' },
+  'GET /v1/entitlements/check': {
+    scheme: 'entitlementsToken',
+    path: '/v1/entitlements/check?key=api_access',
+  },
+  'GET /v1/entitlements/events': {
+    scheme: 'apiKey',
+    orCustomer: true,
+    path: '/v1/entitlements/events?customerId=cus_01AAAAAAAAAAAAAAAAAAAAAAAA',
+    needs: 'secret',
+  },
   'POST /v1/entitlements/check': {
     scheme: 'apiKey',
     path: '/v1/entitlements/check',
@@ -400,6 +412,7 @@ function expectedDeclaration(route: RouteCase): string[] {
     case 'apiKey':
       return route.orCustomer ? ['apiKey', 'customerToken'] : ['apiKey'];
     case 'customerToken':
+    case 'entitlementsToken':
       return [route.scheme];
     case 'operator':
     case 'publishToken':
@@ -444,6 +457,8 @@ for (const { name } of operations) {
       storefrontAuthCases({ ...cases, method }, f);
     } else if (route.scheme === 'customerToken') customerAuthCases({ ...route, method }, f);
     else if (route.scheme === 'operator') adminAuthCases({ ...route, method }, f);
-    else internalAuthCases({ method, path: name.slice(method.length + 1) });
+    else if (route.scheme === 'entitlementsToken') {
+      entitlementsTokenCases({ method, path: route.path }, f);
+    } else internalAuthCases({ method, path: name.slice(method.length + 1) });
   });
 }

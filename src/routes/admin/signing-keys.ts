@@ -1,6 +1,12 @@
 import { z } from '@hono/zod-openapi';
 import { newRouter } from '../../app';
-import { listSigningKeys, rotateSigningKey } from '../../services/customers/signing-keys';
+import { customerTokenIssuer } from '../../services/customers/issuer';
+import { publishSigner } from '../../services/customers/signer';
+import {
+  currentSignerEntry,
+  listSigningKeys,
+  rotateSigningKey,
+} from '../../services/customers/signing-keys';
 import { authorizeTenant } from './authorize';
 import {
   adminRoute,
@@ -100,6 +106,13 @@ export const signingKeyAdminRoutes = newRouter()
           { alg: body.alg, requestId: c.get('requestId') },
         );
         await publishNow(c.env, tenant.id);
+        // Entitlement tokens switch to the new key too (signed by the entitlements objects).
+        const signer = await currentSignerEntry(
+          c.get('db'),
+          tenant.id,
+          customerTokenIssuer(tenant.slug),
+        );
+        if (signer) await publishSigner(c.env, signer);
         return { status: 201, body: { ...rotated, published: true } };
       })) as never;
     },

@@ -5,6 +5,7 @@ import { requestDb } from '../../middleware/request-db';
 import { storefront } from '../../middleware/storefront';
 import { MAX_CUSTOMER_TOKEN_TTL_SECONDS } from '../../security/customer-tokens';
 import { issueCustomerToken, upsertCustomer } from '../../services/customers/customers';
+import { publishSigner } from '../../services/customers/signer';
 import { IdempotencyHeaderSchema, idempotent, publishNow } from '../admin/support';
 import {
   CachingHeadersDoc,
@@ -201,6 +202,8 @@ export const customerRoutes = newRouter()
       const published = edge.snapshot.jwks.some((k) => k.kid === issued.kid);
       const missed = !published && Date.now() - issued.keyCreatedAt.getTime() > REPUBLISH_AFTER_MS;
       if (issued.keyCreated || missed) await publishNow(c.env, edge.resolution.tenantId);
+      // The entitlements objects sign entitlement tokens with the same key, read from KV.
+      await publishSigner(c.env, issued.signer);
       c.header('cache-control', 'no-store');
       return c.json(
         { token: issued.token, expiresAt: issued.expiresAt, tokenType: 'Bearer' as const },

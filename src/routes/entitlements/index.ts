@@ -150,8 +150,10 @@ export const entitlementRoutes = newRouter()
       description:
         'The union over the customer’s subscriptions here (quotas and slots add, features OR, ' +
         'the highest tier), each active or not by its subscriptions’ status. Answered from the ' +
-        'customer’s entitlements object, never Postgres. `token` and `tokenExpiresAt` (a signed ' +
-        'entitlements token) are null until signed tokens ship.',
+        'customer’s entitlements object, never Postgres. `token` is a signed entitlements token ' +
+        '(`typ: entitlements+jwt`, the tenant’s key, the same JWKS; 5 minutes) listing the active ' +
+        'ones, for `GET /v1/entitlements/check` and for apps that verify it themselves; null ' +
+        'only while the tenant has no signing key at the edge yet.',
       middleware: [storefront({ access: 'customer', feature: 'entitlements' })] as const,
       security: [{ customerToken: [] }],
       request: { headers: StorefrontHeadersSchema },
@@ -163,6 +165,9 @@ export const entitlementRoutes = newRouter()
               schema: z
                 .object({
                   customerId: z.string(),
+                  version: z.number().int().openapi({
+                    description: 'Grows with every change of the customer’s entitlements',
+                  }),
                   entitlements: z.array(EntitlementSchema),
                   token: z.string().nullable(),
                   tokenExpiresAt: z.string().nullable(),
@@ -176,10 +181,22 @@ export const entitlementRoutes = newRouter()
     }),
     async (c) => {
       const customer = c.get('customer');
-      const entitlements = await entitlementsOf(c, customer.customerId, customer.mode).list();
+      const edge = c.get('edge');
+      const read = await entitlementsOf(c, customer.customerId, customer.mode).read({
+        tenantId: edge.resolution.tenantId,
+        storefrontId: edge.resolution.storefrontId,
+        mode: customer.mode,
+        customerId: customer.customerId,
+      });
       c.header('cache-control', 'private, no-store');
       return c.json(
-        { customerId: customer.customerId, entitlements, token: null, tokenExpiresAt: null },
+        {
+          customerId: customer.customerId,
+          version: read.version,
+          entitlements: read.entitlements,
+          token: read.token,
+          tokenExpiresAt: read.tokenExpiresAt,
+        },
         200,
       );
     },
@@ -446,4 +463,132 @@ export const entitlementRoutes = newRouter()
       c.header('cache-control', 'no-store');
       return c.json(slotAnswer(key, out), 200);
     },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/entitlements/events',
+      tags: ['Entitlements'],
+      summary: 'Changes of a customer’s entitlements, in order',
+      description:
+        'Every change of the customer’s active entitlements in this storefront (a subscription ' +
+        'activated, renewed, in dunning, cancelled or ended; a complimentary grant; an access ' +
+        'that ran out) is an event with the next `version` and the resolved entitlements after ' +
+        'it, oldest first. Page with `after` (the last version seen). The newest 1,000 are kept.',
+      middleware: [storefront({ access: 'secret_or_customer', feature: 'entitlements' })] as const,
+      security: SECRET_OR_CUSTOMER,
+      request: {
+        headers: StorefrontHeadersSchema,
+        query: z.object({
+          customerId: CustomerIdSchema.optional(),
+          after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+          limit: z.coerce.number().int().min(1).max(100).default(50),
+        }),
+      },
+      responses: {
+        200: {
+          description: 'The events after `after`, oldest first',
+          content: {
+            'application/json': {
+              schema: z
+                .object({
+                  customerId: z.string(),
+                  events: z.array(
+                    z
+                      .object({
+                        id: z.string(),
+                        type: z.literal('customer.entitlements.updated'),
+                        version: z.number().int(),
+                        customerId: z.string().nullable(),
+                        storefrontId: z.string().nullable(),
+                        mode: z.string().nullable(),
+                        createdAt: z.string(),
+                        cause: z.record(z.string(), z.unknown()),
+                        added: z.array(z.string()),
+                        removed: z.array(z.string()),
+                        changed: z.array(z.string()),
+                        revokesEarlierTokens: z.boolean(),
+                        entitlements: z.array(EntitlementSchema),
+                      })
+                      .openapi('EntitlementsEvent'),
+                  ),
+                  hasMore: z.boolean(),
+                })
+                .openapi('EntitlementsEvents'),
+            },
+          },
+        },
+        ...storefrontProblems,
+      },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const who = subject(c, q.customerId);
+      const page = await entitlementsOf(c, who.customerId, who.mode).events(q.after, q.limit + 1);
+      c.header('cache-control', 'private, no-store');
+      return c.json(
+        {
+          customerId: who.customerId,
+          events: page.slice(0, q.limit),
+          hasMore: page.length > q.limit,
+        },
+        200,
+      );
+    },
   );
+
+/**
+ * `GET /v1/entitlements/check?key=…` with an entitlements token, served by
+ * src/edge/fast-path.ts; described here for the OpenAPI document.
+ */
+export const tokenCheckRoute = createRoute({
+  method: 'get',
+  path: '/entitlements/check',
+  tags: ['Entitlements'],
+  summary: 'Whether the token’s customer may use an entitlement (the token path)',
+  description:
+    'Answered at the edge from the signed entitlements token alone (`Authorization: Bearer ' +
+    '<token>`, the `token` of `GET /v1/entitlements`): no API key, no lookup. A revoked token ' +
+    '(the customer lost something since it was signed) is refused within about a second ' +
+    '(401 `token_revoked`): get a new one. For a quota it says whether it is granted; only a ' +
+    'consume knows how much is left.',
+  security: [{ entitlementsToken: [] }],
+  request: {
+    headers: StorefrontHeadersSchema,
+    query: z.object({ key: KeySchema }),
+  },
+  responses: {
+    200: {
+      description:
+        '`allowed`, and why (`active`, `active_billing_issue`, `not_granted`, `expired`, ' +
+        '`disabled`, `none`), with the entitlement as the token lists it',
+      content: {
+        'application/json': {
+          schema: z
+            .object({
+              allowed: z.boolean(),
+              reason: z.string(),
+              customerId: z.string(),
+              entitlement: z
+                .object({
+                  key: z.string(),
+                  type: z.enum(entitlementTypeEnum.enumValues),
+                  billingIssue: z.boolean(),
+                  validUntil: z.string().nullable(),
+                  quota: z.object({ limit: z.number().int(), resetsAt: z.string() }).optional(),
+                  slots: z.object({ count: z.number().int() }).optional(),
+                  tier: z.object({ level: z.string(), detail: z.string().nullable() }).optional(),
+                  enabled: z.boolean().optional(),
+                })
+                .nullable(),
+              source: z.literal('token'),
+              tokenVersion: z.number().int(),
+              tokenExpiresAt: z.string(),
+            })
+            .openapi('EntitlementTokenCheck'),
+        },
+      },
+    },
+    ...storefrontProblems,
+  },
+});

@@ -152,12 +152,13 @@ export async function issueCustomerToken(db: Db, env: SigningKeyEnv, input: Issu
     .from(tenants)
     .where(eq(tenants.id, input.tenantId));
   if (!tenant) throw new NotFoundError('No such tenant.');
-  const { key, created } = await activeSigningKey(db, env, input.tenantId, {
+  const { key, created, sealed } = await activeSigningKey(db, env, input.tenantId, {
     now,
     requestId: input.requestId,
   });
+  const issuer = customerTokenIssuer(tenant.slug);
   const token = await signCustomerToken(key, {
-    issuer: customerTokenIssuer(tenant.slug),
+    issuer,
     audience: input.storefrontId,
     subject: input.customerId,
     tenantId: input.tenantId,
@@ -172,5 +173,7 @@ export async function issueCustomerToken(db: Db, env: SigningKeyEnv, input: Issu
     kid: key.kid,
     keyCreated: created,
     keyCreatedAt: new Date(key.createdAt),
+    /** For the edge's signer entry (src/services/customers/signer.ts); never shown. */
+    signer: { tenantId: input.tenantId, kid: key.kid, alg: key.alg, sealed, issuer },
   };
 }

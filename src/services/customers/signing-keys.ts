@@ -12,6 +12,7 @@ import {
 import { bumpConfigVersion } from '../admin/config-changes';
 import { type Actor, appendAudit } from '../audit/audit';
 import { keyVault, openPrivateJwk, sealPrivateJwk } from './key-vault';
+import type { SignerEntry } from './signer';
 
 /** New tenants' keys: P-256 ECDSA, which every JOSE library verifies. */
 export const DEFAULT_SIGNING_ALG: SigningAlg = 'ES256';
@@ -108,7 +109,13 @@ export async function activeSigningKey(
   env: SigningKeyEnv,
   tenantId: string,
   options: { now?: Date; requestId?: string | null } = {},
-): Promise<{ key: SigningKey; created: boolean; configVersion: number | null }> {
+): Promise<{
+  key: SigningKey;
+  created: boolean;
+  configVersion: number | null;
+  /** The key as stored (sealed), for the edge's signer entry (src/services/customers/signer.ts). */
+  sealed: string;
+}> {
   const now = options.now ?? new Date();
   const pick = (rows: KeyRow[]) =>
     currentSigningKey(
@@ -116,7 +123,14 @@ export async function activeSigningKey(
       { now: now.getTime() },
     )?.row;
   const existing = pick(await activeRows(db, tenantId));
-  if (existing) return { key: await unseal(env, existing), created: false, configVersion: null };
+  if (existing) {
+    return {
+      key: await unseal(env, existing),
+      created: false,
+      configVersion: null,
+      sealed: existing.privateJwkEncrypted,
+    };
+  }
   const made = await db.transaction(async (tx) => {
     await lockTenantKeys(tx, tenantId);
     const raced = pick(await activeRows(tx, tenantId));
@@ -141,7 +155,24 @@ export async function activeSigningKey(
     key: await unseal(env, made.row),
     created: made.created,
     configVersion: made.configVersion,
+    sealed: made.row.privateJwkEncrypted,
   };
+}
+
+/** The tenant's current key as the edge's signer entry (sealed), or null without one. */
+export async function currentSignerEntry(
+  db: Db,
+  tenantId: string,
+  issuer: string,
+  now = new Date(),
+): Promise<SignerEntry | null> {
+  const rows = await activeRows(db, tenantId);
+  const row = currentSigningKey(
+    rows.map((r) => ({ row: r, createdAt: r.createdAt.getTime(), retiredAt: null })),
+    { now: now.getTime() },
+  )?.row;
+  if (!row) return null;
+  return { tenantId, kid: row.kid, alg: row.alg, sealed: row.privateJwkEncrypted, issuer };
 }
 
 /**
