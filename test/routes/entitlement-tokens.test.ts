@@ -9,6 +9,7 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTenant, globalcorpLikeSpec, publish, type TestTenant } from '../helpers/factories';
 import { call, expectProblem, json } from '../helpers/http';
+import { asOperator, createOperator } from '../helpers/operators';
 import { buyerEmail, type Shop, subscribe, tokenize } from '../helpers/subscriptions';
 
 interface Read {
@@ -317,5 +318,58 @@ describe('entitlement change events', () => {
     expect(own.status).toBe(200);
     expect((await json<{ events: EntEvent[] }>(own)).events).toHaveLength(3);
     expect(await events(otherShop, c.id)).toEqual([]);
+  });
+});
+
+describe('revocation by the operator and by the calendar', () => {
+  it('an `entitlements` feature killswitch turns the token path off within seconds', async () => {
+    const c = await customerWithToken(shop);
+    await subscribe(shop, {
+      bundleId: 'tok-basic',
+      customer: { email: c.email },
+      paymentMethodId: await tokenize(shop),
+    });
+    const token = (await read(shop, c.token)).token as string;
+    expect((await tokenCheck(shop, token, 'dash')).status).toBe(200);
+    const op = await createOperator(t.tenantId, 'operator');
+    const flip = (engaged: boolean) =>
+      asOperator(op, 'POST', `/admin/v1/tenants/${t.slug}/killswitches`, {
+        scope: 'feature',
+        target: 'entitlements',
+        engaged,
+        reason: 'entitlements incident drill',
+      });
+    expect((await flip(true)).status).toBe(200);
+    await vi.waitFor(async () => expect((await tokenCheck(shop, token, 'dash')).status).toBe(503), {
+      timeout: 5_000,
+      interval: 50,
+    });
+    await expectProblem(await tokenCheck(shop, token, 'dash'), 503, 'killswitch_engaged');
+    expect((await flip(false)).status).toBe(200);
+    await vi.waitFor(async () => expect((await tokenCheck(shop, token, 'dash')).status).toBe(200), {
+      timeout: 5_000,
+      interval: 50,
+    });
+  });
+
+  it('cancel at period end: the new token says until when, and older ones are revoked', async () => {
+    const c = await customerWithToken(shop);
+    const sub = await subscribe(shop, {
+      bundleId: 'tok-basic',
+      customer: { email: c.email },
+      paymentMethodId: await tokenize(shop),
+    });
+    const before = (await read(shop, c.token)).token as string;
+    expect((await tokenCheck(shop, before, 'dash')).status).toBe(200);
+    const res = await post(shop, `/v1/subscriptions/${sub.id}/cancel`, { atPeriodEnd: true });
+    expect(res.status).toBe(200);
+    const after = await read(shop, c.token);
+    const check = await json<TokenCheck>(await tokenCheck(shop, after.token as string, 'dash'));
+    expect(check).toMatchObject({ allowed: true, reason: 'active' });
+    expect(check.entitlement?.validUntil).toBe(sub.currentPeriodEnd);
+    await vi.waitFor(
+      async () => expect((await tokenCheck(shop, before, 'dash')).status).toBe(401),
+      { timeout: 5_000, interval: 100 },
+    );
   });
 });
