@@ -10,6 +10,7 @@ import {
   advanceClock,
   buyerEmail,
   CARD_OK,
+  checkout,
   createClock,
   type Shop,
   subscribe,
@@ -208,6 +209,51 @@ describe('activation', () => {
     // Dunning exhausted (the spec's 14 days of grace): the subscription ends, access too.
     await advance(clockId, '2027-06-30T00:00:00Z');
     expect((await check(sub.customerId, 'dash')).allowed).toBe(false);
+  });
+
+  it('trialing grants; paused does not, and resuming grants again', async () => {
+    const clockId = await createClock(shop, '2027-07-01T00:00:00Z');
+    const sub = await subscribe(shop, {
+      bundleId: 'ent-basic',
+      customer: { email: buyerEmail() },
+      paymentMethodId: await tokenize(shop),
+      testClockId: clockId,
+      trialDays: 7,
+    });
+    expect(sub.status).toBe('trialing');
+    expect(await check(sub.customerId, 'dash')).toMatchObject({ allowed: true, reason: 'active' });
+    await advance(clockId, '2027-07-09T00:00:00Z'); // converted: the first charge paid
+    const paused = await post(`/v1/subscriptions/${sub.id}/pause`, {});
+    expect(paused.status, await paused.clone().text()).toBe(200);
+    expect(await check(sub.customerId, 'dash')).toMatchObject({
+      allowed: false,
+      reason: 'inactive',
+    });
+    await expectProblem(await consume(sub.customerId, 'calls', 1), 409, 'invalid_state');
+    const resumed = await post(`/v1/subscriptions/${sub.id}/resume`, undefined);
+    expect(resumed.status, await resumed.clone().text()).toBe(200);
+    expect((await check(sub.customerId, 'dash')).allowed).toBe(true);
+  });
+
+  it('a declined first payment (incomplete) grants nothing, nor once it expired', async () => {
+    const clockId = await createClock(shop, '2027-08-01T00:00:00Z');
+    const res = await checkout(shop, {
+      bundleId: 'ent-basic',
+      customer: { email: buyerEmail() },
+      paymentMethodId: await tokenize(shop, '4000000000000002'),
+      testClockId: clockId,
+    });
+    const problem = await expectProblem(res, 402, 'payment_declined');
+    const sub = problem.subscription as { id: string; customerId: string; status: string };
+    expect(sub.status).toBe('incomplete');
+    expect(await check(sub.customerId, 'dash')).toMatchObject({
+      allowed: false,
+      reason: 'inactive',
+    });
+    await advance(clockId, '2027-08-02T00:00:00Z');
+    const after = await check(sub.customerId, 'dash');
+    expect(after).toMatchObject({ allowed: false, reason: 'inactive' });
+    expect(after.entitlement?.source).toEqual([sub.id]);
   });
 
   it('two subscriptions, one in dunning: the paid one still grants, without a billing issue', async () => {
