@@ -9,6 +9,7 @@
  */
 import type { HostDirectoryContract } from '../contracts/host-directory';
 import { ApiError } from '../errors';
+import { putInLocation } from './location-cache';
 import { Lru } from './lru';
 import {
   type DirectoryView,
@@ -96,15 +97,7 @@ export class DirectoryStore {
       if (parsed.success) return parsed.data;
     }
     const view = DirectoryViewSchema.parse(await ns.get(ns.idFromName('global')).read());
-    await cache?.put(
-      key,
-      new Response(JSON.stringify(view), {
-        headers: {
-          'content-type': 'application/json',
-          'cache-control': `max-age=${this.options.locationTtlSeconds}`,
-        },
-      }),
-    );
+    await putInLocation(cache, key, view, this.options.locationTtlSeconds);
     return view;
   }
 

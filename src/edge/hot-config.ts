@@ -1,4 +1,5 @@
 import type { TenantConfigContract } from '../contracts/tenant-config';
+import { putInLocation } from './location-cache';
 import { type HotConfig, HotConfigSchema } from './snapshot';
 
 interface Waiter {
@@ -191,15 +192,7 @@ export class HotConfigStore {
       if (!parsed.success) throw new Error('the tenant config object holds an unreadable config');
       config = parsed.data;
     }
-    await cache?.put(
-      key,
-      new Response(JSON.stringify(res), {
-        headers: {
-          'content-type': 'application/json',
-          'cache-control': `max-age=${this.options.locationTtlSeconds}`,
-        },
-      }),
-    );
+    await putInLocation(cache, key, res, this.options.locationTtlSeconds);
     return config;
   }
 

@@ -13,6 +13,7 @@
 
 import type { TenantConfigContract } from '../contracts/tenant-config';
 import { type RevocationsRead, revocationSubject } from '../contracts/tenant-config';
+import { putInLocation } from './location-cache';
 
 interface Waiter {
   waitUntil(p: Promise<unknown>): void;
@@ -106,15 +107,7 @@ export class RevocationStore {
       if (Array.isArray(cached.entries)) return cached;
     }
     const read = (await ns.get(ns.idFromName(tenantId)).revocations(-1)) as RevocationsRead;
-    await cache?.put(
-      key,
-      new Response(JSON.stringify(read), {
-        headers: {
-          'content-type': 'application/json',
-          'cache-control': `max-age=${this.options.locationTtlSeconds}`,
-        },
-      }),
-    );
+    await putInLocation(cache, key, read, this.options.locationTtlSeconds);
     return read;
   }
 

@@ -103,6 +103,15 @@ async function customerWithToken(s: Shop) {
   return { ...customer, token: (await json<{ token: string }>(issued)).token };
 }
 
+/** A checkout of `bundleId` for the customer `c` (a new 4242 card each time). */
+async function buy(c: { email: string }, bundleId: string) {
+  return subscribe(shop, {
+    bundleId,
+    customer: { email: c.email },
+    paymentMethodId: await tokenize(shop),
+  });
+}
+
 async function read(s: Shop, customerToken: string): Promise<Read> {
   const res = await call(s.host, '/v1/entitlements', { key: customerToken });
   expect(res.status, await res.clone().text()).toBe(200);
@@ -128,11 +137,7 @@ async function events(s: Shop, customerId: string, after = 0): Promise<EntEvent[
 describe('entitlements tokens', () => {
   it('GET /v1/entitlements issues one: the tenant’s key, the same JWKS, typ entitlements+jwt', async () => {
     const c = await customerWithToken(shop);
-    const sub = await subscribe(shop, {
-      bundleId: 'tok-basic',
-      customer: { email: c.email },
-      paymentMethodId: await tokenize(shop),
-    });
+    const sub = await buy(c, 'tok-basic');
     const got = await read(shop, c.token);
     expect(got.token).toBeTruthy();
     expect(Date.parse(got.tokenExpiresAt ?? '') - Date.now()).toBeGreaterThan(200_000);
@@ -182,11 +187,7 @@ describe('entitlements tokens', () => {
 
   it('is never a customer token, nor a customer token an entitlements token', async () => {
     const c = await customerWithToken(shop);
-    await subscribe(shop, {
-      bundleId: 'tok-basic',
-      customer: { email: c.email },
-      paymentMethodId: await tokenize(shop),
-    });
+    await buy(c, 'tok-basic');
     const token = (await read(shop, c.token)).token as string;
     await expectProblem(
       await call(shop.host, '/v1/entitlements', { key: token }),
@@ -215,11 +216,7 @@ describe('entitlements tokens', () => {
 
   it('another tenant’s storefront refuses it', async () => {
     const c = await customerWithToken(shop);
-    await subscribe(shop, {
-      bundleId: 'tok-basic',
-      customer: { email: c.email },
-      paymentMethodId: await tokenize(shop),
-    });
+    await buy(c, 'tok-basic');
     const token = (await read(shop, c.token)).token as string;
     await customerWithToken(otherShop); // the other tenant has keys of its own
     await expectProblem(await tokenCheck(otherShop, token, 'dash'), 401, 'unauthenticated');
@@ -227,20 +224,12 @@ describe('entitlements tokens', () => {
 
   it('a cancel revokes earlier tokens at the edge; a new subscription does not', async () => {
     const c = await customerWithToken(shop);
-    const basic = await subscribe(shop, {
-      bundleId: 'tok-basic',
-      customer: { email: c.email },
-      paymentMethodId: await tokenize(shop),
-    });
+    const basic = await buy(c, 'tok-basic');
     const first = (await read(shop, c.token)).token as string;
     expect((await tokenCheck(shop, first, 'dash')).status).toBe(200); // the isolate knows the list
 
     // Gaining something (an add-on) does not revoke: the first token still checks.
-    await subscribe(shop, {
-      bundleId: 'tok-hd',
-      customer: { email: c.email },
-      paymentMethodId: await tokenize(shop),
-    });
+    await buy(c, 'tok-hd');
     const second = await read(shop, c.token);
     expect(second.token).not.toBe(first);
     await new Promise((r) => setTimeout(r, 1_300)); // past the location cache and a poll
@@ -282,16 +271,8 @@ describe('entitlements tokens', () => {
 describe('entitlement change events', () => {
   it('every change is an event with the resolved entitlements, in order per customer', async () => {
     const c = await customerWithToken(shop);
-    const basic = await subscribe(shop, {
-      bundleId: 'tok-basic',
-      customer: { email: c.email },
-      paymentMethodId: await tokenize(shop),
-    });
-    await subscribe(shop, {
-      bundleId: 'tok-hd',
-      customer: { email: c.email },
-      paymentMethodId: await tokenize(shop),
-    });
+    const basic = await buy(c, 'tok-basic');
+    await buy(c, 'tok-hd');
     await post(shop, `/v1/subscriptions/${basic.id}/cancel`, { atPeriodEnd: false });
     const all = await events(shop, c.id);
     expect(all.map((e) => e.version)).toEqual([1, 2, 3]);
@@ -324,11 +305,7 @@ describe('entitlement change events', () => {
 describe('revocation by the operator and by the calendar', () => {
   it('an `entitlements` feature killswitch turns the token path off within seconds', async () => {
     const c = await customerWithToken(shop);
-    await subscribe(shop, {
-      bundleId: 'tok-basic',
-      customer: { email: c.email },
-      paymentMethodId: await tokenize(shop),
-    });
+    await buy(c, 'tok-basic');
     const token = (await read(shop, c.token)).token as string;
     expect((await tokenCheck(shop, token, 'dash')).status).toBe(200);
     const op = await createOperator(t.tenantId, 'operator');
@@ -354,11 +331,7 @@ describe('revocation by the operator and by the calendar', () => {
 
   it('cancel at period end: the new token says until when, and older ones are revoked', async () => {
     const c = await customerWithToken(shop);
-    const sub = await subscribe(shop, {
-      bundleId: 'tok-basic',
-      customer: { email: c.email },
-      paymentMethodId: await tokenize(shop),
-    });
+    const sub = await buy(c, 'tok-basic');
     const before = (await read(shop, c.token)).token as string;
     expect((await tokenCheck(shop, before, 'dash')).status).toBe(200);
     const res = await post(shop, `/v1/subscriptions/${sub.id}/cancel`, { atPeriodEnd: true });
