@@ -15,6 +15,8 @@
  *   catalog304    the same with `If-None-Match: <its ETag>`: the 304 a revalidating client gets
  *   flags         POST /v1/flags/evaluate on our worker (skipped while the route answers 404)
  *   launchdarkly  the same flag through LaunchDarkly's SDK (scripts/bench/launchdarkly)
+ *   entitlement_check_token  GET /v1/entitlements/check?key=… with a signed entitlements token
+ *                 (the token path: no API key, no lookup)
  * Our worker is the `wrangler deploy --dry-run` bundle of src/ with wrangler.toml's bindings;
  * its config is published by the real publisher from fixture rows (scripts/bench/fixture.ts).
  *
@@ -81,9 +83,18 @@ const TARGETS = {
   catalogVsBaseline: 0.9,
   catalog304VsBaseline: 1,
   flagsVsLaunchDarkly: 5,
+  /** The entitlement check on the token path, against the bare route (issue 13). */
+  entitlementTokenVsBaseline: 0.75,
 } as const;
 
-const EDGE_NAMES = ['baseline', 'catalog', 'catalog304', 'flags', 'launchdarkly'] as const;
+const EDGE_NAMES = [
+  'baseline',
+  'catalog',
+  'catalog304',
+  'flags',
+  'launchdarkly',
+  'entitlement_check_token',
+] as const;
 const TARGET_NAMES = [...EDGE_NAMES, ...E2E_NAMES] as const;
 type TargetName = (typeof TARGET_NAMES)[number];
 /** Short names `--only` also takes. */
@@ -483,7 +494,11 @@ async function main(): Promise<boolean> {
 
   tmpdir = await mkdtemp(path.join(os.tmpdir(), 'azotte-bench-'));
   const need = {
-    edge: selected.has('catalog') || selected.has('catalog304') || selected.has('flags'),
+    edge:
+      selected.has('catalog') ||
+      selected.has('catalog304') ||
+      selected.has('flags') ||
+      selected.has('entitlement_check_token'),
     baseline: selected.has('baseline'),
     ld: selected.has('launchdarkly'),
     e2e: e2eSelected > 0,
@@ -599,6 +614,30 @@ async function main(): Promise<boolean> {
         status: 304,
         check: (res) =>
           res.body === '' && res.headers?.etag === etag ? undefined : 'expected no body, same ETag',
+        results: [],
+      });
+    }
+    if (selected.has('entitlement_check_token')) {
+      targets.push({
+        name: 'entitlement_check_token',
+        group: 'edge',
+        label: 'entitlement check, token path: GET /v1/entitlements/check',
+        worker,
+        request: {
+          url: worker.url,
+          path: '/v1/entitlements/check?key=api_access',
+          method: 'GET',
+          headers: {
+            host: headers.host ?? '',
+            authorization: `Bearer ${published.entitlementsToken}`,
+          },
+        },
+        check: (res) => {
+          const body = json(res.body);
+          return body?.allowed === true && body.source === 'token'
+            ? undefined
+            : 'expected {"allowed": true, "source": "token", …}';
+        },
         results: [],
       });
     }
@@ -794,11 +833,13 @@ function report(targets: Target[], killswitchP99: number | null, decideUs: numbe
     catalog_vs_baseline: roundRatio('catalog', 'baseline'),
     catalog304_vs_baseline: roundRatio('catalog304', 'baseline'),
     flags_vs_launchdarkly: roundRatio('flags', 'launchdarkly'),
+    entitlement_token_vs_baseline: roundRatio('entitlement_check_token', 'baseline'),
   };
   const ratiosByCpu = {
     catalog_vs_baseline: roundRatio('catalog', 'baseline', 'cpu'),
     catalog304_vs_baseline: roundRatio('catalog304', 'baseline', 'cpu'),
     flags_vs_launchdarkly: roundRatio('flags', 'launchdarkly', 'cpu'),
+    entitlement_token_vs_baseline: roundRatio('entitlement_check_token', 'baseline', 'cpu'),
   };
 
   const labels = new Map(targets.map((t) => [t.name, t.label]));
@@ -876,6 +917,7 @@ function report(targets: Target[], killswitchP99: number | null, decideUs: numbe
     log(verdict('catalog304_vs_baseline', TARGETS.catalog304VsBaseline));
     const flagsSkip = runs.find((r) => r.name === 'flags')?.skipped;
     log(verdict('flags_vs_launchdarkly', TARGETS.flagsVsLaunchDarkly, flagsSkip));
+    log(verdict('entitlement_token_vs_baseline', TARGETS.entitlementTokenVsBaseline));
     log(
       `  killswitch_p99_ms: ${killswitchP99 === null ? 'not measured yet' : `${fmtMs(killswitchP99)} ms`}`,
     );
@@ -944,6 +986,7 @@ function report(targets: Target[], killswitchP99: number | null, decideUs: numbe
           catalog_vs_baseline: TARGETS.catalogVsBaseline,
           catalog304_vs_baseline: TARGETS.catalog304VsBaseline,
           flags_vs_launchdarkly: TARGETS.flagsVsLaunchDarkly,
+          entitlement_token_vs_baseline: TARGETS.entitlementTokenVsBaseline,
         },
         killswitch_p99_ms: killswitchP99,
         payment_decision_us: decideUs,

@@ -17,6 +17,7 @@ import {
   killswitches,
   storefrontRoutes,
   storefronts,
+  tenantSigningKeys,
   tenants,
 } from '../../src/db/schema';
 import type { Db } from '../../src/db/types';
@@ -120,6 +121,8 @@ type Row<T extends { $inferSelect: unknown }> = T['$inferSelect'];
 const NOW = new Date('2026-01-01T00:00:00Z');
 const stamps = { createdAt: NOW, updatedAt: NOW };
 export const TENANT_ID = fixedId('ten', 'corp');
+/** The storefront BENCH_HOST serves. */
+export const BENCH_STOREFRONT_ID = fixedId('sf', 'us-store');
 
 interface SfSpec {
   slug: string;
@@ -214,7 +217,12 @@ const BUNDLES = [
  * their joined shapes). Tables not listed read as empty.
  */
 export function benchTenantRows(
-  opts: { configVersion?: number; publishableKeyHash?: string } = {},
+  opts: {
+    configVersion?: number;
+    publishableKeyHash?: string;
+    /** A customer-token signing key of the tenant (its public half is published in the JWKS). */
+    signingKey?: { kid: string; alg: 'ES256' | 'EdDSA'; publicJwk: Record<string, unknown> };
+  } = {},
 ): Map<unknown, unknown[]> {
   const configVersion = opts.configVersion ?? 1;
   const sfRows: Row<typeof storefronts>[] = SF_SPECS.map((s) => ({
@@ -406,6 +414,10 @@ export function benchTenantRows(
     [featureFlags, flags],
     [killswitches, switches],
     [storefrontRoutes, routes],
+    [
+      tenantSigningKeys,
+      opts.signingKey ? [{ ...opts.signingKey, createdAt: stamps.createdAt, retiredAt: null }] : [],
+    ],
   ]);
 }
 
