@@ -1,4 +1,5 @@
 import type {
+  CompGrant,
   ConsumeClaim,
   ConsumeResult,
   CustomerEntitlementsContract,
@@ -66,7 +67,59 @@ const MIGRATIONS: readonly SqlMigration[] = [
       'create index slots_key on slots (key)',
     ],
   },
+  {
+    id: 4,
+    name: 'complimentary grants',
+    up: [
+      `create table comps (id text primary key, key text not null, type text not null,
+        value text not null, levels text, levels_version integer, created_at integer not null,
+        expires_at integer not null, revoked_at integer)`,
+    ],
+  },
 ];
+
+/** A complimentary grant expired or revoked this long ago is dropped (it no longer shows). */
+const COMP_KEEP_SECONDS = 30 * 86_400;
+
+type CompRow = {
+  id: string;
+  key: string;
+  type: string;
+  value: string;
+  levels: string | null;
+  levels_version: number | null;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+};
+
+/**
+ * A complimentary grant as one more source of the fold: active from its creation until it
+ * expires (cancel-at-period-end with its expiry as the period's end, so the fold judges the
+ * expiry at each read, on the wall clock), granting nothing once revoked.
+ */
+function compSource(r: CompRow): SourceState {
+  return {
+    subscriptionId: r.id,
+    status: r.revoked_at === null ? 'active' : 'cancelled',
+    billingIssue: false,
+    cancelAtPeriodEnd: true,
+    periodStart: r.created_at,
+    periodEnd: r.expires_at,
+    graceEndsAt: null,
+    clockNow: null,
+    grants: [
+      {
+        key: r.key,
+        type: r.type as CompGrant['type'],
+        value: JSON.parse(r.value) as Record<string, unknown>,
+        ...(r.levels
+          ? { levels: JSON.parse(r.levels) as string[], levelsVersion: r.levels_version ?? 0 }
+          : {}),
+      },
+    ],
+  };
+}
 
 /** A consume's Idempotency-Key is kept this long. */
 const CONSUME_KEY_KEEP_MS = 24 * 3_600_000;
@@ -310,9 +363,49 @@ export class CustomerEntitlementsDurableObject
     };
   }
 
+  async putComps(comps: readonly CompGrant[]): Promise<{ held: number }> {
+    await this.ready();
+    const sql = this.ctx.storage.sql;
+    for (const g of comps) {
+      // The terms of a held grant never change; a revocation, once held, stays.
+      sql.exec(
+        `insert into comps (id, key, type, value, levels, levels_version, created_at, expires_at,
+           revoked_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         on conflict (id) do update set revoked_at = coalesce(comps.revoked_at, excluded.revoked_at)`,
+        g.id,
+        g.key,
+        g.type,
+        JSON.stringify(g.value),
+        g.levels ? JSON.stringify(g.levels) : null,
+        g.levelsVersion,
+        g.createdAt,
+        g.expiresAt,
+        g.revokedAt,
+      );
+    }
+    sql.exec(
+      'delete from comps where min(expires_at, coalesce(revoked_at, expires_at)) < ?',
+      Math.floor(Date.now() / 1000) - COMP_KEEP_SECONDS,
+    );
+    return {
+      held: sql.exec<{ n: number }>('select count(*) as n from comps').toArray()[0]?.n ?? 0,
+    };
+  }
+
+  /** The complimentary grants held, as sources of the fold. */
+  private compSources(): SourceState[] {
+    return this.ctx.storage.sql
+      .exec<CompRow>(
+        `select id, key, type, value, levels, levels_version, created_at, expires_at, revoked_at
+         from comps`,
+      )
+      .toArray()
+      .map(compSource);
+  }
+
   private resolve(): ResolvedEntitlement[] {
     const states = [...this.sources.values()].map((s) => s.state);
-    return foldEntitlements(states, Math.floor(Date.now() / 1000));
+    return foldEntitlements([...states, ...this.compSources()], Math.floor(Date.now() / 1000));
   }
 
   /** The counter of `key` in the current window (a window that has ended counts from zero). */

@@ -38,7 +38,9 @@ const EntitlementSchema = z
     type: z.enum(entitlementTypeEnum.enumValues),
     active: z.boolean(),
     billingIssue: z.boolean(),
-    source: z.array(z.string()).openapi({ description: 'The subscriptions granting it' }),
+    source: z.array(z.string()).openapi({
+      description: 'The subscriptions (sub_…) and complimentary grants (comp_…) granting it',
+    }),
     quota: z
       .object({
         limit: z.number().int(),
@@ -148,8 +150,9 @@ export const entitlementRoutes = newRouter()
       tags: ['Entitlements'],
       summary: 'The signed-in customer’s entitlements in this storefront',
       description:
-        'The union over the customer’s subscriptions here (quotas and slots add, features OR, ' +
-        'the highest tier), each active or not by its subscriptions’ status. Answered from the ' +
+        'The union over the customer’s subscriptions here and an operator’s complimentary ' +
+        'grants (quotas and slots add, features OR, the highest tier), each active or not by ' +
+        'its subscriptions’ status and its grants’ expiry. Answered from the ' +
         'customer’s entitlements object, never Postgres. `token` and `tokenExpiresAt` (a signed ' +
         'entitlements token) are null until signed tokens ship.',
       middleware: [storefront({ access: 'customer', feature: 'entitlements' })] as const,
