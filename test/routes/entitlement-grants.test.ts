@@ -346,6 +346,16 @@ describe('input', () => {
       [{ key: 'analytics_dashboard', mode: 'staging' }, 'mode'],
       [{ key: 'analytics_dashboard', extra: true }, ''],
       [{ key: 'Bad Key' }, 'key'],
+      [{ key: 'support', value: { level: 'email\u0000' } }, 'value.level'],
+      [{ key: 'support', value: { level: 'email', detail: 'd'.repeat(201) } }, 'value.detail'],
+      [
+        {
+          key: 'api_access',
+          value: Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`m${'a'.repeat(i)}`, 1])),
+        },
+        'value',
+      ],
+      [{ key: 'api_access', value: { limit: { nested: 1 }, period: 'month' } }, 'value.limit'],
     ];
     for (const [body, field] of cases) {
       const res = await grant(customer.id, body);
@@ -447,5 +457,51 @@ describe('Idempotency-Key', () => {
       db.select().from(auditLog).where(eq(auditLog.targetId, g.id)),
     );
     expect(audits.map((a) => a.action)).toEqual(['entitlement.grant']);
+  });
+});
+
+describe('bounds', () => {
+  it('at most 50 standing grants per customer and mode; a revoked one no longer counts', async () => {
+    const customer = await newCustomer();
+    const ctx = {
+      tenantId: t.tenantId,
+      storefrontId: t.storefronts['us-store'] ?? '',
+      actor: { type: 'operator' as const, id: operator.id },
+      requestId: null,
+    };
+    const ids = await withDb(async (db) => {
+      const out: string[] = [];
+      for (let i = 0; i < 50; i++) {
+        const { grant: g } = await grantEntitlement(db, () => Promise.resolve(), ctx, {
+          customerId: customer.id,
+          mode: 'test',
+          key: 'integrations',
+          value: { count: 1 },
+          expiresAt: new Date(Date.now() + 86_400_000),
+          reason: `bound ${i}`,
+          requestKey: null,
+        });
+        out.push(g.id);
+      }
+      return out;
+    });
+    const over = await grant(customer.id, { key: 'integrations', value: { count: 1 } });
+    const problem = await expectProblem(over, 409, 'conflict');
+    expect(problem.code).toBe('too_many_grants');
+    // Live mode is counted apart.
+    expect(
+      (await grant(customer.id, { key: 'integrations', value: { count: 1 }, mode: 'live' })).status,
+    ).toBe(201);
+    const revoked = await asOperator(operator, 'DELETE', `${path(customer.id)}/${ids[0]}`, {
+      reason: 'make room',
+    });
+    expect(revoked.status).toBe(200);
+    expect((await grant(customer.id, { key: 'integrations', value: { count: 1 } })).status).toBe(
+      201,
+    );
+    const list = await json<{ items: Grant[] }>(
+      await asOperator(operator, 'GET', `${path(customer.id)}?mode=test`),
+    );
+    expect(list.items).toHaveLength(51);
   });
 });

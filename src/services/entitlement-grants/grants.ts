@@ -209,16 +209,20 @@ export async function grantEntitlement(
         return { row: first, replayed: true };
       }
     }
-    const [def] = await tx
-      .select()
+    // The definition and the config version in one statement, so the levels a tier grant
+    // carries are never older than the version they are stamped with.
+    const [found] = await tx
+      .select({ def: entitlementDefinitions, configVersion: tenants.configVersion })
       .from(entitlementDefinitions)
+      .innerJoin(tenants, eq(tenants.id, entitlementDefinitions.tenantId))
       .where(
         and(
           eq(entitlementDefinitions.tenantId, ctx.tenantId),
           eq(entitlementDefinitions.key, input.key),
         ),
       );
-    if (!def) {
+    const def = found?.def;
+    if (!found || !def) {
       throw new ValidationError(`No entitlement ${input.key} in this tenant.`, {
         errors: [{ path: 'key', message: 'no such entitlement' }],
       });
@@ -253,10 +257,6 @@ export async function grantEntitlement(
         { code: 'too_many_grants' },
       );
     }
-    const [tenant] = await tx
-      .select({ v: tenants.configVersion })
-      .from(tenants)
-      .where(eq(tenants.id, ctx.tenantId));
     const [inserted] = await tx
       .insert(entitlementGrants)
       .values({
@@ -270,7 +270,7 @@ export async function grantEntitlement(
         type: def.type,
         value,
         levels: def.type === 'tier' ? def.levels : null,
-        levelsVersion: def.type === 'tier' ? (tenant?.v ?? 0) : null,
+        levelsVersion: def.type === 'tier' ? found.configVersion : null,
         expiresAt: input.expiresAt,
         reason: input.reason,
         createdBy: ctx.actor.id,
