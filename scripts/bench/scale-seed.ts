@@ -146,7 +146,7 @@ function tenantRows(i: number, into: TenantRows, keyHashes: (string | undefined)
       name: 'Support',
       type: 'tier',
       unit: null,
-      levels: ['email', 'priority', 'dedicated'],
+      levels: ['email', 'priority', 'dedicated'] as string[],
     },
   ] as const;
   for (const e of ents) into.entitlements.push({ ...e, tenantId });
