@@ -410,6 +410,66 @@ describe('Idempotency-Key', () => {
     expect(rows.map((r) => r.id)).toEqual([g.id]);
   });
 
+  it('the object unreachable: 503 naming the recorded grant; the retry with the same key makes that grant live, and a revoke is repaired the same way', async () => {
+    const customer = await newCustomer();
+    const stub = objectOf(customer.id);
+    const proto = await runInDurableObject(
+      stub,
+      (instance: object) => Object.getPrototypeOf(instance) as { putComps: unknown },
+    );
+    const real = proto.putComps;
+    const headers = { 'idempotency-key': `grant-down-${customer.id}` };
+    const body = { key: 'analytics_dashboard', expiresAt: inDays(3) };
+    proto.putComps = async () => {
+      throw new Error('entitlements unavailable');
+    };
+    let failed: Response;
+    try {
+      failed = await grant(customer.id, body, operator, headers);
+    } finally {
+      proto.putComps = real;
+    }
+    const problem = await expectProblem(failed, 503, 'unavailable');
+    expect(problem.code).toBe('grant_not_delivered');
+    const [row] = await withDb((db) =>
+      db.select().from(entitlementGrants).where(eq(entitlementGrants.customerId, customer.id)),
+    );
+    expect(row?.deliveredAt).toBeNull();
+    expect(String(problem.detail)).toContain(row?.id ?? '?');
+    expect((await check(customer.id, 'analytics_dashboard')).allowed).toBe(false);
+    const retry = await grant(customer.id, body, operator, headers);
+    expect(retry.status, await retry.clone().text()).toBe(201);
+    expect((await json<{ grant: Grant }>(retry)).grant.id).toBe(row?.id);
+    expect((await check(customer.id, 'analytics_dashboard')).allowed).toBe(true);
+    // A revoke that does not reach the object: recorded, and delivered by its retry.
+    proto.putComps = async () => {
+      throw new Error('entitlements unavailable');
+    };
+    let revokeFailed: Response;
+    try {
+      revokeFailed = await asOperator(operator, 'DELETE', `${path(customer.id)}/${row?.id}`, {
+        reason: 'ended early',
+      });
+    } finally {
+      proto.putComps = real;
+    }
+    await expectProblem(revokeFailed, 503, 'unavailable');
+    expect((await check(customer.id, 'analytics_dashboard')).allowed).toBe(true); // not yet
+    const again = await asOperator(operator, 'DELETE', `${path(customer.id)}/${row?.id}`, {
+      reason: 'ended early',
+    });
+    expect(again.status).toBe(200);
+    expect((await json<{ grant: Grant }>(again)).grant.deliveredAt).not.toBeNull();
+    expect((await check(customer.id, 'analytics_dashboard')).allowed).toBe(false);
+    const audits = await withDb((db) =>
+      db
+        .select()
+        .from(auditLog)
+        .where(eq(auditLog.targetId, row?.id ?? '')),
+    );
+    expect(audits.map((a) => a.action).sort()).toEqual(['entitlement.grant', 'entitlement.revoke']);
+  });
+
   it('a grant recorded but not delivered is delivered by a retry with the same key', async () => {
     const customer = await newCustomer();
     const key = `grant-repair-${customer.id}`;
