@@ -1,4 +1,5 @@
 import type {
+  CompGrant,
   ConsumeClaim,
   ConsumeResult,
   CustomerEntitlementsContract,
@@ -89,6 +90,15 @@ const MIGRATIONS: readonly SqlMigration[] = [
       'create table events (seq integer primary key, at integer not null, body text not null)',
     ],
   },
+  {
+    id: 5,
+    name: 'complimentary grants',
+    up: [
+      `create table comps (id text primary key, key text not null, type text not null,
+        value text not null, levels text, levels_version integer, created_at integer not null,
+        expires_at integer not null, revoked_at integer)`,
+    ],
+  },
 ];
 
 /** Change events kept per customer (the newest; older ones are dropped). */
@@ -103,6 +113,49 @@ interface HeldToken {
   version: number;
   /** Epoch ms. */
   expiresAt: number;
+}
+
+/** A complimentary grant expired or revoked this long ago is dropped (it no longer shows). */
+const COMP_KEEP_SECONDS = 30 * 86_400;
+
+type CompRow = {
+  id: string;
+  key: string;
+  type: string;
+  value: string;
+  levels: string | null;
+  levels_version: number | null;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+};
+
+/**
+ * A complimentary grant as one more source of the fold: active from its creation until it
+ * expires (cancel-at-period-end with its expiry as the period's end, so the fold judges the
+ * expiry at each read, on the wall clock), granting nothing once revoked.
+ */
+function compSource(r: CompRow): SourceState {
+  return {
+    subscriptionId: r.id,
+    status: r.revoked_at === null ? 'active' : 'cancelled',
+    billingIssue: false,
+    cancelAtPeriodEnd: true,
+    periodStart: r.created_at,
+    periodEnd: r.expires_at,
+    graceEndsAt: null,
+    clockNow: null,
+    grants: [
+      {
+        key: r.key,
+        type: r.type as CompGrant['type'],
+        value: JSON.parse(r.value) as Record<string, unknown>,
+        ...(r.levels
+          ? { levels: JSON.parse(r.levels) as string[], levelsVersion: r.levels_version ?? 0 }
+          : {}),
+      },
+    ],
+  };
 }
 
 /** A consume's Idempotency-Key is kept this long. */
@@ -266,11 +319,7 @@ export class CustomerEntitlementsDurableObject
   private async settleChange(cause: EntitlementsCause): Promise<void> {
     const nowMs = Date.now();
     const resolved = this.resolve();
-    const next = tokenEntitlements(
-      resolved,
-      [...this.sources.values()].map((s) => s.state),
-      nowMs,
-    );
+    const next = tokenEntitlements(resolved, this.allSources(), nowMs);
     const diff = changedEntitlements(this.held, next);
     if (!diff.changed) return;
     const revoke = weakened(this.held, next);
@@ -566,9 +615,59 @@ export class CustomerEntitlementsDurableObject
     };
   }
 
+  async putComps(
+    comps: readonly CompGrant[],
+    owner?: EntitlementsOwner,
+  ): Promise<{ held: number }> {
+    await this.ready();
+    if (owner) this.learnOwner(owner);
+    const sql = this.ctx.storage.sql;
+    for (const g of comps) {
+      // The terms of a held grant never change; a revocation, once held, stays.
+      sql.exec(
+        `insert into comps (id, key, type, value, levels, levels_version, created_at, expires_at,
+           revoked_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         on conflict (id) do update set revoked_at = coalesce(comps.revoked_at, excluded.revoked_at)`,
+        g.id,
+        g.key,
+        g.type,
+        JSON.stringify(g.value),
+        g.levels ? JSON.stringify(g.levels) : null,
+        g.levelsVersion,
+        g.createdAt,
+        g.expiresAt,
+        g.revokedAt,
+      );
+    }
+    sql.exec(
+      'delete from comps where min(expires_at, coalesce(revoked_at, expires_at)) < ?',
+      Math.floor(Date.now() / 1000) - COMP_KEEP_SECONDS,
+    );
+    const last = comps[comps.length - 1];
+    if (last) await this.settleChange({ kind: 'grant', grantId: comps[0]?.id ?? last.id });
+    return {
+      held: sql.exec<{ n: number }>('select count(*) as n from comps').toArray()[0]?.n ?? 0,
+    };
+  }
+
+  /** The complimentary grants held, as sources of the fold. */
+  private compSources(): SourceState[] {
+    return this.ctx.storage.sql
+      .exec<CompRow>(
+        `select id, key, type, value, levels, levels_version, created_at, expires_at, revoked_at
+         from comps`,
+      )
+      .toArray()
+      .map(compSource);
+  }
+
+  /** Every source of the fold: the subscriptions' states and the complimentary grants. */
+  private allSources(): SourceState[] {
+    return [...[...this.sources.values()].map((s) => s.state), ...this.compSources()];
+  }
+
   private resolve(): ResolvedEntitlement[] {
-    const states = [...this.sources.values()].map((s) => s.state);
-    return foldEntitlements(states, Math.floor(Date.now() / 1000));
+    return foldEntitlements(this.allSources(), Math.floor(Date.now() / 1000));
   }
 
   /** The counter of `key` in the current window (a window that has ended counts from zero). */

@@ -7,6 +7,7 @@ import { consumeExposures } from './queues/exposures';
 import { apiKeyAdminRoutes } from './routes/admin/api-keys';
 import { auditAdminRoutes } from './routes/admin/audit';
 import { configAdminRoutes } from './routes/admin/config';
+import { entitlementGrantAdminRoutes } from './routes/admin/entitlement-grants';
 import { paymentRoutingAdminRoutes, sandboxAdminRoutes } from './routes/admin/sandbox';
 import { sessionRoutes } from './routes/admin/sessions';
 import { signingKeyAdminRoutes } from './routes/admin/signing-keys';
@@ -46,6 +47,7 @@ app.route('/', webhookRoutes);
 app.route('/admin/v1', signingKeyAdminRoutes);
 app.route('/admin/v1', sandboxAdminRoutes);
 app.route('/admin/v1', paymentRoutingAdminRoutes);
+app.route('/admin/v1', entitlementGrantAdminRoutes);
 // The same storefront API under a tenant's path prefix (`/eu/v1/catalog`). Mounted through a
 // plain Hono router so the OpenAPI document lists each operation once. The prefix never
 // matches a reserved segment (`/admin`, `/internal`…), so the mount order does not matter.

@@ -178,11 +178,26 @@ const SF_SPECS: SfSpec[] = [
   },
 ];
 
-const ENTITLEMENTS: Pick<Row<typeof entitlementDefinitions>, 'key' | 'name' | 'type' | 'unit'>[] = [
-  { key: 'api_access', name: 'API Access', type: 'quota', unit: 'calls' },
-  { key: 'analytics_dashboard', name: 'Analytics Dashboard', type: 'feature', unit: null },
-  { key: 'integrations', name: 'Integrations', type: 'slots', unit: null },
-  { key: 'support', name: 'Support', type: 'tier', unit: null },
+const ENTITLEMENTS: Pick<
+  Row<typeof entitlementDefinitions>,
+  'key' | 'name' | 'type' | 'unit' | 'levels'
+>[] = [
+  { key: 'api_access', name: 'API Access', type: 'quota', unit: 'calls', levels: null },
+  {
+    key: 'analytics_dashboard',
+    name: 'Analytics Dashboard',
+    type: 'feature',
+    unit: null,
+    levels: null,
+  },
+  { key: 'integrations', name: 'Integrations', type: 'slots', unit: null, levels: null },
+  {
+    key: 'support',
+    name: 'Support',
+    type: 'tier',
+    unit: null,
+    levels: ['email', 'priority', 'dedicated'],
+  },
 ];
 
 const BUNDLES = [

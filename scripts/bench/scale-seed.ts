@@ -140,7 +140,14 @@ function tenantRows(i: number, into: TenantRows, keyHashes: (string | undefined)
   });
   const ents = [
     { id: newId('ent'), key: 'api_access', name: 'API Access', type: 'quota', unit: 'calls' },
-    { id: newId('ent'), key: 'support', name: 'Support', type: 'tier', unit: null },
+    {
+      id: newId('ent'),
+      key: 'support',
+      name: 'Support',
+      type: 'tier',
+      unit: null,
+      levels: ['email', 'priority', 'dedicated'] as string[],
+    },
   ] as const;
   for (const e of ents) into.entitlements.push({ ...e, tenantId });
   ['pro', 'enterprise'].forEach((slug, b) => {

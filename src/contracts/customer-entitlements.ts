@@ -117,6 +117,28 @@ export type SlotResult =
       slots: { count: number; used: number; available: number } | null;
     };
 
+/**
+ * A complimentary grant by an operator, as Postgres records it (src/services/entitlement-grants):
+ * delivered to the customer's object after the row is written, and again on a retry. Applied by
+ * id: its terms never change once held, and a revocation, once held, stays (so deliveries that
+ * repeat or cross never bring a revoked grant back).
+ */
+export interface CompGrant {
+  /** comp_…: the grant's id, shown in `source` of what it grants. */
+  id: string;
+  key: string;
+  type: EntitlementType;
+  value: Record<string, unknown>;
+  levels: readonly string[] | null;
+  levelsVersion: number | null;
+  /** Unix seconds. */
+  createdAt: number;
+  /** Unix seconds: it grants until then (judged at each read). */
+  expiresAt: number;
+  /** Unix seconds, or null while it stands. */
+  revokedAt: number | null;
+}
+
 /** A consume's Idempotency-Key and the hash of what it asked (entitlement key, quantity). */
 export interface ConsumeClaim {
   key: string;
@@ -154,6 +176,11 @@ export interface CustomerEntitlementsContract extends Rpc.DurableObjectBranded {
   confirmSlot(key: string, slotId: string): Promise<SlotResult>;
   /** Releases a slot (reserved or confirmed). */
   releaseSlot(key: string, slotId: string): Promise<SlotResult>;
+  /**
+   * Holds these complimentary grants (see {@link CompGrant}): idempotent by id, a revocation is
+   * kept once held. Answers how many it holds now.
+   */
+  putComps(comps: readonly CompGrant[], owner?: EntitlementsOwner): Promise<{ held: number }>;
 }
 
 /** The name of a customer's entitlements object in `CUSTOMER_ENTITLEMENTS`. */

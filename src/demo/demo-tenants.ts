@@ -10,7 +10,7 @@ export const GLOBALCORP: TenantSpecInput = {
     { key: 'api_access', name: 'API Access', type: 'quota', unit: 'calls' },
     { key: 'analytics_dashboard', name: 'Analytics Dashboard', type: 'feature' },
     { key: 'integrations', name: 'Integrations', type: 'slots' },
-    { key: 'support', name: 'Support', type: 'tier' },
+    { key: 'support', name: 'Support', type: 'tier', levels: ['email', 'priority', 'dedicated'] },
   ],
   storefronts: [
     {
@@ -176,7 +176,7 @@ export const CONGLOMCORP: TenantSpecInput = {
   entitlements: [
     { key: 'streaming', name: 'Streaming', type: 'feature' },
     { key: 'screens', name: 'Simultaneous screens', type: 'slots' },
-    { key: 'quality', name: 'Video quality', type: 'tier' },
+    { key: 'quality', name: 'Video quality', type: 'tier', levels: ['sd', 'hd', 'uhd'] },
   ],
   storefronts: [
     {

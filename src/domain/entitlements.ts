@@ -1,5 +1,20 @@
 import { z } from 'zod';
 
+/** A tier level's name: letters, digits, `_`, `-` and `.`, starting with a letter or digit. */
+export const TierLevelSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/,
+    'a level: 1 to 64 letters, digits, _ . or -, starting with a letter or digit',
+  );
+
+/** A tier's levels, lowest first: 1 to 32 distinct names. */
+export const TierLevelsSchema = z
+  .array(TierLevelSchema)
+  .min(1)
+  .max(32)
+  .refine((l) => new Set(l).size === l.length, 'each level once');
+
 /** What a bundle grants, by entitlement type. Validated before it is written to Postgres. */
 export const EntitlementValueSchemas = {
   quota: z.strictObject({

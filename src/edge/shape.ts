@@ -30,6 +30,7 @@ export interface FullCatalog {
       type: string;
       unit: string | null;
       value: Record<string, unknown>;
+      levels?: string[];
     }[];
   }[];
 }

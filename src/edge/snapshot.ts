@@ -44,6 +44,8 @@ export const EntitlementGrantSchema = z.object({
   type: z.enum(entitlementTypeEnum.enumValues),
   unit: z.string().nullable(),
   value: z.record(z.string(), z.unknown()),
+  /** A tier's levels, lowest first (absent: published before tiers declared them). */
+  levels: z.array(z.string()).optional(),
 });
 export type EntitlementGrant = z.infer<typeof EntitlementGrantSchema>;
 

@@ -10,10 +10,14 @@
  *
  * Union over the granting subscriptions (order-independent, see the unit tests):
  * - quotas add their limits; slots add their counts; features OR;
- * - tiers take the highest level: in the order `tierOrder` declares for the key (lowest first),
- *   a level the order does not name ranking below every named one; without a declared order
- *   (entitlement definitions do not declare one yet) the level that sorts last in code-point
- *   order, a deterministic placeholder.
+ * - tiers take the highest level in the order the entitlement definition declares (lowest
+ *   first), which each tier grant carries (`levels`, with the config version it was published
+ *   at). When the grants of a key carry different orders (the definition changed between two
+ *   checkouts), the newest wins: the highest `levelsVersion`, then, for the same version, the
+ *   order whose JSON sorts last — so the answer never depends on the order of the sources. A
+ *   level the order does not name ranks below every named one; two unnamed levels, and every
+ *   level of a key whose grants carry no order (kept before definitions declared one), rank in
+ *   code-point order.
  * - `billingIssue` is true only when every granting source has one: a billing problem on one
  *   subscription never marks (or removes) what a paid one grants.
  */
@@ -21,11 +25,15 @@ import type { EntitlementType } from '../domain/entitlements';
 import type { SubscriptionStatus } from '../subscriptions/lifecycle';
 import { SECONDS_PER_DAY, type UnixSeconds } from '../subscriptions/time';
 
-/** One grant of a bundle, as the published snapshot carries it. */
+/** One grant of a bundle, as the published snapshot carries it (or of a complimentary grant). */
 export interface Grant {
   key: string;
   type: EntitlementType;
   value: Record<string, unknown>;
+  /** A tier's levels, lowest first, as its definition declared them; absent on older grants. */
+  levels?: readonly string[];
+  /** The tenant config version `levels` are of (the snapshot's, or the grant's). */
+  levelsVersion?: number;
 }
 
 /** What the entitlements need of one subscription, as of its event `seq`. */
@@ -115,6 +123,26 @@ function tierRank(level: string, order: readonly string[] | undefined): number {
   return order.indexOf(level);
 }
 
+/**
+ * The level order of each tier key: of the grants (of every source, granting now or not) that
+ * carry one, the newest — the highest `levelsVersion`, then the order whose JSON sorts last.
+ */
+export function tierOrders(sources: readonly SourceState[]): Map<string, readonly string[]> {
+  const best = new Map<string, { levels: readonly string[]; version: number; json: string }>();
+  for (const s of sources) {
+    for (const g of s.grants) {
+      if (g.type !== 'tier' || !g.levels || g.levels.length === 0) continue;
+      const version = g.levelsVersion ?? 0;
+      const json = JSON.stringify(g.levels);
+      const cur = best.get(g.key);
+      if (!cur || version > cur.version || (version === cur.version && json > cur.json)) {
+        best.set(g.key, { levels: g.levels, version, json });
+      }
+    }
+  }
+  return new Map([...best].map(([k, v]) => [k, v.levels]));
+}
+
 function higherTier(
   a: { level: string; detail: string | null },
   b: { level: string; detail: string | null },
@@ -139,8 +167,8 @@ function higherTier(
 export function foldEntitlements(
   sources: readonly SourceState[],
   wallNow: UnixSeconds,
-  tierOrder: Readonly<Record<string, readonly string[]>> = {},
 ): ResolvedEntitlement[] {
+  const orders = tierOrders(sources);
   const sorted = [...sources].sort((a, b) =>
     a.subscriptionId < b.subscriptionId ? -1 : a.subscriptionId > b.subscriptionId ? 1 : 0,
   );
@@ -193,7 +221,7 @@ export function foldEntitlements(
             level: String(v.level ?? ''),
             detail: typeof v.detail === 'string' ? v.detail : null,
           };
-          e.tier = e.tier ? higherTier(e.tier, t, tierOrder[g.key]) : t;
+          e.tier = e.tier ? higherTier(e.tier, t, orders.get(g.key)) : t;
           break;
         }
         case 'feature':

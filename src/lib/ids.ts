@@ -24,7 +24,8 @@ export type IdPrefix =
   | 'seg'
   | 'exp'
   | 'clock'
-  | 'slot';
+  | 'slot'
+  | 'comp';
 
 /**
  * A prefixed, time-sortable id: `<prefix>_` + 10 chars of millisecond time + 16 random chars

@@ -20,6 +20,7 @@ export const READ_ACTIONS = [
   'apikey.read',
   'operator.read',
   'audit.read',
+  'entitlement.read', // a customer's complimentary grants
 ] as const;
 
 export const WRITE_ACTIONS = [
@@ -29,6 +30,7 @@ export const WRITE_ACTIONS = [
   'killswitch.write',
   'apikey.write',
   'sandbox.write', // the sandbox providers' outage switches (test mode, demos)
+  'entitlement.write', // grant or revoke a customer's complimentary entitlements
   'operator.write', // invite, change or remove operators who are not owners
   'owner.write', // grant or revoke the owner role, or change anything about an owner
 ] as const;
@@ -37,7 +39,12 @@ export const ACTIONS = [...READ_ACTIONS, ...WRITE_ACTIONS] as const;
 export type Action = (typeof ACTIONS)[number];
 
 const VIEWER: readonly Action[] = READ_ACTIONS;
-const OPERATOR: readonly Action[] = [...VIEWER, 'flag.write', 'killswitch.write'];
+const OPERATOR: readonly Action[] = [
+  ...VIEWER,
+  'flag.write',
+  'killswitch.write',
+  'entitlement.write',
+];
 const ADMIN: readonly Action[] = ACTIONS.filter((a) => a !== 'owner.write');
 const OWNER: readonly Action[] = ACTIONS;
 

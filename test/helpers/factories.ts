@@ -65,7 +65,12 @@ export function globalcorpLikeSpec(
       { key: 'api_access', name: 'API Access', type: 'quota', unit: 'calls' },
       { key: 'analytics_dashboard', name: 'Analytics Dashboard', type: 'feature' },
       { key: 'integrations', name: 'Integrations', type: 'slots' },
-      { key: 'support', name: 'Support', type: 'tier' },
+      {
+        key: 'support',
+        name: 'Support',
+        type: 'tier',
+        levels: ['email', 'priority', 'dedicated'],
+      },
     ],
     storefronts: [
       {

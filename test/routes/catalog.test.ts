@@ -74,6 +74,7 @@ describe('GET /v1/catalog', () => {
         type: 'tier',
         unit: null,
         value: { level: 'email', detail: 'business hours' },
+        levels: ['email', 'priority', 'dedicated'],
       },
     ]);
   });

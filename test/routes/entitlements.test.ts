@@ -4,7 +4,15 @@
  * subscriptions, exact quota consumes and the reset at the next billing period (test clocks).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createTenant, globalcorpLikeSpec, publish, type TestTenant } from '../helpers/factories';
+import { applyTenantSpec } from '../../src/services/tenant-config/apply';
+import type { TenantSpecInput } from '../../src/services/tenant-config/spec';
+import {
+  createTenant,
+  globalcorpLikeSpec,
+  publish,
+  type TestTenant,
+  withDb,
+} from '../helpers/factories';
 import { call, expectProblem, json } from '../helpers/http';
 import {
   advanceClock,
@@ -36,17 +44,22 @@ interface Check {
 
 let t: TestTenant;
 let shop: Shop;
+let spec: TenantSpecInput;
 
 beforeAll(async () => {
   const base = globalcorpLikeSpec();
-  t = await createTenant({
+  spec = {
     ...base,
     entitlements: [
       ...(base.entitlements ?? []),
       { key: 'calls', name: 'Calls', type: 'quota', unit: 'calls' },
       { key: 'dash', name: 'Dashboard', type: 'feature' },
       { key: 'seats', name: 'Seats', type: 'slots' },
-      { key: 'care', name: 'Care', type: 'tier' },
+      // Declared order ≠ code-point order ('dedicated' < 'email' < 'priority'), so a fold that
+      // ranked by spelling would fail the unions below.
+      { key: 'care', name: 'Care', type: 'tier', levels: ['email', 'priority', 'dedicated'] },
+      // Reordered by the 'tier order' test (silver on top at first, then gold).
+      { key: 'lane', name: 'Lane', type: 'tier', levels: ['gold', 'silver'] },
     ],
     bundles: [
       ...(base.bundles ?? []),
@@ -67,12 +80,25 @@ beforeAll(async () => {
         entitlements: [
           { key: 'calls', value: { limit: 100, period: 'billing_period' } },
           { key: 'seats', value: { count: 3 } },
-          { key: 'care', value: { level: 'priority', detail: '24/7' } },
+          { key: 'care', value: { level: 'dedicated', detail: '24/7' } },
         ],
         prices: [{ storefront: 'us-store', amount: 1900 }],
       },
+      {
+        slug: 'ent-silver',
+        name: 'Silver',
+        entitlements: [{ key: 'lane', value: { level: 'silver' } }],
+        prices: [{ storefront: 'us-store', amount: 500 }],
+      },
+      {
+        slug: 'ent-gold',
+        name: 'Gold',
+        entitlements: [{ key: 'lane', value: { level: 'gold' } }],
+        prices: [{ storefront: 'us-store', amount: 700 }],
+      },
     ],
-  });
+  };
+  t = await createTenant(spec);
   shop = {
     host: t.hosts['us-store'] ?? '',
     sk: t.keys['us-store']?.secret ?? '',
@@ -270,8 +296,8 @@ describe('activation', () => {
     expect(calls.entitlement?.quota?.limit).toBe(250); // quotas add (in grace)
     expect(calls.entitlement?.source.sort()).toEqual([paid.sub.id, dunned.sub.id].sort());
     const care = await check(customerId, 'care');
-    // No order declared: code-point order (`priority` > `email`).
-    expect(care.entitlement?.tier?.level).toBe('priority');
+    // The declared order: `dedicated` > `email`, though it sorts first by spelling.
+    expect(care.entitlement?.tier).toEqual({ level: 'dedicated', detail: '24/7' });
     // What only the dunned one grants carries its billing issue.
     expect((await check(customerId, 'dash')).reason).toBe('active_billing_issue');
     // Dunning ends the dunned one: the paid one's grants stay.
@@ -376,7 +402,7 @@ describe('plan changes', () => {
     const e = (await check(sub.customerId, 'calls')).entitlement;
     expect(e?.quota).toMatchObject({ limit: 100, used: 120, remaining: 0 });
     expect((await check(sub.customerId, 'dash')).allowed).toBe(false); // Plus has no dashboard
-    expect((await check(sub.customerId, 'care')).entitlement?.tier?.level).toBe('priority');
+    expect((await check(sub.customerId, 'care')).entitlement?.tier?.level).toBe('dedicated');
     await expectProblem(await consume(sub.customerId, 'calls', 1), 429, 'quota_exhausted');
   });
 });
@@ -436,5 +462,37 @@ describe('slots', () => {
       409,
       'invalid_state',
     );
+  });
+});
+
+describe('tier order', () => {
+  it('a definition reordered between two checkouts: the newest order decides', async () => {
+    const email = buyerEmail();
+    // Published with silver on top: the first subscription keeps that order with its grant.
+    const first = await subscribe(shop, {
+      bundleId: 'ent-silver',
+      customer: { email },
+      paymentMethodId: await tokenize(shop),
+    });
+    expect((await check(first.customerId, 'lane')).entitlement?.tier?.level).toBe('silver');
+    // The tenant puts gold on top; a second checkout is made with the new order.
+    const reordered = {
+      ...spec,
+      entitlements: spec.entitlements?.map((e) =>
+        e.key === 'lane' ? { ...e, levels: ['silver', 'gold'] } : e,
+      ),
+    };
+    await withDb((db) => applyTenantSpec(db, reordered));
+    await publish();
+    const second = await subscribe(shop, {
+      bundleId: 'ent-gold',
+      customer: { email },
+      paymentMethodId: await tokenize(shop),
+    });
+    expect(second.customerId).toBe(first.customerId);
+    // Neither the first order (silver) nor code-point order (silver > gold): the newest.
+    const lane = await check(first.customerId, 'lane');
+    expect(lane.entitlement?.tier?.level).toBe('gold');
+    expect(lane.entitlement?.source.sort()).toEqual([first.id, second.id].sort());
   });
 });

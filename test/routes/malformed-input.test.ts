@@ -138,6 +138,7 @@ function baselineParams(op: Operation): Record<string, string> {
     if (p.name === 'tenant') values.tenant = t.slug;
     else if (p.name === 'storefront') values.storefront = 'us-store';
     else if (p.name === 'id') values.id = customerId;
+    else if (p.name === 'customer') values.customer = customerId;
     else if (p.name === 'key')
       values.key = op.path.includes('/api-keys/') ? FAKE_KEY_ID : 'prop-flag';
     else values[p.name] = 'sample';

@@ -26,6 +26,7 @@ beforeAll(async () => {
 const f = () => fx;
 
 const keyId = 'key_01AAAAAAAAAAAAAAAAAAAAAAAA';
+const customerId = 'cus_01AAAAAAAAAAAAAAAAAAAAAAAA';
 
 type RouteCase =
   | ({
@@ -373,6 +374,36 @@ const ROUTES: Record<string, RouteCase> = {
     write: true,
     storefrontScoped: true,
   },
+  'GET /admin/v1/tenants/{tenant}/storefronts/{storefront}/customers/{customer}/entitlement-grants':
+    {
+      scheme: 'operator',
+      path: (t) =>
+        `/admin/v1/tenants/${t}/storefronts/us-store/customers/${customerId}/entitlement-grants`,
+      write: false,
+      storefrontScoped: true,
+    },
+  'POST /admin/v1/tenants/{tenant}/storefronts/{storefront}/customers/{customer}/entitlement-grants':
+    {
+      scheme: 'operator',
+      path: (t) =>
+        `/admin/v1/tenants/${t}/storefronts/us-store/customers/${customerId}/entitlement-grants`,
+      body: {
+        key: 'analytics_dashboard',
+        expiresAt: '2099-01-01T00:00:00Z',
+        reason: 'security test',
+      },
+      write: true,
+      storefrontScoped: true,
+    },
+  'DELETE /admin/v1/tenants/{tenant}/storefronts/{storefront}/customers/{customer}/entitlement-grants/{grantId}':
+    {
+      scheme: 'operator',
+      path: (t) =>
+        `/admin/v1/tenants/${t}/storefronts/us-store/customers/${customerId}/entitlement-grants/comp_01AAAAAAAAAAAAAAAAAAAAAAAA`,
+      body: { reason: 'security test' },
+      write: true,
+      storefrontScoped: true,
+    },
   'GET /admin/v1/tenants/{tenant}/signing-keys': {
     scheme: 'operator',
     path: (t) => `/admin/v1/tenants/${t}/signing-keys`,

@@ -16,6 +16,12 @@ export const entitlementDefinitions = pgTable(
     type: entitlementTypeEnum('type').notNull(),
     /** For quotas: the unit counted (calls, GB…). */
     unit: text('unit'),
+    /**
+     * For tiers: the levels, lowest first (`email`, `priority`, `dedicated`); the union of a
+     * customer's tiers takes the highest in this order. Null for other types, and for tier
+     * definitions made before levels were declared.
+     */
+    levels: text('levels').array(),
     ...timestamps,
   },
   (t) => [uniqueIndex('entitlement_definitions_tenant_key_uq').on(t.tenantId, t.key)],

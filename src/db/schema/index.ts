@@ -3,6 +3,7 @@ export * from './audit-log';
 export * from './bundle-prices';
 export * from './bundles';
 export * from './customers';
+export * from './entitlement-grants';
 export * from './entitlements';
 export * from './enums';
 export * from './feature-flags';

@@ -28,6 +28,13 @@ const EntitlementSchema = z
     value: z
       .record(z.string(), z.unknown())
       .openapi({ example: { limit: 10000, period: 'month' } }),
+    levels: z
+      .array(z.string())
+      .optional()
+      .openapi({
+        description: 'A tier’s levels, lowest first (the highest a customer holds applies)',
+        example: ['email', 'priority', 'dedicated'],
+      }),
   })
   .openapi('Entitlement');
 

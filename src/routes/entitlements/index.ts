@@ -38,7 +38,9 @@ const EntitlementSchema = z
     type: z.enum(entitlementTypeEnum.enumValues),
     active: z.boolean(),
     billingIssue: z.boolean(),
-    source: z.array(z.string()).openapi({ description: 'The subscriptions granting it' }),
+    source: z.array(z.string()).openapi({
+      description: 'The subscriptions (sub_…) and complimentary grants (comp_…) granting it',
+    }),
     quota: z
       .object({
         limit: z.number().int(),
@@ -148,9 +150,10 @@ export const entitlementRoutes = newRouter()
       tags: ['Entitlements'],
       summary: 'The signed-in customer’s entitlements in this storefront',
       description:
-        'The union over the customer’s subscriptions here (quotas and slots add, features OR, ' +
-        'the highest tier), each active or not by its subscriptions’ status. Answered from the ' +
-        'customer’s entitlements object, never Postgres. `token` is a signed entitlements token ' +
+        'The union over the customer’s subscriptions here and an operator’s complimentary ' +
+        'grants (quotas and slots add, features OR, the highest tier), each active or not by ' +
+        'its subscriptions’ status and its grants’ expiry. Answered from the customer’s ' +
+        'entitlements object, never Postgres. `token` is a signed entitlements token ' +
         '(`typ: entitlements+jwt`, the tenant’s key, the same JWKS; 5 minutes) listing the active ' +
         'ones, for `GET /v1/entitlements/check` and for apps that verify it themselves; null ' +
         'only while the tenant has no signing key at the edge yet.',

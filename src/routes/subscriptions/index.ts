@@ -222,7 +222,13 @@ function findBundle(
       id: snap.id,
       slug: snap.slug,
       name: snap.name,
-      entitlements: snap.entitlements.map((e) => ({ key: e.key, type: e.type, value: e.value })),
+      entitlements: snap.entitlements.map((e) => ({
+        key: e.key,
+        type: e.type,
+        value: e.value,
+        // A tier's order, and the config version it is of (the newest order wins in the fold).
+        ...(e.levels ? { levels: e.levels, levelsVersion: edge.snapshot.version } : {}),
+      })),
     },
     price: {
       id: snap.price.id,

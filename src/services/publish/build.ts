@@ -50,6 +50,8 @@ export function buildSnapshot(
           type: g.def.type,
           unit: g.def.unit,
           value: g.grant.value,
+          // A tier carries its definition's order, so a subscription keeps it with its grants.
+          ...(g.def.type === 'tier' && g.def.levels ? { levels: g.def.levels } : {}),
         })),
       trial: bundle.trial ?? null,
     });

@@ -93,7 +93,7 @@ export async function applyTenantSpec(db: Db, input: TenantSpecInput): Promise<A
 
     const entIds: Record<string, string> = {};
     for (const e of spec.entitlements) {
-      const values = { name: e.name, type: e.type, unit: e.unit ?? null };
+      const values = { name: e.name, type: e.type, unit: e.unit ?? null, levels: e.levels ?? null };
       const [row] = await tx
         .insert(entitlementDefinitions)
         .values({ id: newId('ent'), tenantId, key: e.key, ...values })

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { billingIntervalEnum, channelEnum, entitlementTypeEnum } from '../../db/schema/enums';
-import { EntitlementValueSchemas } from '../../domain/entitlements';
+import { EntitlementValueSchemas, TierLevelsSchema } from '../../domain/entitlements';
 import { CONTINENTS } from '../../edge/geo';
 import { CachePolicySchema } from '../../edge/http-cache';
 import { isReservedSegment } from '../../edge/reserved-paths';
@@ -68,12 +68,27 @@ export const StorefrontSpecSchema = z.strictObject({
   }),
 });
 
-const EntitlementDefSchema = z.strictObject({
-  key: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/),
-  name: z.string().min(1).max(120),
-  type: z.enum(entitlementTypeEnum.enumValues),
-  unit: z.string().max(32).optional(),
-});
+const EntitlementDefSchema = z
+  .strictObject({
+    key: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/),
+    name: z.string().min(1).max(120),
+    type: z.enum(entitlementTypeEnum.enumValues),
+    unit: z.string().max(32).optional(),
+    /** For a tier: its levels, lowest first (`['email', 'priority', 'dedicated']`). */
+    levels: TierLevelsSchema.optional(),
+  })
+  .superRefine((d, ctx) => {
+    if (d.type === 'tier' && !d.levels) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['levels'],
+        message: 'a tier declares its levels, lowest first (e.g. ["email", "priority"])',
+      });
+    }
+    if (d.type !== 'tier' && d.levels) {
+      ctx.addIssue({ code: 'custom', path: ['levels'], message: 'only a tier has levels' });
+    }
+  });
 
 export const BundleSpecSchema = z.strictObject({
   slug: Slug,
@@ -133,6 +148,15 @@ export const TenantSpecSchema = z
             path: ['bundles', bi, 'entitlements', ei, 'value'],
             message: `not a valid ${def.type} value: ${parsed.error.issues.map((i) => i.message).join(', ')}`,
           });
+        } else if (def.type === 'tier' && def.levels) {
+          const level = (parsed.data as { level: string }).level;
+          if (!def.levels.includes(level)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['bundles', bi, 'entitlements', ei, 'value', 'level'],
+              message: `${level} is not a level of ${def.key} (${def.levels.join(' < ')})`,
+            });
+          }
         }
       });
       b.prices.forEach((p, pi) => {
