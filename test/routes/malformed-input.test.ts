@@ -67,6 +67,8 @@ let leaving: TestOperator;
 let secretKey: string;
 let customerId: string;
 let customerToken: string;
+/** The `token` of that customer's `GET /v1/entitlements` (the token path's credential). */
+let entitlementsToken: string;
 let doc: {
   paths: Record<string, Record<string, unknown>>;
   components?: { schemas?: Record<string, JsonSchema> };
@@ -281,6 +283,9 @@ function casesFor(op: Operation): Case[] {
 function credentials(op: Operation): Record<string, string> {
   if (op.security.includes('apiKey')) return { authorization: `Bearer ${secretKey}` };
   if (op.security.includes('customerToken')) return { authorization: `Bearer ${customerToken}` };
+  if (op.security.includes('entitlementsToken')) {
+    return { authorization: `Bearer ${entitlementsToken}` };
+  }
   if (op.security.includes('bearer')) {
     const token = op.path.startsWith('/internal/')
       ? env.PUBLISH_TOKEN
@@ -381,6 +386,10 @@ beforeAll(async () => {
   });
   customerToken = ((await issued.json()) as { token: string }).token;
   await publish(); // the signing key the token was issued with
+  const read = await SELF.fetch(`https://${host}/v1/entitlements`, {
+    headers: { authorization: `Bearer ${customerToken}` },
+  });
+  entitlementsToken = ((await read.json()) as { token: string }).token;
 
   doc = (await (await SELF.fetch('https://admin.test/openapi.json')).json()) as typeof doc;
   operations = Object.entries(doc.paths).flatMap(([path, methods]) =>
