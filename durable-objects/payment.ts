@@ -584,6 +584,7 @@ export class PaymentDurableObject extends StatefulDurableObject implements Payme
     try {
       const answer = await Promise.race([told, late]);
       if (answer === 'late') throw new Error(`no answer within ${NOTICE_WAIT_MS} ms`);
+      if (answer.effect === 'retry') throw new Error('the subscription cannot take it yet');
     } catch (err) {
       told.catch(() => {}); // answered late, or failed: the alarm tells it again either way
       this.noticeFailures += 1;

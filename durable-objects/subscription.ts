@@ -460,7 +460,7 @@ export class SubscriptionDurableObject
       if (!ours && r.tenantId === notice.tenantId && this.chargeUnsettled(r)) {
         // A charge whose answer was never saved may be this payment: not known yet, so the
         // payment object tells it again (after the charge is settled) rather than losing it.
-        throw new Error(`payment ${notice.paymentId} is not known yet: a charge is unsettled`);
+        return { effect: 'retry', ended: false, status: r.lifecycle.status };
       }
       if (!ours) return { effect: 'ignored', ended: false, status: r.lifecycle.status };
       const seen = sql

@@ -83,8 +83,11 @@ export interface RefundNotice {
 
 /** What the subscription did with a {@link RefundNotice}. */
 export interface RefundNoticeResult {
-  /** `applied`: new refunds recorded; `duplicate`: all seen before; `ignored`: not its payment. */
-  effect: 'applied' | 'duplicate' | 'ignored';
+  /**
+   * `applied`: new refunds recorded; `duplicate`: all seen before; `ignored`: not its payment;
+   * `retry`: not known yet (a charge of its is unsettled): tell it again later.
+   */
+  effect: 'applied' | 'duplicate' | 'ignored' | 'retry';
   /** Whether this notice ended the subscription (a full refund of the current period's payment). */
   ended: boolean;
   status: string | null;

@@ -7,9 +7,11 @@
  * that add up to the whole count as full; a replayed refund counts once; another tenant cannot
  * refund.
  */
+import { env } from 'cloudflare:test';
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { subscriptionEvents, subscriptions } from '../../src/db/schema';
+import { sandboxWebhook } from '../../src/payments/sandbox';
 import {
   createTenant,
   globalcorpLikeSpec,
@@ -18,6 +20,7 @@ import {
   withDb,
 } from '../helpers/factories';
 import { call, expectProblem, json } from '../helpers/http';
+import { asOperator, createOperator } from '../helpers/operators';
 import {
   advanceClock,
   buyerEmail,
@@ -300,5 +303,56 @@ describe('what keeps access', () => {
     const events = await subEvents(shop, sub.id);
     expect(ofType(events, 'cancelled').map((e) => e.data)).toEqual([{ atPeriodEnd: false }]);
     expect(ofType(events, 'payment_refunded').map((e) => e.data.full)).toEqual([true]);
+  });
+});
+
+describe('a refund made at the provider (its webhook)', () => {
+  it('ends the subscription as a refund made here does; the redelivered event changes nothing', async () => {
+    const { subscription: sub, payment } = await bought(shop);
+    const admin = await createOperator(t.tenantId, 'admin');
+    const got = await asOperator(
+      admin,
+      'GET',
+      `/admin/v1/tenants/${t.slug}/sandbox/providers/stripe`,
+    );
+    expect(got.status, await got.clone().text()).toBe(200);
+    const { secret } = (await json<{ webhook: { secret: string } }>(got)).webhook;
+    const stripe = env.SANDBOX_PROVIDER.get(
+      env.SANDBOX_PROVIDER.idFromName(`${t.tenantId}:stripe`),
+    );
+    const charge = (
+      (await stripe.captures()) as { reference?: string; providerChargeId: string }[]
+    ).find((c) => c.reference === payment.id);
+    expect(charge).toBeDefined();
+    const deliver = async () => {
+      const signed = await sandboxWebhook(
+        secret,
+        {
+          id: `evt_dashboard_${payment.id}`,
+          type: 'charge.refunded',
+          providerChargeId: charge?.providerChargeId ?? '',
+          amount: payment.amount,
+          providerRefundId: `re_dashboard_${payment.id}`,
+          reference: payment.id,
+        },
+        Date.now(),
+      );
+      return call(shop.host, `/webhooks/test/${t.tenantId}/stripe`, {
+        method: 'POST',
+        key: null,
+        headers: signed.headers,
+        body: signed.body,
+      });
+    };
+    const first = await deliver();
+    expect(await json(first)).toMatchObject({ effect: 'applied', paymentId: payment.id });
+    expect((await getSub(shop, sub.id)).status).toBe('cancelled');
+    expect((await check(shop, sub.customerId)).allowed).toBe(false);
+    const events = await subEvents(shop, sub.id);
+    expect(ofType(events, 'payment_refunded').map((e) => e.data)).toMatchObject([
+      { paymentId: payment.id, amount: payment.amount, full: true, currentPeriod: true },
+    ]);
+    expect(await json(await deliver())).toMatchObject({ effect: 'duplicate' });
+    expect(await subEvents(shop, sub.id)).toHaveLength(events.length);
   });
 });
