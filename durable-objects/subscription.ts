@@ -474,6 +474,12 @@ export class SubscriptionDurableObject
       if (fresh.length === 0) {
         return { effect: 'duplicate', ended: false, status: r.lifecycle.status };
       }
+      if (this.chargeUnsettled(r)) {
+        // A charge of its is unknown at the provider: which period is paid (and whether ending
+        // now would leave that charge captured for nothing) is not known until it settles, so
+        // the notice waits; the payment object tells it again.
+        return { effect: 'retry', ended: false, status: r.lifecycle.status };
+      }
       // Before the working copy: what is published now decides (an await, inside this call).
       const published = await currentTerms(this.env, r).catch(() => null);
       const w = this.working();

@@ -7,7 +7,7 @@
  * that add up to the whole count as full; a replayed refund counts once; another tenant cannot
  * refund.
  */
-import { env } from 'cloudflare:test';
+import { env, runDurableObjectAlarm } from 'cloudflare:test';
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { subscriptionEvents, subscriptions } from '../../src/db/schema';
@@ -27,6 +27,7 @@ import {
   createClock,
   drainSubscription,
   getSub,
+  paymentStub,
   type Shop,
   type SubEvent,
   subEvents,
@@ -282,6 +283,45 @@ describe('what keeps access', () => {
     await refunded(shop, renewal?.id ?? ''); // May's: the current period's
     expect((await getSub(shop, sub.id)).status).toBe('cancelled');
     expect((await check(shop, sub.customerId)).allowed).toBe(false);
+  });
+
+  it('while a renewal’s outcome is unknown the notice waits; once it captured, the old period’s refund keeps access', async () => {
+    const admin = await createOperator(t.tenantId, 'admin');
+    const outage = async (body: Record<string, unknown>) => {
+      const res = await asOperator(
+        admin,
+        'PUT',
+        `/admin/v1/tenants/${t.slug}/sandbox/providers/stripe`,
+        { reason: 'refund drill', ...body },
+      );
+      expect(res.status, await res.clone().text()).toBe(200);
+    };
+    const { subscription: sub, payment, testClockId } = await bought(shop, '2027-06-01T00:00:00Z');
+    const clockId = testClockId ?? '';
+    // The renewal times out at Stripe (captured there), and Stripe cannot be asked: pending.
+    await outage({ mode: 'timeout', captureBeforeTimeout: true, lookups: 'error' });
+    try {
+      const res = await advanceClock(shop, clockId, '2027-07-01T00:00:30Z');
+      expect(res.status, await res.clone().text()).toBe(200);
+    } finally {
+      await outage({ mode: 'ok' });
+    }
+    expect(ofType(await subEvents(shop, sub.id), 'payment_pending')).toHaveLength(1);
+    // June's payment, still the period's on record, is refunded in full: not applied yet.
+    await refunded(shop, payment.id);
+    expect((await getSub(shop, sub.id)).status).toBe('active');
+    expect(ofType(await subEvents(shop, sub.id), 'payment_refunded')).toEqual([]);
+    // The renewal is asked again and captured: July is paid by it.
+    const settled = await advanceClock(shop, clockId, '2027-07-01T00:02:00Z');
+    expect(settled.status, await settled.clone().text()).toBe(200);
+    await runDurableObjectAlarm(paymentStub(payment.id)); // the notice, told again
+    const events = await subEvents(shop, sub.id);
+    expect(ofType(events, 'renewed')).toHaveLength(1);
+    expect(ofType(events, 'payment_refunded').map((e) => e.data)).toMatchObject([
+      { paymentId: payment.id, full: true, currentPeriod: false },
+    ]);
+    expect((await getSub(shop, sub.id)).status).toBe('active');
+    expect((await check(shop, sub.customerId)).allowed).toBe(true);
   });
 
   it('another tenant cannot refund the payment (404), and nothing changes', async () => {
