@@ -53,7 +53,9 @@ const NOTICE_CURSOR = 'subscriptionNotified';
  * is a replay, a crash mid-payment resumes with the decision it saved (never a new one, which
  * could skip a provider that captured), and a Postgres outage delays the copy, never loses a
  * capture. Postgres gets a copy (payments, payment_attempts, payment_refunds) by write-through,
- * and by the alarm when that failed.
+ * and by the alarm when that failed. A refund of a subscription's payment is told to that
+ * subscription's object ({@link notifySubscription}) after it is saved, and again by the alarm
+ * until the subscription has answered: its outbox is the refunds past the notice's cursor.
  *
  * A refusal (a reused key, a refund beyond the capture) is a domain error, answered as an
  * {@link Outcome}: an error thrown here would lose its class on the way back over RPC.
@@ -634,8 +636,8 @@ export class PaymentDurableObject extends StatefulDurableObject implements Payme
 
   /**
    * Resumes a payment left `processing` (its call never finished), looks an `unknown` one up
-   * again (backing off: 30 s, 1, 2, 4… minutes, 8 times), and copies to Postgres what is not
-   * there yet. Every deadline it keeps is found again here from the record, so an alarm that
+   * again (backing off: 30 s, 1, 2, 4… minutes, 8 times), copies to Postgres what is not
+   * there yet, and tells the subscription of refunds it has not acknowledged. Every deadline it keeps is found again here from the record, so an alarm that
    * fires early (armed for an earlier deadline) only finds less to do.
    */
   protected override async onAlarm(): Promise<void> {
