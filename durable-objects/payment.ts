@@ -637,7 +637,8 @@ export class PaymentDurableObject extends StatefulDurableObject implements Payme
   /**
    * Resumes a payment left `processing` (its call never finished), looks an `unknown` one up
    * again (backing off: 30 s, 1, 2, 4… minutes, 8 times), copies to Postgres what is not
-   * there yet, and tells the subscription of refunds it has not acknowledged. Every deadline it keeps is found again here from the record, so an alarm that
+   * there yet, and tells the subscription of refunds it has not acknowledged. Every deadline it
+   * keeps is found again here from the record (the notice's from its cursor), so an alarm that
    * fires early (armed for an earlier deadline) only finds less to do.
    */
   protected override async onAlarm(): Promise<void> {

@@ -7,7 +7,7 @@
  * that add up to the whole count as full; a replayed refund counts once; another tenant cannot
  * refund.
  */
-import { env, runDurableObjectAlarm } from 'cloudflare:test';
+import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { subscriptionEvents, subscriptions } from '../../src/db/schema';
@@ -28,6 +28,7 @@ import {
   drainSubscription,
   getSub,
   paymentStub,
+  rewriteRecord,
   type Shop,
   type SubEvent,
   subEvents,
@@ -322,6 +323,44 @@ describe('what keeps access', () => {
     ]);
     expect((await getSub(shop, sub.id)).status).toBe('active');
     expect((await check(shop, sub.customerId)).allowed).toBe(true);
+  });
+
+  it('a first payment captured too late is refunded by the subscription itself: one event, its notice a duplicate', async () => {
+    const { subscription: sub, payment } = await bought(shop, '2027-09-01T00:00:00Z');
+    const clockId = (await getSub(shop, sub.id)).testClockId ?? '';
+    // As if the first payment's outcome had stayed unknown for the 23 hours an incomplete
+    // subscription has (a provider timed out and could not be asked), then been captured.
+    await rewriteRecord(sub.id, (r) => {
+      r.lifecycle = { ...r.lifecycle, status: 'incomplete', periodEnd: null };
+      r.openInvoice = { key: 'initial', amountDue: payment.amount, currency: 'USD', lines: [] };
+      r.periodPaymentId = null;
+      r.pendingCharge = {
+        type: 'initial',
+        key: 'initial',
+        n: '0',
+        purpose: 'checkout',
+        retryAt: r.createdAt + 23 * 3_600 + 60,
+        tries: 5,
+      };
+    });
+    const late = await advanceClock(shop, clockId, '2027-09-02T01:00:00Z');
+    expect(late.status, await late.clone().text()).toBe(200);
+    expect((await getSub(shop, sub.id)).status).toBe('incomplete_expired');
+    const refundedEvents = () =>
+      subEvents(shop, sub.id).then((events) => ofType(events, 'payment_refunded'));
+    expect((await refundedEvents()).map((e) => e.data)).toEqual([
+      { paymentId: payment.id, reason: 'incomplete_expired', ok: true },
+    ]);
+    // The payment object's notice (by its alarm: the refund did not wait for the subscription,
+    // which was waiting for it) finds the refund known.
+    await runDurableObjectAlarm(paymentStub(payment.id));
+    const cursor = await runInDurableObject(paymentStub(payment.id), (_i, state) =>
+      state.storage.get<number>('subscriptionNotified'),
+    );
+    expect(cursor).toBe(payment.amount);
+    expect(await refundedEvents()).toHaveLength(1);
+    const [listed] = await subPayments(shop, sub.id);
+    expect(listed).toMatchObject({ id: payment.id, amountRefunded: payment.amount });
   });
 
   it('another tenant cannot refund the payment (404), and nothing changes', async () => {
