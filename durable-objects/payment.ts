@@ -1,5 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import type { PaymentContract, PaymentEventInput, RefundInput } from '../src/contracts/payment';
+import type { RefundNotice } from '../src/contracts/subscription';
 import { getDb } from '../src/db/client';
 import { paymentAttempts, paymentRefunds, payments } from '../src/db/schema';
 import {
@@ -36,12 +37,25 @@ const RESUME_AFTER_MS = 30_000;
 const COPY_RETRY_MS = 5_000;
 
 /**
+ * A refund of a subscription's payment is told to the subscription's object: the refund call
+ * waits for it at most this long (the subscription may be mid-charge), and the alarm tells it
+ * again after 2 s, doubling up to 5 minutes, until it answers.
+ */
+const NOTICE_WAIT_MS = 5_000;
+const NOTICE_RETRY_MS = 2_000;
+const NOTICE_RETRY_MAX_MS = 5 * 60_000;
+/** Storage key: the `refundedAmount` the subscription has acknowledged (the notice's cursor). */
+const NOTICE_CURSOR = 'subscriptionNotified';
+
+/**
  * One logical payment (named by its id): the routing decision, every attempt, the result and
  * its refunds, held in this object's storage before anything is answered — so a retried call
  * is a replay, a crash mid-payment resumes with the decision it saved (never a new one, which
  * could skip a provider that captured), and a Postgres outage delays the copy, never loses a
  * capture. Postgres gets a copy (payments, payment_attempts, payment_refunds) by write-through,
- * and by the alarm when that failed.
+ * and by the alarm when that failed. A refund of a subscription's payment is told to that
+ * subscription's object ({@link notifySubscription}) after it is saved, and again by the alarm
+ * until the subscription has answered: its outbox is the refunds past the notice's cursor.
  *
  * A refusal (a reused key, a refund beyond the capture) is a domain error, answered as an
  * {@link Outcome}: an error thrown here would lose its class on the way back over RPC.
@@ -55,6 +69,8 @@ const COPY_RETRY_MS = 5_000;
  */
 export class PaymentDurableObject extends StatefulDurableObject implements PaymentContract {
   private record: PaymentRecord | undefined;
+  /** Notices to the subscription that failed in a row (the retry's backoff). */
+  private noticeFailures = 0;
 
   private async load(): Promise<PaymentRecord | undefined> {
     this.record ??= await this.ctx.storage.get<PaymentRecord>('payment');
@@ -161,7 +177,10 @@ export class PaymentDurableObject extends StatefulDurableObject implements Payme
    * sent, has no effect.
    */
   async applyEvent(input: PaymentEventInput): Promise<{ effect: WebhookEffect; detail: string }> {
-    return this.serialized(() => this.applyEventNow(input));
+    const out = await this.serialized(() => this.applyEventNow(input));
+    // A refund made at the provider reaches the subscription as one made here does.
+    await this.notifySubscription();
+    return out;
   }
 
   private async applyEventNow(
@@ -276,6 +295,7 @@ export class PaymentDurableObject extends StatefulDurableObject implements Payme
     record.refundedAmount += amount;
     record.copied = false;
     await this.save(record);
+    await this.armNotice(record);
     await this.copy();
     return { effect: 'applied', detail: `A refund of ${amount} made at the provider is recorded.` };
   }
@@ -457,7 +477,11 @@ export class PaymentDurableObject extends StatefulDurableObject implements Payme
   async refund(
     req: RefundInput,
   ): Promise<Outcome<{ refund: RefundRecord; payment: PaymentView; replayed: boolean }>> {
-    return this.serialized(() => asOutcome(() => this.refundNow(req)));
+    const out = await this.serialized(() => asOutcome(() => this.refundNow(req)));
+    // Outside the serialized part: the subscription, busy charging this payment, may call it.
+    // A replay tells it too if an earlier notice did not get through.
+    if (!req.deferNotice) await this.notifySubscription();
+    return out;
   }
 
   private async refundNow(
@@ -516,8 +540,77 @@ export class PaymentDurableObject extends StatefulDurableObject implements Payme
     if (outcome.status === 'succeeded') record.refundedAmount += amount;
     record.copied = false;
     await this.save(record);
+    if (outcome.status === 'succeeded') await this.armNotice(record);
     await this.copy();
     return { refund, payment: paymentView(record), replayed: false };
+  }
+
+  /**
+   * The outbox of the subscription's notice: a refund saved, the alarm is armed before the
+   * subscription is told, so a notice cut off (an eviction, a failure, a deferred notice) is sent
+   * by the alarm; one that got through leaves the alarm nothing to do.
+   */
+  private async armNotice(record: PaymentRecord): Promise<void> {
+    if (record.subscriptionId) await this.armAlarm(Date.now() + NOTICE_RETRY_MS);
+  }
+
+  /**
+   * Tells the subscription this payment belongs to about its refunds, unless it has been told
+   * of them all (the cursor {@link NOTICE_CURSOR} is the refunded amount it acknowledged). The
+   * notice carries every succeeded refund: the subscription applies each once by its id. On a
+   * failure, or no answer within {@link NOTICE_WAIT_MS}, the alarm tells it again. Answers
+   * whether the subscription knows everything.
+   */
+  private async notifySubscription(): Promise<boolean> {
+    const record = await this.load();
+    if (!record?.subscriptionId) return true;
+    const target = record.refundedAmount;
+    if (target <= ((await this.ctx.storage.get<number>(NOTICE_CURSOR)) ?? 0)) return true;
+    const notice: RefundNotice = {
+      paymentId: record.id,
+      tenantId: record.tenantId,
+      storefrontId: record.storefrontId,
+      mode: record.mode,
+      amount: record.amount,
+      currency: record.currency,
+      refunds: record.refunds
+        .filter((f) => f.status === 'succeeded')
+        .map((f) => ({ id: f.id, amount: f.amount, createdAt: f.createdAt })),
+    };
+    const ns = this.env.SUBSCRIPTION;
+    const told = ns.get(ns.idFromName(record.subscriptionId)).paymentRefunded(notice);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), NOTICE_WAIT_MS);
+    });
+    try {
+      const answer = await Promise.race([told, late]);
+      if (answer === 'late') throw new Error(`no answer within ${NOTICE_WAIT_MS} ms`);
+      if (answer.effect === 'retry') throw new Error('the subscription cannot take it yet');
+    } catch (err) {
+      told.catch(() => {}); // answered late, or failed: the alarm tells it again either way
+      this.noticeFailures += 1;
+      console.error(
+        JSON.stringify({
+          level: 'warn',
+          msg: 'subscription not told of a refund yet; retrying',
+          paymentId: record.id,
+          subscriptionId: record.subscriptionId,
+          error: err instanceof Error ? err.message : 'error',
+        }),
+      );
+      const backoff = NOTICE_RETRY_MS * 2 ** Math.min(10, this.noticeFailures - 1);
+      await this.armAlarm(Date.now() + Math.min(NOTICE_RETRY_MAX_MS, backoff));
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+    this.noticeFailures = 0;
+    // Forward only: two notices may finish out of order.
+    if (target > ((await this.ctx.storage.get<number>(NOTICE_CURSOR)) ?? 0)) {
+      await this.ctx.storage.put(NOTICE_CURSOR, target);
+    }
+    return true;
   }
 
   /** Copies the record to Postgres; on failure the alarm tries again (nothing is lost). */
@@ -543,8 +636,9 @@ export class PaymentDurableObject extends StatefulDurableObject implements Payme
 
   /**
    * Resumes a payment left `processing` (its call never finished), looks an `unknown` one up
-   * again (backing off: 30 s, 1, 2, 4… minutes, 8 times), and copies to Postgres what is not
-   * there yet. Every deadline it keeps is found again here from the record, so an alarm that
+   * again (backing off: 30 s, 1, 2, 4… minutes, 8 times), copies to Postgres what is not
+   * there yet, and tells the subscription of refunds it has not acknowledged. Every deadline it
+   * keeps is found again here from the record (the notice's from its cursor), so an alarm that
    * fires early (armed for an earlier deadline) only finds less to do.
    */
   protected override async onAlarm(): Promise<void> {
@@ -562,6 +656,8 @@ export class PaymentDurableObject extends StatefulDurableObject implements Payme
       }
       await this.copy();
     });
+    // Outside the serialized part, as after a refund call (see refund).
+    await this.notifySubscription();
   }
 
   /** Whether Postgres has this payment's latest state (tests, operations). */

@@ -3,6 +3,8 @@ import type {
   CurrentTerms,
   IdempotencyClaim,
   PlanChangeInput,
+  RefundNotice,
+  RefundNoticeResult,
   SubscriptionCommand,
   SubscriptionContract,
   SubscriptionResult,
@@ -108,6 +110,15 @@ const MIGRATIONS: readonly SqlMigration[] = [
     name: 'the charge under way (written before the payment object is called)',
     up: ['create table intent (id integer primary key check (id = 1), pending text not null)'],
   },
+  {
+    id: 3,
+    name: 'refunds of its payments, each once (as the payment objects tell them)',
+    up: [
+      `create table refunds (id text primary key, payment_id text not null, amount integer not null,
+        at integer not null)`,
+      'create index refunds_payment on refunds (payment_id)',
+    ],
+  },
 ];
 
 /**
@@ -133,6 +144,8 @@ export class SubscriptionDurableObject
   private record: SubscriptionRecord | null = null;
   /** Events of the operation under way, saved with the record. */
   private pending: { type: string; data: Record<string, unknown>; at: UnixSeconds }[] = [];
+  /** Refunds the operation under way learnt of (its own), saved with the record. */
+  private pendingRefunds: { id: string; paymentId: string; amount: number; at: UnixSeconds }[] = [];
   private copying: Promise<boolean> | null = null;
   private copyAgain = false;
   private copyFailures = 0;
@@ -263,6 +276,9 @@ export class SubscriptionDurableObject
           if (current) {
             r.terms = current.terms;
             r.dunning = current.dunning;
+            if (current.refundEndsAccess !== undefined) {
+              r.refundEndsAccess = current.refundEndsAccess;
+            }
           }
           // A change's proration date is fixed now, so asking again charges the same key.
           const resolved: SubscriptionCommand =
@@ -345,7 +361,12 @@ export class SubscriptionDurableObject
         provider: string | null;
         decline_code: string | null;
         created_at: string;
-      }>('select * from payments order by created_at, rowid')
+        refunded: number;
+      }>(
+        `select p.*, coalesce((select sum(f.amount) from refunds f where f.payment_id = p.id), 0)
+           as refunded
+         from payments p order by p.created_at, p.rowid`,
+      )
       .toArray()
       .map((p) => ({
         id: p.id,
@@ -353,6 +374,7 @@ export class SubscriptionDurableObject
         purpose: p.purpose,
         status: p.status as SubscriptionPayment['status'],
         amount: p.amount,
+        amountRefunded: p.refunded,
         currency: p.currency,
         provider: p.provider,
         declineCode: p.decline_code,
@@ -404,6 +426,137 @@ export class SubscriptionDurableObject
     };
   }
 
+  /**
+   * A payment of this subscription was refunded: told by the payment object after it recorded
+   * the refund, and again (its alarm, its next call) until this answers, so a notice may come
+   * twice or carry refunds told before. Each refund is recorded once, by its id, as a
+   * `payment_refunded` event. When the payment is the one that paid the current period
+   * ({@link SubscriptionRecord.periodPaymentId}), its refunds now add up to all of it, and the
+   * storefront's `subscriptions.refundEndsAccess` is on (as published now; else as last seen;
+   * default on), the subscription ends now, as a cancel-now with reason `refunded`, and the
+   * customer's entitlements lose it before this answers. A partial refund, an older period's
+   * payment or the setting off: recorded, access stays. A payment this subscription never made
+   * (another object's, another tenant's) is ignored.
+   */
+  async paymentRefunded(notice: RefundNotice): Promise<RefundNoticeResult> {
+    if (!this.exists()) return { effect: 'ignored', ended: false, status: null };
+    await this.ready();
+    const out = await this.serialized(async (): Promise<RefundNoticeResult> => {
+      this.pending = [];
+      const r = this.record;
+      if (!r) return { effect: 'ignored', ended: false, status: null };
+      const sql = this.ctx.storage.sql;
+      const paid = sql
+        .exec<{ amount: number; status: string }>(
+          'select amount, status from payments where id = ?',
+          notice.paymentId,
+        )
+        .toArray()[0];
+      const ours =
+        paid !== undefined &&
+        r.tenantId === notice.tenantId &&
+        r.storefrontId === notice.storefrontId &&
+        r.mode === notice.mode;
+      if (!ours && r.tenantId === notice.tenantId && this.chargeUnsettled(r)) {
+        // A charge whose answer was never saved may be this payment: not known yet, so the
+        // payment object tells it again (after the charge is settled) rather than losing it.
+        return { effect: 'retry', ended: false, status: r.lifecycle.status };
+      }
+      if (!ours) return { effect: 'ignored', ended: false, status: r.lifecycle.status };
+      const seen = sql
+        .exec<{ id: string; amount: number }>(
+          'select id, amount from refunds where payment_id = ?',
+          notice.paymentId,
+        )
+        .toArray();
+      const known = new Set(seen.map((f) => f.id));
+      const fresh = notice.refunds.filter((f) => !known.has(f.id) && f.amount > 0);
+      if (fresh.length === 0) {
+        return { effect: 'duplicate', ended: false, status: r.lifecycle.status };
+      }
+      if (this.chargeUnsettled(r)) {
+        // A charge of its is unknown at the provider: which period is paid (and whether ending
+        // now would leave that charge captured for nothing) is not known until it settles, so
+        // the notice waits; the payment object tells it again.
+        return { effect: 'retry', ended: false, status: r.lifecycle.status };
+      }
+      // Before the working copy: what is published now decides (an await, inside this call).
+      const published = await currentTerms(this.env, r).catch(() => null);
+      const w = this.working();
+      if (published?.refundEndsAccess !== undefined)
+        w.refundEndsAccess = published.refundEndsAccess;
+      const endsAccess = w.refundEndsAccess ?? true;
+      const now = this.now(w);
+      const current = this.periodPaymentOf(w) === notice.paymentId;
+      let refunded = seen.reduce((sum, f) => sum + f.amount, 0);
+      for (const f of fresh) {
+        refunded += f.amount;
+        this.pendingRefunds.push({
+          id: f.id,
+          paymentId: notice.paymentId,
+          amount: f.amount,
+          at: now,
+        });
+        this.emit(
+          'payment_refunded',
+          {
+            paymentId: notice.paymentId,
+            refundId: f.id,
+            amount: f.amount,
+            currency: notice.currency,
+            refundedAmount: refunded,
+            full: refunded >= paid.amount,
+            currentPeriod: current,
+          },
+          now,
+        );
+      }
+      const full = refunded >= paid.amount;
+      const cancel = transition(w.lifecycle, { type: 'cancel_now', at: now });
+      let ended = false;
+      if (full && current && endsAccess && cancel.ok) {
+        w.lifecycle = cancel.state;
+        w.cancelledAt = now;
+        w.openInvoice = null;
+        w.streak = null;
+        this.emit(
+          'cancelled',
+          { atPeriodEnd: false, reason: 'refunded', paymentId: notice.paymentId },
+          now,
+        );
+        ended = true;
+      }
+      // The refunds, the events and the state in one transaction: seen once, applied once.
+      this.save(w);
+      return { effect: 'applied', ended, status: w.lifecycle.status };
+    });
+    // As every change: the entitlements object has it before this answers, then the copy.
+    await this.afterChange();
+    return out;
+  }
+
+  /** Whether a charge is under way or unanswered (its payment may not be listed yet). */
+  private chargeUnsettled(r: SubscriptionRecord): boolean {
+    if (r.pendingCharge) return true;
+    return this.ctx.storage.sql.exec('select 1 from intent').toArray().length > 0;
+  }
+
+  /**
+   * The payment that paid the current period. A record made before it was kept: the latest
+   * succeeded payment that is not a proration of a change (which never paid a whole period).
+   */
+  private periodPaymentOf(r: SubscriptionRecord): string | null {
+    if (r.periodPaymentId !== undefined) return r.periodPaymentId;
+    return (
+      this.ctx.storage.sql
+        .exec<{ id: string }>(
+          `select id from payments where status = 'succeeded' and purpose <> 'plan_change'
+           order by created_at desc, rowid desc limit 1`,
+        )
+        .toArray()[0]?.id ?? null
+    );
+  }
+
   // ── Creating ────────────────────────────────────────────────────────────────────────────
 
   private async create(input: CheckoutInput): Promise<SubscriptionResult & { status: number }> {
@@ -434,6 +587,8 @@ export class SubscriptionDurableObject
       endedAt: null,
       pausedAt: null,
       version: 0,
+      periodPaymentId: null,
+      ...(input.refundEndsAccess === undefined ? {} : { refundEndsAccess: input.refundEndsAccess }),
     };
     const created = {
       bundleId: input.bundle.id,
@@ -510,6 +665,7 @@ export class SubscriptionDurableObject
         at: now,
         periodEnd: billing.period.end,
       });
+      draft.periodPaymentId = payment?.id ?? null;
       this.emit('activated', { paymentId: payment?.id ?? null }, now);
       this.save(draft);
       return { subscription: subscriptionView(draft), payment, declined: false, status: 201 };
@@ -592,6 +748,8 @@ export class SubscriptionDurableObject
           ...(preview.anchorReset ? { periodEnd: next.period.end } : {}),
         });
         r.billing = next;
+        // A new cadence restarts the cycle: what this change charged paid the new period.
+        if (preview.anchorReset) r.periodPaymentId = payment?.id ?? null;
         if (preview.timing === 'period_end') {
           r.pendingBundle = c.bundle;
           this.emit(
@@ -671,12 +829,19 @@ export class SubscriptionDurableObject
       if (!allowed.ok) {
         // Captured too late to activate (its outcome was unknown past the 23 hours): never keep
         // money for nothing — refund it in full, and let the subscription expire.
+        // Its notice comes by the payment's alarm (waiting for it here would wait for this call),
+        // and finds this refund recorded: no second event.
         const refund = await this.env.PAYMENT.get(this.env.PAYMENT.idFromName(payment.id))
           .refund({
             reason: 'incomplete subscription expired',
             idempotencyKey: `expired:${payment.id}`,
+            deferNotice: true,
           })
           .catch(() => null);
+        if (refund?.ok && refund.value.refund.status === 'succeeded') {
+          const { id, amount } = refund.value.refund;
+          this.pendingRefunds.push({ id, paymentId: payment.id, amount, at: now });
+        }
         this.emit(
           'payment_refunded',
           { paymentId: payment.id, reason: 'incomplete_expired', ok: refund?.ok ?? false },
@@ -695,6 +860,8 @@ export class SubscriptionDurableObject
       r.lifecycle = this.step(r.lifecycle, { type: 'dunning_recovered', at: now });
       this.emit('recovered', { paymentId: payment.id }, now);
     }
+    // The open invoice was the current period's (the first, or the renewal being dunned).
+    r.periodPaymentId = payment.id;
     r.openInvoice = null;
     r.streak = null;
   }
@@ -772,6 +939,7 @@ export class SubscriptionDurableObject
     r.billing = next;
     r.lifecycle = this.step(r.lifecycle, { type: 'resume', at: now, periodEnd: next.period.end });
     r.pausedAt = null;
+    r.periodPaymentId = payment?.id ?? null;
     this.emit('resumed', { how, paymentId: payment?.id ?? null }, now);
     return payment;
   }
@@ -825,6 +993,9 @@ export class SubscriptionDurableObject
         if (current) {
           r.terms = current.terms;
           r.dunning = current.dunning;
+          if (current.refundEndsAccess !== undefined) {
+            r.refundEndsAccess = current.refundEndsAccess;
+          }
         }
         refreshed = true;
       }
@@ -1013,6 +1184,8 @@ export class SubscriptionDurableObject
     } as LifecycleEvent);
     const previous = r.billing;
     r.billing = next;
+    // The new period is paid by this payment (none: nothing was due), or not yet (dunning).
+    r.periodPaymentId = paidNow ? (payment?.id ?? null) : null;
     if (switched && r.pendingBundle) {
       this.emit(
         'plan_changed',
@@ -1173,9 +1346,20 @@ export class SubscriptionDurableObject
     r.version += 1;
     const events = this.pending;
     this.pending = [];
+    const refunds = this.pendingRefunds;
+    this.pendingRefunds = [];
     const sql = this.ctx.storage.sql;
     const json = JSON.stringify(r);
     this.ctx.storage.transactionSync(() => {
+      for (const f of refunds) {
+        sql.exec(
+          'insert into refunds (id, payment_id, amount, at) values (?, ?, ?, ?) on conflict (id) do nothing',
+          f.id,
+          f.paymentId,
+          f.amount,
+          f.at,
+        );
+      }
       let seq = this.lastSeq();
       for (const e of events) {
         seq += 1;

@@ -13,6 +13,11 @@ export interface RefundInput {
   amount?: number;
   reason: string | null;
   idempotencyKey: string;
+  /**
+   * Do not wait for the subscription's notice (its alarm sends it): for the subscription object
+   * itself refunding, which would otherwise wait for its own serialized call.
+   */
+  deferNotice?: boolean;
 }
 
 /** A verified provider event, for the payment it names, as the webhook receiver hands it on. */

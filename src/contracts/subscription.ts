@@ -61,6 +61,36 @@ export type SubscriptionCommand =
 export interface CurrentTerms {
   terms: ChargeTerms;
   dunning: DunningConfig;
+  /** The storefront's `subscriptions.refundEndsAccess` (absent: not known, the default true). */
+  refundEndsAccess?: boolean;
+}
+
+/**
+ * What a payment object tells its subscription after a refund (durable-objects/payment.ts):
+ * the payment and every succeeded refund of it so far, so a redelivery, or two notices crossing,
+ * apply each refund once (by its id).
+ */
+export interface RefundNotice {
+  paymentId: string;
+  tenantId: string;
+  storefrontId: string;
+  mode: string;
+  /** The payment's captured amount (minor units of `currency`). */
+  amount: number;
+  currency: string;
+  refunds: { id: string; amount: number; createdAt: string }[];
+}
+
+/** What the subscription did with a {@link RefundNotice}. */
+export interface RefundNoticeResult {
+  /**
+   * `applied`: new refunds recorded; `duplicate`: all seen before; `ignored`: not its payment;
+   * `retry`: not known yet (a charge of its is unsettled): tell it again later.
+   */
+  effect: 'applied' | 'duplicate' | 'ignored' | 'retry';
+  /** Whether this notice ended the subscription (a full refund of the current period's payment). */
+  ended: boolean;
+  status: string | null;
 }
 
 /** A change's preview, as `POST …/change/preview` answers it. */
@@ -111,4 +141,9 @@ export interface SubscriptionContract extends Rpc.DurableObjectBranded {
   advanceTo(at: UnixSeconds): Promise<{ fired: number; nextDue: UnixSeconds | null }>;
   /** Whether Postgres has every event and the latest state (tests, operations). */
   copied(): Promise<{ copied: boolean; events: number; copiedEvents: number }>;
+  /**
+   * A payment of this subscription was refunded (told by the payment object, again until it
+   * answers): each refund recorded once; a full refund of the current period's payment ends it.
+   */
+  paymentRefunded(notice: RefundNotice): Promise<RefundNoticeResult>;
 }

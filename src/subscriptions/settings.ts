@@ -1,5 +1,6 @@
 /**
- * What a tenant configures about subscriptions: a bundle's trial, a storefront's dunning.
+ * What a tenant configures about subscriptions: a bundle's trial, a storefront's dunning and
+ * whether a full refund of the current period's payment ends access.
  * Validated on write (the tenant spec), published in the storefront's snapshot, read by the
  * subscription object at checkout and at every renewal.
  */
@@ -27,8 +28,14 @@ export const SubscriptionSettingsSchema = z.strictObject({
     graceDays: 14,
     endState: 'ended',
   }),
+  /**
+   * Whether a full refund of the payment that paid the current period ends the subscription
+   * (and its entitlements) at once, as a cancel-now with reason `refunded`. Off: access stays
+   * to the period's end, the refund is only recorded.
+   */
+  refundEndsAccess: z.boolean().default(true),
 });
-export type SubscriptionSettings = { dunning: DunningConfig };
+export type SubscriptionSettings = { dunning: DunningConfig; refundEndsAccess: boolean };
 
 export const DEFAULT_SUBSCRIPTION_SETTINGS: SubscriptionSettings = SubscriptionSettingsSchema.parse(
   {},

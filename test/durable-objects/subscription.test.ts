@@ -5,7 +5,7 @@
  * 23 hours on. Times are moved by rewriting the stored record (test/helpers/subscriptions.ts
  * `backdate`), never by waiting.
  */
-import { runDurableObjectAlarm } from 'cloudflare:test';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { and, eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -41,6 +41,7 @@ import {
   drainSubscription,
   getSub,
   isoSeconds,
+  paymentStub,
   type Shop,
   settledAlarm,
   subEvents,
@@ -364,6 +365,139 @@ describe('the expiry of an incomplete subscription', () => {
     });
     await expectProblem(revive, 409, 'invalid_state');
     expect(await subPayments(shop, id)).toHaveLength(1);
+  });
+});
+
+describe('refund notices from the payment object', () => {
+  const paymentAlarm = (id: string) =>
+    runInDurableObject(paymentStub(id), (_i, state) => state.storage.getAlarm());
+  const noticeCursor = (id: string) =>
+    runInDurableObject(paymentStub(id), (_i, state) =>
+      state.storage.get<number>('subscriptionNotified'),
+    );
+  /** Writes (or clears) an unanswered charge's intent in the subscription's storage. */
+  const unsettle = (subId: string, on: boolean) =>
+    runInDurableObject(subscriptionStub(subId), (_i, state) => {
+      const sql = state.storage.sql;
+      if (!on) return void sql.exec('delete from intent');
+      sql.exec(
+        'insert into intent (id, pending) values (1, ?)',
+        JSON.stringify({ type: 'action', retryAt: 0, tries: 0 }),
+      );
+    });
+  const bought = async () => {
+    const sub = await subscribe(shop, {
+      bundleId: 'pro-plan',
+      customer: { email: buyerEmail() },
+      paymentMethodId: await tokenize(shop),
+    });
+    const [payment] = await subPayments(shop, sub.id);
+    if (!payment) throw new Error('no payment');
+    return { sub, payment };
+  };
+
+  it('a refund whose notice was cut off reaches the subscription by the payment’s alarm; a redelivery changes nothing', async () => {
+    const { sub, payment } = await bought();
+    // The subscription takes no notice for now (a charge of its unanswered), so nothing that
+    // might tell it meanwhile (the provider's refund webhook, the alarm on its own) gets through.
+    await unsettle(sub.id, true);
+    // Recorded at the payment, the notice not sent (as a call cut off after the refund).
+    const out = await paymentStub(payment.id).refund({
+      reason: null,
+      idempotencyKey: 'cut-off',
+      deferNotice: true,
+    });
+    if (!out.ok) throw new Error(out.error.message);
+    expect(out.value.payment.amountRefunded).toBe(payment.amount);
+    expect((await getSub(shop, sub.id)).status).toBe('active');
+    expect(await noticeCursor(payment.id)).toBeUndefined();
+    // Armed for the notice before anything was sent, and again after each refusal.
+    const armed = await paymentAlarm(payment.id);
+    expect(armed).not.toBeNull();
+    expect(armed ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(Date.now() + 5 * 60_000);
+
+    await unsettle(sub.id, false);
+    await runDurableObjectAlarm(paymentStub(payment.id));
+    expect((await getSub(shop, sub.id)).status).toBe('cancelled');
+    expect(await noticeCursor(payment.id)).toBe(payment.amount);
+    const events = await subEvents(shop, sub.id);
+    expect(events.filter((e) => e.type === 'payment_refunded')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'cancelled').map((e) => e.data.reason)).toEqual([
+      'refunded',
+    ]);
+
+    // The same notice again (a redelivery), and notices that are not this subscription's.
+    const notice = {
+      paymentId: payment.id,
+      tenantId: t.tenantId,
+      storefrontId: t.storefronts['us-store'] ?? '',
+      mode: 'test',
+      amount: payment.amount,
+      currency: 'USD',
+      refunds: out.value.payment.refunds.map((f) => ({
+        id: f.id,
+        amount: f.amount,
+        createdAt: f.createdAt,
+      })),
+    };
+    const sub$ = subscriptionStub(sub.id);
+    expect(await sub$.paymentRefunded(notice)).toEqual({
+      effect: 'duplicate',
+      ended: false,
+      status: 'cancelled',
+    });
+    const forged = { ...notice, refunds: [{ id: 're_forged', amount: 1, createdAt: '' }] };
+    expect((await sub$.paymentRefunded({ ...forged, tenantId: 'ten_other' })).effect).toBe(
+      'ignored',
+    );
+    expect((await sub$.paymentRefunded({ ...forged, paymentId: 'pay_other' })).effect).toBe(
+      'ignored',
+    );
+    await runDurableObjectAlarm(paymentStub(payment.id)); // whatever is left armed: nothing to tell
+    expect(await subEvents(shop, sub.id)).toHaveLength(events.length);
+  });
+
+  it('a subscription that cannot take the notice yet is told again by the payment’s alarm', async () => {
+    const { sub, payment } = await bought();
+    // The subscription does not know the payment yet and a charge of its is unanswered (as
+    // after a crash between the charge and saving it): it refuses the notice for now.
+    const saved = await runInDurableObject(subscriptionStub(sub.id), (_i, state) => {
+      const sql = state.storage.sql;
+      const row = sql.exec('select * from payments where id = ?', payment.id).one();
+      sql.exec('delete from payments where id = ?', payment.id);
+      sql.exec(
+        'insert into intent (id, pending) values (1, ?)',
+        JSON.stringify({ type: 'action', retryAt: 0, tries: 0 }),
+      );
+      return row;
+    });
+    const res = await call(shop.host, `/v1/payments/${payment.id}/refunds`, {
+      method: 'POST',
+      key: shop.sk,
+      body: {},
+      headers: { 'idempotency-key': 'refund-told-later' },
+    });
+    expect(res.status, await res.clone().text()).toBe(201); // the refund stands
+    expect(await noticeCursor(payment.id)).toBeUndefined();
+    expect((await getSub(shop, sub.id)).status).toBe('active');
+    expect(await paymentAlarm(payment.id)).not.toBeNull();
+    // The charge is settled (the row back, the intent gone): the alarm's notice is taken.
+    await runInDurableObject(subscriptionStub(sub.id), (_i, state) => {
+      const sql = state.storage.sql;
+      const cols = Object.keys(saved);
+      sql.exec(
+        `insert into payments (${cols.join(', ')}) values (${cols.map(() => '?').join(', ')})`,
+        ...cols.map((c) => saved[c] as SqlStorageValue),
+      );
+      sql.exec('delete from intent');
+    });
+    await runDurableObjectAlarm(paymentStub(payment.id));
+    expect(await noticeCursor(payment.id)).toBe(payment.amount);
+    expect((await getSub(shop, sub.id)).status).toBe('cancelled');
+    const refundedEvents = (await subEvents(shop, sub.id)).filter(
+      (e) => e.type === 'payment_refunded',
+    );
+    expect(refundedEvents).toHaveLength(1);
   });
 });
 

@@ -256,6 +256,7 @@ function currentTermsOf(c: Ctx): CurrentTerms {
       ...(country ? { country } : {}),
     },
     dunning: sf.subscriptions.dunning,
+    refundEndsAccess: sf.subscriptions.refundEndsAccess,
   };
 }
 
@@ -529,6 +530,7 @@ export const subscriptionRoutes = newRouter()
           paymentMethod,
           terms: current.terms,
           dunning: current.dunning,
+          refundEndsAccess: current.refundEndsAccess,
           testClock,
           targetingKey: body.targetingKey ?? null,
           campaign: body.campaign ?? null,

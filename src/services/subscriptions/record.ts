@@ -57,6 +57,8 @@ export interface CheckoutInput {
   paymentMethod: StoredPaymentMethod | null;
   terms: ChargeTerms;
   dunning: DunningConfig;
+  /** The storefront's `subscriptions.refundEndsAccess` as the checkout's edge saw it. */
+  refundEndsAccess?: boolean;
   testClock: { id: string; now: UnixSeconds } | null;
   targetingKey: string | null;
   campaign: string | null;
@@ -80,6 +82,8 @@ export interface SubscriptionPayment {
   key: string;
   status: PaymentView['status'];
   amount: number;
+  /** What was refunded of it so far, as the payment object told the subscription. */
+  amountRefunded: number;
   currency: string;
   provider: string | null;
   declineCode: string | null;
@@ -130,6 +134,15 @@ export interface SubscriptionRecord {
    * answer was lost, and a new attempt after a decline is a new payment.
    */
   chargeSeq?: number;
+  /**
+   * The payment that paid the current period (the checkout's, a renewal's, the retry that
+   * recovered it, a resume's, a change that restarted the cycle), null when the period was not
+   * paid by a payment (a trial, a zero or credited invoice, unpaid). A full refund of it ends
+   * access when {@link refundEndsAccess}. Absent on records made before it was kept.
+   */
+  periodPaymentId?: string | null;
+  /** The storefront's `subscriptions.refundEndsAccess` as last seen (absent: the default, true). */
+  refundEndsAccess?: boolean;
 }
 
 export type PendingCharge =

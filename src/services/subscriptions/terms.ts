@@ -1,6 +1,6 @@
 /**
  * The storefront's terms for a charge as published now (routing, killswitched providers,
- * dunning): what a renewal, which has no request around it, reads before charging. From the
+ * dunning, whether a refund ends access): what a renewal, which has no request around it, reads before charging. From the
  * tenant's config object (killswitches, the snapshot version) and the storefront's snapshot in
  * KV, both cached in the isolate.
  */
@@ -33,5 +33,6 @@ export async function currentTerms(
       ...(r.terms.country ? { country: r.terms.country } : {}),
     },
     dunning: sf.subscriptions.dunning,
+    refundEndsAccess: sf.subscriptions.refundEndsAccess,
   };
 }

@@ -62,9 +62,10 @@ export const StorefrontSpecSchema = z.strictObject({
     .default({}),
   /** `Cache-Control` of its reads per resource and channel; the README lists the defaults. */
   cachePolicy: CachePolicySchema.default({}),
-  /** Subscriptions sold here: dunning (retry days, grace, end state). */
+  /** Subscriptions sold here: dunning (retry days, grace, end state), refunds ending access. */
   subscriptions: SubscriptionSettingsSchema.default({
     dunning: { retryDays: [1, 3, 7, 14], graceDays: 14, endState: 'ended' },
+    refundEndsAccess: true,
   }),
 });
 
