@@ -222,6 +222,31 @@ describe('entitlements tokens', () => {
     await expectProblem(await tokenCheck(otherShop, token, 'dash'), 401, 'unauthenticated');
   });
 
+  it('a full refund of the current period’s payment revokes earlier tokens too', async () => {
+    const c = await customerWithToken(shop);
+    const sub = await buy(c, 'tok-basic');
+    const first = (await read(shop, c.token)).token as string;
+    expect((await tokenCheck(shop, first, 'dash')).status).toBe(200);
+    const payments = await call(shop.host, `/v1/subscriptions/${sub.id}/payments`, {
+      key: shop.sk,
+    });
+    const [p] = (await json<{ items: { id: string }[] }>(payments)).items;
+    const refunded = await call(shop.host, `/v1/payments/${p?.id}/refunds`, {
+      method: 'POST',
+      key: shop.sk,
+      body: {},
+      headers: { 'idempotency-key': crypto.randomUUID() },
+    });
+    expect(refunded.status, await refunded.clone().text()).toBe(201);
+    await vi.waitFor(
+      async () => {
+        expect((await tokenCheck(shop, first, 'dash')).status).toBe(401);
+      },
+      { timeout: 5_000, interval: 100 },
+    );
+    await expectProblem(await tokenCheck(shop, first, 'dash'), 401, 'token_revoked');
+  });
+
   it('a cancel revokes earlier tokens at the edge; a new subscription does not', async () => {
     const c = await customerWithToken(shop);
     const basic = await buy(c, 'tok-basic');
