@@ -14,6 +14,7 @@ import type {
 } from '../src/contracts/customer-entitlements';
 import {
   foldEntitlements,
+  type QuotaPart,
   type ResolvedEntitlement,
   type SourceState,
 } from '../src/entitlements/fold';
@@ -99,7 +100,29 @@ const MIGRATIONS: readonly SqlMigration[] = [
         expires_at integer not null, revoked_at integer)`,
     ],
   },
+  {
+    id: 6,
+    name: 'a quota counter per granting source',
+    up: [
+      `create table quota_buckets (key text not null, source text not null,
+        used integer not null, window_end integer not null, primary key (key, source))`,
+    ],
+  },
 ];
+
+/** One source's part of a quota in its current window (see `buckets`). */
+interface Bucket {
+  source: string;
+  limit: number;
+  used: number;
+  windowEnd: UnixSeconds;
+}
+
+/** When capacity of a quota first comes back: the earliest end of a part that has been used. */
+function resetOf(buckets: readonly Bucket[]): UnixSeconds {
+  const used = buckets.filter((b) => b.used > 0);
+  return Math.min(...(used.length ? used : buckets).map((b) => b.windowEnd));
+}
 
 /** Change events kept per customer (the newest; older ones are dropped). */
 const EVENTS_KEPT = 1_000;
@@ -111,6 +134,8 @@ const REVOCATION_RETRY_MS = 1_000;
 interface HeldToken {
   token: string;
   version: number;
+  /** unix seconds (its `iat`). */
+  issuedAt?: number;
   /** Epoch ms. */
   expiresAt: number;
 }
@@ -248,18 +273,20 @@ export class CustomerEntitlementsDurableObject
     return this.resolve().map((e) => this.view(e));
   }
 
-  async read(owner: EntitlementsOwner): Promise<EntitlementsRead> {
+  async read(owner: EntitlementsOwner, o: { renew?: boolean } = {}): Promise<EntitlementsRead> {
     await this.ready();
     this.learnOwner(owner);
     // A change that only time made (a cancelled period's end, a grace period over) is noticed
     // here too, before a token says otherwise.
     await this.settleChange({ kind: 'time' });
-    const token = await this.currentToken();
+    const token = await this.currentToken(o.renew === true);
     return {
       version: this.version,
       entitlements: this.resolve().map((e) => this.view(e)),
       token: token?.token ?? null,
       tokenExpiresAt: token ? new Date(token.expiresAt).toISOString() : null,
+      tokenIssuedAt: token?.issuedAt ?? null,
+      tokenVersion: token?.version ?? null,
     };
   }
 
@@ -327,7 +354,7 @@ export class CustomerEntitlementsDurableObject
     const version = this.version;
     const o = this.owner;
     const event: EntitlementsEvent = {
-      id: `entevt_${version}`,
+      id: newId('entevt'),
       type: 'customer.entitlements.updated',
       version,
       customerId: o?.customerId ?? null,
@@ -389,39 +416,43 @@ export class CustomerEntitlementsDurableObject
    * The token of the current version, signed anew when it is missing, of an older version or
    * past half its life; null when the tenant has no signing key at the edge yet.
    */
-  private async currentToken(): Promise<HeldToken | null> {
+  private async currentToken(renew = false): Promise<HeldToken | null> {
     const o = this.owner;
     if (!o) return null;
-    const now = Date.now();
     const t = this.token;
     const renewAfter = t
       ? t.expiresAt - ENTITLEMENTS_TOKEN_TTL_SECONDS * 1000 * TOKEN_RENEW_FRACTION
       : 0;
-    if (t && t.version === this.version && now < renewAfter) return t;
-    const signer = await loadSigner(this.env, o.tenantId, now);
-    if (!signer) return null;
-    const version = this.version;
-    const token = await signEntitlementsToken(signer.key, {
-      issuer: signer.issuer,
-      storefrontId: o.storefrontId,
-      customerId: o.customerId,
-      tenantId: o.tenantId,
-      mode: o.mode === 'test' ? 'test' : 'live',
-      version,
-      entitlements: this.held,
-      now,
-    });
-    const held = {
-      token,
-      version,
-      expiresAt: (Math.floor(now / 1000) + ENTITLEMENTS_TOKEN_TTL_SECONDS) * 1000,
-    };
-    // Signing awaited: keep it only if no change came in meanwhile.
-    if (version === this.version) {
+    if (!renew && t && t.version === this.version && Date.now() < renewAfter) return t;
+    // A change that lands while signing awaits makes the token stale: sign again (a few times
+    // at most; changes of one customer are rare).
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const now = Date.now();
+      const signer = await loadSigner(this.env, o.tenantId, now);
+      if (!signer) return null;
+      const version = this.version;
+      const token = await signEntitlementsToken(signer.key, {
+        issuer: signer.issuer,
+        storefrontId: o.storefrontId,
+        customerId: o.customerId,
+        tenantId: o.tenantId,
+        mode: o.mode === 'test' ? 'test' : 'live',
+        version,
+        entitlements: this.held,
+        now,
+      });
+      if (version !== this.version) continue;
+      const held = {
+        token,
+        version,
+        issuedAt: Math.floor(now / 1000),
+        expiresAt: (Math.floor(now / 1000) + ENTITLEMENTS_TOKEN_TTL_SECONDS) * 1000,
+      };
       this.token = held;
       this.putMeta('token', held);
+      return held;
     }
-    return held;
+    return null;
   }
 
   /** The alarm at the next time an entitlement's access ends on its own (wall-clock ones). */
@@ -519,6 +550,16 @@ export class CustomerEntitlementsDurableObject
     const now = Date.now();
     const row = this.slotRow(key, slotId, now);
     if (!row) return { ok: false, reason: 'no_such_slot', slots: this.slotCounts(key, now) };
+    // The grant may have shrunk or lapsed since the reservation: confirm only within it.
+    const granted = this.slotGrant(key);
+    if ('reason' in granted) return { ok: false, reason: granted.reason, slots: null };
+    const confirmed =
+      this.ctx.storage.sql
+        .exec<{ n: number }>('select count(*) as n from slots where key = ? and confirmed = 1', key)
+        .toArray()[0]?.n ?? 0;
+    if (!row.confirmed && confirmed >= granted.count) {
+      return { ok: false, reason: 'slots_exhausted', slots: this.slotCounts(key, now) };
+    }
     this.ctx.storage.sql.exec(
       'update slots set confirmed = 1, expires_at = null where id = ?',
       slotId,
@@ -593,23 +634,39 @@ export class CustomerEntitlementsDurableObject
         resetsAt: null,
       };
     }
-    const c = this.counter(key, e.quota);
-    const remaining = Math.max(0, e.quota.limit - c.used);
+    const buckets = this.buckets(key, e.quota.parts);
+    const remaining = buckets.reduce((n, b) => n + Math.max(0, b.limit - b.used), 0);
     if (quantity > remaining) {
-      return { ok: false, reason: 'quota_exhausted', remaining, resetsAt: apiTime(c.windowEnd) };
+      return {
+        ok: false,
+        reason: 'quota_exhausted',
+        remaining,
+        resetsAt: apiTime(resetOf(buckets)),
+      };
     }
-    const used = c.used + quantity;
-    this.ctx.storage.sql.exec(
-      `insert into counters (key, used, window_end) values (?, ?, ?)
-       on conflict (key) do update set used = excluded.used, window_end = excluded.window_end`,
-      key,
-      used,
-      c.windowEnd,
-    );
+    // Spend from the part whose window ends first (its units would lapse soonest).
+    let left = quantity;
+    for (const b of buckets) {
+      const take = Math.min(left, Math.max(0, b.limit - b.used));
+      if (take === 0) continue;
+      b.used += take;
+      left -= take;
+      this.ctx.storage.sql.exec(
+        `insert into quota_buckets (key, source, used, window_end) values (?, ?, ?, ?)
+         on conflict (key, source) do update set used = excluded.used,
+           window_end = excluded.window_end`,
+        key,
+        b.source,
+        b.used,
+        b.windowEnd,
+      );
+      if (left === 0) break;
+    }
+    const used = buckets.reduce((n, b) => n + b.used, 0);
     return {
       ok: true,
-      remaining: e.quota.limit - used,
-      resetsAt: apiTime(c.windowEnd),
+      remaining: remaining - quantity,
+      resetsAt: apiTime(resetOf(buckets)),
       used,
       limit: e.quota.limit,
     };
@@ -670,19 +727,68 @@ export class CustomerEntitlementsDurableObject
     return foldEntitlements(this.allSources(), Math.floor(Date.now() / 1000));
   }
 
-  /** The counter of `key` in the current window (a window that has ended counts from zero). */
-  private counter(
+  /**
+   * Each granting source's part of the quota `key` in its current window, earliest-ending first.
+   * A part counts from zero once its window has moved on (a renewal, the next calendar period);
+   * a window that ended without moving on (a period over, its renewal not delivered yet) keeps
+   * counting, so the gap never grants anew; a window that shrank (a plan change to a shorter
+   * cycle) keeps what was used until its new end.
+   */
+  private buckets(key: string, parts: readonly QuotaPart[]): Bucket[] {
+    const sql = this.ctx.storage.sql;
+    const rows = new Map(
+      sql
+        .exec<{ source: string; used: number; window_end: number }>(
+          'select source, used, window_end from quota_buckets where key = ?',
+          key,
+        )
+        .toArray()
+        .map((r) => [r.source, r]),
+    );
+    if (rows.size === 0) this.adoptCounter(key, parts, rows);
+    return parts
+      .map((p) => {
+        const r = rows.get(p.source);
+        const fresh = !r || p.windowEnd > r.window_end;
+        return {
+          source: p.source,
+          limit: p.limit,
+          used: fresh ? 0 : r.used,
+          windowEnd: p.windowEnd,
+        };
+      })
+      .sort((a, b) => a.windowEnd - b.windowEnd || (a.source < b.source ? -1 : 1));
+  }
+
+  /**
+   * A counter kept before quotas were counted per source (one per key, table `counters`) becomes
+   * the part whose window it counted (else the earliest-ending part's), so no count is lost.
+   */
+  private adoptCounter(
     key: string,
-    quota: { windowEnd: UnixSeconds; now: UnixSeconds },
-  ): { used: number; windowEnd: UnixSeconds } {
-    const row = this.ctx.storage.sql
+    parts: readonly QuotaPart[],
+    rows: Map<string, { source: string; used: number; window_end: number }>,
+  ): void {
+    const sql = this.ctx.storage.sql;
+    const old = sql
       .exec<{ used: number; window_end: number }>(
         'select used, window_end from counters where key = ?',
         key,
       )
       .toArray()[0];
-    if (!row || quota.now >= row.window_end) return { used: 0, windowEnd: quota.windowEnd };
-    return { used: row.used, windowEnd: row.window_end };
+    if (!old || parts.length === 0) return;
+    const first = [...parts].sort((a, b) => a.windowEnd - b.windowEnd)[0] as QuotaPart;
+    const part = parts.find((p) => p.windowEnd === old.window_end) ?? first;
+    const row = { source: part.source, used: old.used, window_end: old.window_end };
+    sql.exec(
+      'insert into quota_buckets (key, source, used, window_end) values (?, ?, ?, ?)',
+      key,
+      row.source,
+      row.used,
+      row.window_end,
+    );
+    sql.exec('delete from counters where key = ?', key);
+    rows.set(row.source, row);
   }
 
   private view(e: ResolvedEntitlement): EntitlementView {
@@ -694,12 +800,12 @@ export class CustomerEntitlementsDurableObject
       source: e.source,
     };
     if (e.quota) {
-      const c = this.counter(e.key, e.quota);
+      const buckets = this.buckets(e.key, e.quota.parts);
       v.quota = {
         limit: e.quota.limit,
-        used: c.used,
-        remaining: Math.max(0, e.quota.limit - c.used),
-        resetsAt: apiTime(c.windowEnd),
+        used: buckets.reduce((n, b) => n + b.used, 0),
+        remaining: buckets.reduce((n, b) => n + Math.max(0, b.limit - b.used), 0),
+        resetsAt: apiTime(resetOf(buckets)),
       };
     }
     if (e.slots) {

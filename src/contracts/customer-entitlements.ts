@@ -64,6 +64,10 @@ export interface EntitlementsRead {
   /** The current entitlements token (null while the tenant has no signing key at the edge). */
   token: string | null;
   tokenExpiresAt: string | null;
+  /** The token's `iat` (unix seconds) and `ver`, so the caller can check it against the edge's
+   * revocations (and ask for a new one with `renew`). */
+  tokenIssuedAt: number | null;
+  tokenVersion: number | null;
 }
 
 /** One entitlement as `GET /v1/entitlements` shows it. */
@@ -151,7 +155,7 @@ export interface CustomerEntitlementsContract extends Rpc.DurableObjectBranded {
   /** The customer's entitlements now, sorted by key. */
   list(): Promise<EntitlementView[]>;
   /** The entitlements with the version and a current signed token (see EntitlementsRead). */
-  read(owner: EntitlementsOwner): Promise<EntitlementsRead>;
+  read(owner: EntitlementsOwner, o?: { renew?: boolean }): Promise<EntitlementsRead>;
   /** Change events after `version` `after`, oldest first, at most `limit` (≤ 100). */
   events(after: number, limit: number): Promise<EntitlementsEvent[]>;
   /**

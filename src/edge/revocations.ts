@@ -33,7 +33,12 @@ interface Entry {
   checkedAt: number;
   refreshing: boolean;
   ok: boolean;
+  /** When a check last failed (the object or the cache unreachable). */
+  lastFailAt: number;
 }
+
+/** How long after a failed check requests go on with the last list without checking first. */
+const STALE_AFTER_MS = 10_000;
 
 const NONE: Revocations = { rev: -1, cutoff: 0, minVersion: new Map() };
 const CACHE_ORIGIN = 'https://tenant-config.azotte.internal/revocations/';
@@ -57,13 +62,28 @@ export class RevocationStore {
     ctx: Waiter,
   ): Revocations | Promise<Revocations> {
     const entry = this.entries.get(tenantId);
+    const now = this.options.now();
     if (entry?.ok) {
-      if (this.options.now() - entry.checkedAt >= this.options.pollMs && !entry.refreshing) {
+      const age = now - entry.checkedAt;
+      // Under traffic the background checks keep the list within a poll of the location's
+      // copy. An isolate that sat idle must not decide on an old list: it checks first —
+      // unless a check failed just now (an outage), when it goes on with the last list.
+      const stale = age >= this.options.pollMs + this.options.locationTtlSeconds * 1000;
+      if (stale && now - entry.lastFailAt > STALE_AFTER_MS) {
+        return this.refresh(ns, tenantId, entry).then(() => entry.list);
+      }
+      if (age >= this.options.pollMs && !entry.refreshing) {
         ctx.waitUntil(this.refresh(ns, tenantId, entry));
       }
       return entry.list;
     }
-    const fresh: Entry = entry ?? { list: NONE, checkedAt: 0, refreshing: false, ok: false };
+    const fresh: Entry = entry ?? {
+      list: NONE,
+      checkedAt: 0,
+      refreshing: false,
+      ok: false,
+      lastFailAt: Number.NEGATIVE_INFINITY,
+    };
     this.entries.set(tenantId, fresh);
     return this.refresh(ns, tenantId, fresh).then(() => fresh.list);
   }
@@ -87,6 +107,7 @@ export class RevocationStore {
       entry.ok = true;
     } catch {
       // Keep the last list (see the module comment); a first check that fails serves none.
+      entry.lastFailAt = this.options.now();
       entry.ok = entry.list !== NONE;
     } finally {
       entry.refreshing = false;

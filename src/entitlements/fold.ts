@@ -104,6 +104,15 @@ export function quotaWindow(
   }
 }
 
+/** One source's share of a quota: its limit over its own window. */
+export interface QuotaPart {
+  source: string;
+  limit: number;
+  windowEnd: UnixSeconds;
+  /** The source's time (its test clock's, else the wall clock). */
+  now: UnixSeconds;
+}
+
 /** One resolved entitlement of the customer. */
 export interface ResolvedEntitlement {
   key: string;
@@ -112,7 +121,18 @@ export interface ResolvedEntitlement {
   billingIssue: boolean;
   /** The subscriptions granting it now (sorted); all that grant it when none is active. */
   source: string[];
-  quota?: { limit: number; windowEnd: UnixSeconds; now: UnixSeconds };
+  /**
+   * The sum of the granting sources' limits; `windowEnd` and `now` are the earliest-ending
+   * part's (when some capacity comes back). `parts`: each source's own limit and window — the
+   * entitlements object counts each part in its own window, so a daily grant beside a monthly
+   * plan resets daily and the plan monthly.
+   */
+  quota?: {
+    limit: number;
+    windowEnd: UnixSeconds;
+    now: UnixSeconds;
+    parts: QuotaPart[];
+  };
   slots?: { count: number };
   tier?: { level: string; detail: string | null };
   enabled?: boolean;
@@ -199,11 +219,13 @@ export function foldEntitlements(
         case 'quota': {
           const limit = typeof v.limit === 'number' ? v.limit : 0;
           const w = quotaWindow(String(v.period ?? 'billing_period'), s, now);
+          const part = { source: s.subscriptionId, limit, windowEnd: w.end, now };
           const q = e.quota;
-          if (!q) e.quota = { limit, windowEnd: w.end, now };
+          if (!q) e.quota = { limit, windowEnd: w.end, now, parts: [part] };
           else {
             q.limit += limit;
-            // The earliest-ending window decides the reset (and its clock, the time).
+            q.parts.push(part);
+            // The earliest-ending window is when capacity first comes back.
             if (w.end < q.windowEnd || (w.end === q.windowEnd && now > q.now)) {
               q.windowEnd = w.end;
               q.now = now;

@@ -21,6 +21,8 @@ export interface TokenCheck {
   /** active, active_billing_issue, not_granted, expired, disabled, none. */
   reason: string;
   customerId: string;
+  /** The mode of the key that issued it: a test-mode token grants test-mode access only. */
+  mode: 'test' | 'live';
   entitlement: TokenEntitlementView | null;
   source: 'token';
   tokenVersion: number;
@@ -57,6 +59,7 @@ export function checkToken(
   const e = claims.entitlements.find((x) => x.key === key);
   const base = {
     customerId: claims.sub,
+    mode: claims.mode === 'test' ? ('test' as const) : ('live' as const),
     source: 'token' as const,
     tokenVersion: claims.ver,
     tokenExpiresAt: iso(claims.exp),

@@ -25,6 +25,7 @@ export type IdPrefix =
   | 'exp'
   | 'clock'
   | 'slot'
+  | 'entevt'
   | 'comp';
 
 /**

@@ -84,7 +84,16 @@ describe('foldEntitlements', () => {
     });
     const out = foldEntitlements([a, b], NOW);
     const by = new Map(out.map((e) => [e.key, e]));
-    expect(by.get('api')?.quota).toEqual({ limit: 150, windowEnd: NOW + 500, now: NOW });
+    expect(by.get('api')?.quota).toEqual({
+      limit: 150,
+      windowEnd: NOW + 500,
+      now: NOW,
+      // Each source's part in its own window (counted apart by the entitlements object).
+      parts: [
+        { source: 'sub_a', limit: 100, windowEnd: a.periodEnd, now: NOW },
+        { source: 'sub_b', limit: 50, windowEnd: NOW + 500, now: NOW },
+      ],
+    });
     expect(by.get('api')?.source).toEqual(['sub_a', 'sub_b']);
     expect(by.get('seats')?.slots).toEqual({ count: 5 });
     expect(by.get('dash')?.enabled).toBe(true);

@@ -9,6 +9,7 @@ import type { Context } from 'hono';
 import { newRouter } from '../../app';
 import { entitlementsObjectName, type SlotResult } from '../../contracts/customer-entitlements';
 import { entitlementTypeEnum } from '../../db/schema/enums';
+import { isRevoked, revocations } from '../../edge/revocations';
 import { allows } from '../../entitlements/fold';
 import type { AppEnv } from '../../env';
 import { ApiError } from '../../errors';
@@ -185,12 +186,22 @@ export const entitlementRoutes = newRouter()
     async (c) => {
       const customer = c.get('customer');
       const edge = c.get('edge');
-      const read = await entitlementsOf(c, customer.customerId, customer.mode).read({
+      const owner = {
         tenantId: edge.resolution.tenantId,
         storefrontId: edge.resolution.storefrontId,
         mode: customer.mode,
         customerId: customer.customerId,
-      });
+      };
+      const object = entitlementsOf(c, customer.customerId, customer.mode);
+      let read = await object.read(owner);
+      // Never hand out a token the edge would refuse (issued before a tenant-wide cutoff, or
+      // of a version revoked meanwhile): ask for a new one.
+      if (read.token !== null && read.tokenIssuedAt !== null && read.tokenVersion !== null) {
+        const list = await revocations.get(c.env.TENANT_CONFIG, owner.tenantId, c.executionCtx);
+        if (isRevoked(list, owner, { ver: read.tokenVersion, iat: read.tokenIssuedAt })) {
+          read = await object.read(owner, { renew: true });
+        }
+      }
       c.header('cache-control', 'private, no-store');
       return c.json(
         {
@@ -572,6 +583,9 @@ export const tokenCheckRoute = createRoute({
               allowed: z.boolean(),
               reason: z.string(),
               customerId: z.string(),
+              mode: z.enum(['test', 'live']).openapi({
+                description: 'A test-mode token (issued through test keys) grants test mode only',
+              }),
               entitlement: z
                 .object({
                   key: z.string(),
