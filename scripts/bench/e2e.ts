@@ -26,7 +26,13 @@ import { freePort } from '../lib/ports';
 import { startWsProxy, type WsProxy } from '../lib/ws-proxy';
 import type { Bundle } from './build';
 import { BENCH_RATE_LIMIT, type ProjectWorker } from './edge';
-import { type HttpResult, type RunningWorker, request, startWorker } from './runtime';
+import {
+  type HttpResult,
+  type RunningWorker,
+  request,
+  startWorker,
+  type WorkerSetup,
+} from './runtime';
 import type { LoadRequest } from './wrk';
 
 export const E2E_NAMES = ['pg_insert_tx', 'payment_sandbox_e2e', 'checkout_sandbox_e2e'] as const;
@@ -192,6 +198,8 @@ export async function startE2e(opts: {
   pgBundle?: Bundle;
   project: ProjectWorker;
   onWorker(w: RunningWorker): void;
+  /** Extra Miniflare options of the edge worker's instance (e.g. `inspectorPort`). */
+  edgeInstance?: WorkerSetup['instance'];
 }): Promise<E2eSetup> {
   const { db, project } = opts;
   const summary: string[] = [];
@@ -208,6 +216,7 @@ export async function startE2e(opts: {
     const [edge, pgInsert] = await Promise.all([
       startWorker({
         name: 'azotte-edge-pg',
+        instance: opts.edgeInstance,
         bundle: opts.edgeBundle,
         compatibilityDate: project.compatibilityDate,
         compatibilityFlags: project.compatibilityFlags,
