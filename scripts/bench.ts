@@ -15,8 +15,6 @@
  *   catalog304    the same with `If-None-Match: <its ETag>`: the 304 a revalidating client gets
  *   flags         POST /v1/flags/evaluate on our worker (skipped while the route answers 404)
  *   launchdarkly  the same flag through LaunchDarkly's SDK (scripts/bench/launchdarkly)
- *   entitlement_check_token  GET /v1/entitlements/check?key=… with a signed entitlements token
- *                 (the token path: no API key, no lookup)
  * Our worker is the `wrangler deploy --dry-run` bundle of src/ with wrangler.toml's bindings;
  * its config is published by the real publisher from fixture rows (scripts/bench/fixture.ts).
  *
@@ -26,6 +24,14 @@
  *   payment_sandbox_e2e   POST /v1/payments with a sandbox card, a fresh Idempotency-Key each
  *   checkout_sandbox_e2e  POST /v1/checkout (skipped while the route answers 404)
  * one round each, at few connections; their p50s are reported as multiples of pg_insert_tx's.
+ * On the same worker, the entitlement rows (scripts/bench/entitlements.ts), in interleaved
+ * rounds at the KV rows' connections with the bare Hono route measured again beside them:
+ *   ent_baseline              the bare Hono JSON route, in this phase (their baseline)
+ *   entitlement_check_token   GET /v1/entitlements/check?key=… with the customer's signed token
+ *   entitlement_check_server  POST /v1/entitlements/check
+ *   entitlement_consume       POST /v1/entitlements/api_access/consume on one hot customer,
+ *                             every 200 counted and compared with the object's `used`
+ * then an over-grant probe: 12,000 consumes against another customer's 10,000.
  *
  * Besides req/s, every run reports workerd's CPU time per request: a ratio of those holds up
  * when other processes share the machine, which a ratio of req/s does not.
@@ -48,6 +54,14 @@ import {
   startE2e,
 } from './bench/e2e';
 import { type ProjectWorker, projectWorker, publishBenchConfig } from './bench/edge';
+import {
+  ENT_NAMES,
+  ENT_TARGETS,
+  type EntName,
+  type EntSetup,
+  type ProbeResult,
+  prepareEntitlements,
+} from './bench/entitlements';
 import {
   BENCH_FLAG_KEY,
   FLAGS_REQUEST_BODY,
@@ -83,19 +97,10 @@ const TARGETS = {
   catalogVsBaseline: 0.9,
   catalog304VsBaseline: 1,
   flagsVsLaunchDarkly: 5,
-  /** The entitlement check on the token path, against the bare route (issue 13). */
-  entitlementTokenVsBaseline: 0.75,
 } as const;
 
-const EDGE_NAMES = [
-  'baseline',
-  'catalog',
-  'catalog304',
-  'flags',
-  'launchdarkly',
-  'entitlement_check_token',
-] as const;
-const TARGET_NAMES = [...EDGE_NAMES, ...E2E_NAMES] as const;
+const EDGE_NAMES = ['baseline', 'catalog', 'catalog304', 'flags', 'launchdarkly'] as const;
+const TARGET_NAMES = [...EDGE_NAMES, ...E2E_NAMES, ...ENT_NAMES] as const;
 type TargetName = (typeof TARGET_NAMES)[number];
 /** Short names `--only` also takes. */
 const ALIASES: Record<string, readonly TargetName[]> = {
@@ -103,8 +108,10 @@ const ALIASES: Record<string, readonly TargetName[]> = {
   pg: ['pg_insert_tx'],
   payment: ['payment_sandbox_e2e'],
   checkout: ['checkout_sandbox_e2e'],
+  entitlements: ENT_NAMES,
 };
 const isE2e = (n: TargetName): n is E2eName => (E2E_NAMES as readonly string[]).includes(n);
+const isEnt = (n: TargetName): n is EntName => (ENT_NAMES as readonly string[]).includes(n);
 
 // --- options ----------------------------------------------------------------------------------
 
@@ -118,9 +125,12 @@ const HELP = `npm run bench -- [options]
                       are medians of the per-round ratios (default 3: one round on a shared
                       machine swings by ±10 %; 1 with --quick)
   --only <names>      comma-separated subset of: ${EDGE_NAMES.join(', ')},
-                      ${E2E_NAMES.join(', ')}
-                      (or e2e = the last three; pg, payment, checkout = one of them);
-                      pg_insert_tx runs whenever another Postgres row does (their baseline)
+                      ${E2E_NAMES.join(', ')},
+                      ${ENT_NAMES.join(', ')}
+                      (or e2e = the three Postgres rows; pg, payment, checkout = one of them;
+                      entitlements = the entitlement rows);
+                      pg_insert_tx runs whenever another Postgres row does (their baseline),
+                      ent_baseline whenever an entitlement row does
   --e2e-connections <n>
                       wrk connections for the Postgres rows (default 4 against DATABASE_URL's
                       Postgres, 1 against PGlite, whose connections share one session: there
@@ -192,8 +202,11 @@ const selected = new Set<TargetName>(
 );
 // The Postgres rows are read as multiples of one insert transaction, measured in the same run.
 if ([...selected].some(isE2e)) selected.add('pg_insert_tx');
-const edgeSelected = [...selected].filter((n) => !isE2e(n)).length;
-const e2eSelected = selected.size - edgeSelected;
+// The entitlement rows are read as ratios of the bare route, measured in the same rounds.
+if ([...selected].some(isEnt)) selected.add('ent_baseline');
+const edgeSelected = [...selected].filter((n) => !isE2e(n) && !isEnt(n)).length;
+const e2eSelected = [...selected].filter(isE2e).length;
+const entSelected = [...selected].filter(isEnt).length;
 
 // --- output -----------------------------------------------------------------------------------
 
@@ -248,7 +261,9 @@ process.on('exit', () => {
 const loadSeconds =
   (opts.warmup + opts.seconds * opts.repeat + 15) * edgeSelected +
   (opts.warmup + opts.seconds + 15) * e2eSelected +
-  (e2eSelected ? 60 : 0);
+  (opts.warmup + opts.seconds * opts.repeat + 15) * entSelected +
+  (e2eSelected || entSelected ? 60 : 0) +
+  (entSelected ? 60 : 0);
 const watchdog = setTimeout(
   () => void stop(1, `bench: gave up after ${180 + loadSeconds} s (something hung)`),
   (180 + loadSeconds) * 1000,
@@ -260,8 +275,11 @@ watchdog.unref();
 interface Target {
   name: TargetName;
   label: string;
-  /** `edge`: the KV-only rows (rounds, ratios of req/s); `e2e`: the Postgres rows. */
-  group: 'edge' | 'e2e';
+  /**
+   * `edge`: the KV-only rows (rounds, ratios of req/s); `e2e`: the Postgres rows; `ent`: the
+   * entitlement rows (on the Postgres-backed worker, rounds, ratios to `ent_baseline`).
+   */
+  group: 'edge' | 'e2e' | 'ent';
   /** What one request is, in the progress lines (`req/s` unless said). */
   unit?: string;
   worker?: RunningWorker;
@@ -273,6 +291,8 @@ interface Target {
   /** Why a verification answer means the route is not there yet (skip, do not fail). */
   skipWhen?(res: HttpResult): string | undefined;
   skipped?: string;
+  /** Sees every wrk run of the target, the warm-up's too (e.g. to count what was granted). */
+  onRun?(r: LoadResult): void;
   /** Set when a run answered errors: its numbers measure error handling, not the route. */
   invalid?: string;
   results: Measured[];
@@ -357,19 +377,20 @@ async function measure(
   process.stdout.write(
     `${bold('▸')} ${t.name.padEnd(12)} ${warmup > 0 ? `warm-up ${warmup} s, ` : ''}measuring ${opts.seconds} s… `,
   );
-  if (warmup > 0) await runLoad(t.request, { ...load, seconds: warmup });
+  if (warmup > 0) t.onRun?.(await runLoad(t.request, { ...load, seconds: warmup }));
   if (stopping) await stopping; // Ctrl-C: wrk exits early too; start nothing new
   const before = sampleCpu(pids);
   const loaded = await runLoad(t.request, { ...load, seconds: opts.seconds });
   if (stopping) await stopping;
   const after = sampleCpu(pids);
+  t.onRun?.(loaded);
   const { other, steal } = foreignCpu(before, after);
   const cpuUsPerReq = (serverCpuSeconds(before, after) * 1e6) / Math.max(1, loaded.requests);
   const r: Measured = { ...loaded, cpuUsPerReq, otherCpu: other, stealCpu: steal };
   t.results.push(r);
   const bad = r.non2xx + r.socketErrors;
   // The Postgres rows' "other" CPU includes a Postgres server's own work: no warning there.
-  const busy = t.group === 'edge' && other + steal > BUSY_CPU;
+  const busy = t.group !== 'e2e' && other + steal > BUSY_CPU;
   log(
     `${fmtInt(r.rps)} ${t.unit ?? 'req/s'}, p50 ${fmtMs(r.p50_ms)} ms, p99 ${fmtMs(r.p99_ms)} ms, ` +
       `${fmtInt(r.cpuUsPerReq)} µs CPU/req ${since()}` +
@@ -409,16 +430,17 @@ async function runE2e(o: {
   database: BenchDatabase | string | undefined;
   edgeBundle: Bundle | undefined;
   pgBundle: Bundle | undefined;
+  baselineBundle: Bundle | undefined;
   project: ProjectWorker | undefined;
   cpus: number;
   tmpdir: string;
 }): Promise<Target[]> {
-  const names = E2E_NAMES.filter((n) => selected.has(n));
+  const names = [...E2E_NAMES, ...ENT_NAMES].filter((n) => selected.has(n));
   const placeholders = (why: { skipped?: string; invalid?: string }): Target[] =>
     names.map((name) => ({
       name,
       label: name,
-      group: 'e2e',
+      group: isEnt(name) ? 'ent' : 'e2e',
       request: NO_REQUEST,
       check: () => undefined,
       results: [],
@@ -428,14 +450,16 @@ async function runE2e(o: {
   if (typeof database === 'string' || !database) {
     return placeholders({ skipped: `no database: ${database ?? 'not started'}` });
   }
-  if (!edgeBundle || !pgBundle || !project) throw new Error('e2e: workers were not built');
+  if (!edgeBundle || !project || (e2eSelected && !pgBundle)) {
+    throw new Error('e2e: workers were not built');
+  }
   e2e.database = database.kind;
   const connections = opts.e2eConnections ?? (database.kind === 'pglite' ? 1 : 4);
   e2e.connections = connections;
   e2e.describe = `${database.kind === 'pglite' ? 'embedded PGlite' : 'Postgres'}, wrk -c${connections}, one round`;
   step(
-    `Postgres rows: ${database.describe}; own Miniflare instances, wrk -t${opts.threads} ` +
-      `-c${connections}, one round`,
+    `Postgres rows: ${database.describe}; own Miniflare instances` +
+      (e2eSelected ? `, wrk -t${opts.threads} -c${connections}, one round` : ''),
   );
   const before = new Set(workerdPids());
   let setup: Awaited<ReturnType<typeof startE2e>>;
@@ -443,7 +467,7 @@ async function runE2e(o: {
     setup = await startE2e({
       db: database,
       edgeBundle,
-      pgBundle,
+      pgBundle: e2eSelected ? pgBundle : undefined,
       project,
       onWorker: (w) => workers.push(w),
     });
@@ -469,6 +493,136 @@ async function runE2e(o: {
     tmpdir: o.tmpdir,
   };
   for (const t of targets) if (!t.skipped) await measure(t, load, pids, opts.warmup);
+  if (entSelected) targets.push(...(await runEntitlements(setup.seed, o)));
+  return targets;
+}
+
+/** What the entitlement rows found about consumes, for the report. */
+const ent: {
+  consume: {
+    /** 200s wrk received over every run of the row (warm-up included). */
+    granted: number;
+    /** The object's counter grew by this much over those runs. */
+    used: number;
+    /** How many more than `granted` the counter may count (unseen by wrk). */
+    unseenBound: number;
+    /** granted ≤ used ≤ granted + unseenBound: no count lost, none made up. */
+    consistent: boolean;
+    limit: number;
+    /** Units granted beyond the limit. */
+    overGrant: number;
+  } | null;
+  probe: ProbeResult | null;
+} = { consume: null, probe: null };
+
+/**
+ * The entitlement rows on the Postgres-backed worker (seeded by checkouts), in interleaved
+ * rounds with the bare Hono route at the KV rows' connections, then the over-grant probe.
+ */
+async function runEntitlements(
+  seed: Awaited<ReturnType<typeof startE2e>>['seed'],
+  o: {
+    baselineBundle: Bundle | undefined;
+    project: ProjectWorker | undefined;
+    cpus: number;
+    tmpdir: string;
+  },
+): Promise<Target[]> {
+  step(
+    `Entitlement rows: on the Postgres-backed worker, wrk -t${opts.threads} -c${opts.connections}, ` +
+      `${opts.repeat} interleaved round${opts.repeat === 1 ? '' : 's'} with the bare Hono route`,
+  );
+  let baseline = workers.find((w) => w.name === 'bench-baseline');
+  if (!baseline) {
+    if (!o.baselineBundle || !o.project) throw new Error('entitlements: baseline was not built');
+    baseline = await startWorker({
+      name: 'bench-baseline',
+      bundle: o.baselineBundle,
+      compatibilityDate: o.project.compatibilityDate,
+      compatibilityFlags: o.project.compatibilityFlags,
+    });
+    workers.push(baseline);
+  }
+  let setup: EntSetup;
+  try {
+    setup = await prepareEntitlements(seed, baseline);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    log(`  ✗ setup failed: ${why}`);
+    return ENT_NAMES.filter((n) => selected.has(n)).map((name) => ({
+      name,
+      label: name,
+      group: 'ent',
+      request: NO_REQUEST,
+      check: () => undefined,
+      results: [],
+      invalid: `setup failed: ${excerpt(why, 200)}`,
+    }));
+  }
+  for (const line of setup.summary) log(`  ✓ ${line}`);
+  const targets: Target[] = setup.targets
+    .filter((t) => selected.has(t.name))
+    .map((t) => ({ ...t, group: 'ent', results: [] }));
+  for (const t of targets) {
+    if (t.skipped) log(`  – ${t.name}: SKIPPED, ${t.skipped}`);
+    else await verify(t);
+  }
+  const pinning = pinProcesses(o.cpus, !args['no-pin']);
+  // Every workerd (the baseline's too, started before the Postgres rows); the idle ones add
+  // next to nothing.
+  const pids = workerdPids();
+  const load = {
+    connections: opts.connections,
+    threads: opts.threads,
+    prefix: pinning.loadPrefix,
+    tmpdir: o.tmpdir,
+  };
+  const consume = targets.find((t) => t.name === 'entitlement_consume' && !t.skipped);
+  let granted = 0;
+  // What the counter may have counted that wrk did not: per run, the requests in flight when
+  // wrk stopped, and those wrk gave up on (timeouts): served, but never seen by wrk.
+  let unseenBound = 0;
+  const usedBefore = consume ? (await setup.hotQuota()).used : 0;
+  if (consume) {
+    consume.onRun = (r) => {
+      granted += r.statuses?.['200'] ?? 0;
+      unseenBound += opts.connections + r.socketErrors;
+    };
+  }
+  const active = targets.filter((t) => !t.skipped);
+  for (let round = 1; round <= opts.repeat && active.length; round++) {
+    if (opts.repeat > 1) step(`Entitlement round ${round} of ${opts.repeat}`);
+    for (const t of active) await measure(t, load, pids, round === 1 ? opts.warmup : 0);
+  }
+  if (consume) {
+    const q = await setup.hotQuota();
+    const grew = q.used - usedBefore;
+    ent.consume = {
+      granted,
+      used: grew,
+      unseenBound,
+      limit: q.limit,
+      overGrant: Math.max(0, q.used - q.limit),
+      consistent: grew >= granted && grew - granted <= unseenBound,
+    };
+    log(
+      `  consume: wrk saw ${fmtInt(granted)} × 200; the counter grew by ${fmtInt(grew)} ` +
+        `${ent.consume.consistent ? '✓' : '✗'} (it may count up to ${fmtInt(unseenBound)} more:` +
+        ` requests in flight when wrk stopped, or given up on, are served but not seen by wrk);` +
+        ` used ${fmtInt(q.used)} of ${fmtInt(q.limit)}`,
+    );
+  }
+  if (consume || selected.has('entitlement_consume')) {
+    process.stdout.write(`${bold('▸')} over-grant probe: 12,000 consumes against 10,000… `);
+    ent.probe = await setup.probe();
+    const p = ent.probe;
+    log(
+      `${fmtInt(p.granted)} × 200, ${fmtInt(p.refused)} × 429 quota_exhausted, ${p.other} other;` +
+        ` used ${fmtInt(p.used)} of ${fmtInt(p.limit)}; over-grant ${p.overGrant}` +
+        (p.retried ? `; ${p.retried} resent after a broken connection` : '') +
+        ` ${dim(`(${p.seconds.toFixed(1)} s)`)}`,
+    );
+  }
   return targets;
 }
 
@@ -494,14 +648,10 @@ async function main(): Promise<boolean> {
 
   tmpdir = await mkdtemp(path.join(os.tmpdir(), 'azotte-bench-'));
   const need = {
-    edge:
-      selected.has('catalog') ||
-      selected.has('catalog304') ||
-      selected.has('flags') ||
-      selected.has('entitlement_check_token'),
+    edge: selected.has('catalog') || selected.has('catalog304') || selected.has('flags'),
     baseline: selected.has('baseline'),
     ld: selected.has('launchdarkly'),
-    e2e: e2eSelected > 0,
+    e2e: e2eSelected > 0 || entSelected > 0,
   };
 
   step(
@@ -510,7 +660,7 @@ async function main(): Promise<boolean> {
   const out = (n: string) => path.join(tmpdir as string, n);
   const [edgeBundle, baselineBundle, ldBundle, project, pgBundle, database] = await Promise.all([
     need.edge || need.e2e ? edgeBundleFrom(args['edge-bundle']) : undefined,
-    need.baseline
+    need.baseline || entSelected
       ? buildWorker(out('baseline'), path.join(ROOT, 'scripts/bench/baseline/wrangler.toml'))
       : undefined,
     need.ld
@@ -520,7 +670,7 @@ async function main(): Promise<boolean> {
         )
       : undefined,
     need.edge || need.e2e ? projectWorker() : undefined,
-    need.e2e
+    e2eSelected
       ? buildWorker(out('pg-insert'), path.join(ROOT, 'scripts/bench/pg-insert/wrangler.toml'))
       : undefined,
     // Started and migrated while the builds run; idle (no CPU) until the Postgres rows.
@@ -547,7 +697,7 @@ async function main(): Promise<boolean> {
   const baselineCompat = project ?? (await projectWorker());
   const targets: Target[] = [];
   let edgeHeaders: Record<string, string> = {};
-  if (baselineBundle) {
+  if (baselineBundle && need.baseline) {
     const worker = await startWorker({
       name: 'bench-baseline',
       bundle: baselineBundle,
@@ -614,30 +764,6 @@ async function main(): Promise<boolean> {
         status: 304,
         check: (res) =>
           res.body === '' && res.headers?.etag === etag ? undefined : 'expected no body, same ETag',
-        results: [],
-      });
-    }
-    if (selected.has('entitlement_check_token')) {
-      targets.push({
-        name: 'entitlement_check_token',
-        group: 'edge',
-        label: 'entitlement check, token path: GET /v1/entitlements/check',
-        worker,
-        request: {
-          url: worker.url,
-          path: '/v1/entitlements/check?key=api_access',
-          method: 'GET',
-          headers: {
-            host: headers.host ?? '',
-            authorization: `Bearer ${published.entitlementsToken}`,
-          },
-        },
-        check: (res) => {
-          const body = json(res.body);
-          return body?.allowed === true && body.source === 'token'
-            ? undefined
-            : 'expected {"allowed": true, "source": "token", …}';
-        },
         results: [],
       });
     }
@@ -734,7 +860,9 @@ async function main(): Promise<boolean> {
   }
 
   if (need.e2e) {
-    targets.push(...(await runE2e({ database, edgeBundle, pgBundle, project, cpus, tmpdir })));
+    targets.push(
+      ...(await runE2e({ database, edgeBundle, pgBundle, baselineBundle, project, cpus, tmpdir })),
+    );
   }
 
   const decideUs = measureDecide();
@@ -829,22 +957,33 @@ function report(targets: Target[], killswitchP99: number | null, decideUs: numbe
     });
     return Math.round(median(per) * 1000) / 1000;
   };
+  const entRatio = (by: 'rps' | 'cpu') => ({
+    entitlement_check_token_vs_bare: roundRatio('entitlement_check_token', 'ent_baseline', by),
+    entitlement_check_server_vs_bare: roundRatio('entitlement_check_server', 'ent_baseline', by),
+    entitlement_consume_vs_bare: roundRatio('entitlement_consume', 'ent_baseline', by),
+  });
   const ratios = {
     catalog_vs_baseline: roundRatio('catalog', 'baseline'),
     catalog304_vs_baseline: roundRatio('catalog304', 'baseline'),
     flags_vs_launchdarkly: roundRatio('flags', 'launchdarkly'),
-    entitlement_token_vs_baseline: roundRatio('entitlement_check_token', 'baseline'),
+    ...entRatio('rps'),
   };
   const ratiosByCpu = {
     catalog_vs_baseline: roundRatio('catalog', 'baseline', 'cpu'),
     catalog304_vs_baseline: roundRatio('catalog304', 'baseline', 'cpu'),
     flags_vs_launchdarkly: roundRatio('flags', 'launchdarkly', 'cpu'),
-    entitlement_token_vs_baseline: roundRatio('entitlement_check_token', 'baseline', 'cpu'),
+    ...entRatio('cpu'),
+  };
+  const entMarks = {
+    entitlement_check_token_vs_bare: ENT_TARGETS.entitlement_check_token,
+    entitlement_check_server_vs_bare: ENT_TARGETS.entitlement_check_server,
+    entitlement_consume_vs_bare: ENT_TARGETS.entitlement_consume,
   };
 
   const labels = new Map(targets.map((t) => [t.name, t.label]));
-  const edgeRuns = runs.filter((r) => !isE2e(r.name));
+  const edgeRuns = runs.filter((r) => !isE2e(r.name) && !isEnt(r.name));
   const e2eRuns = runs.filter((r) => isE2e(r.name));
+  const entRuns = runs.filter((r) => isEnt(r.name));
   const rows = edgeRuns.map((r) => [
     labels.get(r.name) ?? r.name,
     r.rps === null ? 'skipped' : r.invalid ? `${fmtInt(r.rps)} ✗` : fmtInt(r.rps),
@@ -897,8 +1036,43 @@ function report(targets: Target[], killswitchP99: number | null, decideUs: numbe
     );
   }
 
+  if (entRuns.length) {
+    log(
+      bold(
+        `Entitlement rows (Postgres-backed worker, wrk -c${opts.connections}, ratios to ent_baseline)`,
+      ),
+    );
+    const byName = {
+      entitlement_check_token: 'entitlement_check_token_vs_bare',
+      entitlement_check_server: 'entitlement_check_server_vs_bare',
+      entitlement_consume: 'entitlement_consume_vs_bare',
+    } as const;
+    printTable(
+      ['target', 'req/s', 'p50 ms', 'p99 ms', 'vs bare', 'by CPU', 'CPU µs/req'],
+      entRuns.map((r) => {
+        const label = labels.get(r.name) ?? r.name;
+        if (r.rps === null) {
+          // The reason is in the lines below the table.
+          return [label, r.invalid ? '✗ invalid' : 'skipped', '–', '–', '–', '–', '–'];
+        }
+        const key = byName[r.name as keyof typeof byName];
+        const x = key ? ratios[key] : 1;
+        const c = key ? ratiosByCpu[key] : 1;
+        return [
+          label,
+          `${fmtInt(r.rps)}${r.invalid ? ' ✗' : ''}`,
+          r.p50_ms === null ? '–' : fmtMs(r.p50_ms),
+          r.p99_ms === null ? '–' : fmtMs(r.p99_ms),
+          x == null ? '–' : `${x.toFixed(2)}×`,
+          c == null ? '–' : `${c.toFixed(2)}×`,
+          r.cpu_us_per_req === null ? '–' : fmtInt(r.cpu_us_per_req),
+        ];
+      }),
+    );
+  }
+
   const verdict = (
-    what: keyof typeof ratios,
+    what: keyof typeof ratios & keyof typeof ratiosByCpu,
     mark: number,
     why: string | undefined = undefined,
   ) => {
@@ -917,7 +1091,6 @@ function report(targets: Target[], killswitchP99: number | null, decideUs: numbe
     log(verdict('catalog304_vs_baseline', TARGETS.catalog304VsBaseline));
     const flagsSkip = runs.find((r) => r.name === 'flags')?.skipped;
     log(verdict('flags_vs_launchdarkly', TARGETS.flagsVsLaunchDarkly, flagsSkip));
-    log(verdict('entitlement_token_vs_baseline', TARGETS.entitlementTokenVsBaseline));
     log(
       `  killswitch_p99_ms: ${killswitchP99 === null ? 'not measured yet' : `${fmtMs(killswitchP99)} ms`}`,
     );
@@ -938,11 +1111,41 @@ function report(targets: Target[], killswitchP99: number | null, decideUs: numbe
       );
     }
   }
+  if (entRuns.length) {
+    log(bold('Entitlement rows: req/s as ratios of the bare Hono route’s (same rounds)'));
+    for (const [what, mark] of Object.entries(entMarks)) {
+      const name = what.replace(/_vs_bare$/, '');
+      const r = runs.find((x) => x.name === name);
+      if (!r) continue;
+      const why = r.skipped ?? r.invalid;
+      log(verdict(what as keyof typeof entMarks, mark, why));
+    }
+    if (ent.consume) {
+      const c = ent.consume;
+      log(
+        `  consume over_grant: ${c.overGrant} ${c.overGrant === 0 && c.consistent ? '✓' : '✗'}` +
+          dim(
+            `   (wrk saw ${fmtInt(c.granted)} × 200, the counter grew by ${fmtInt(c.used)}, limit ${fmtInt(c.limit)})`,
+          ),
+      );
+    }
+    if (ent.probe) {
+      const p = ent.probe;
+      const exact = p.granted === Math.min(p.limit, p.requests) && p.used === p.granted;
+      log(
+        `  probe over_grant: ${p.overGrant} ${p.overGrant === 0 && exact ? '✓' : '✗'}` +
+          dim(
+            `   (${fmtInt(p.requests)} consumes against ${fmtInt(p.limit)}: ${fmtInt(p.granted)} × 200, ` +
+              `${fmtInt(p.refused)} × 429, ${p.other} other; used ${fmtInt(p.used)})`,
+          ),
+      );
+    }
+  }
   log(`  payment_decision_us: ${decideUs.toFixed(2)} µs (routing decision, pure function, Node)`);
   const busiest = Math.max(
     0,
     ...targets
-      .filter((t) => t.group === 'edge')
+      .filter((t) => t.group !== 'e2e')
       .flatMap((t) => t.results.map((r) => r.otherCpu + r.stealCpu)),
   );
   if (busiest > BUSY_CPU) {
@@ -986,7 +1189,7 @@ function report(targets: Target[], killswitchP99: number | null, decideUs: numbe
           catalog_vs_baseline: TARGETS.catalogVsBaseline,
           catalog304_vs_baseline: TARGETS.catalog304VsBaseline,
           flags_vs_launchdarkly: TARGETS.flagsVsLaunchDarkly,
-          entitlement_token_vs_baseline: TARGETS.entitlementTokenVsBaseline,
+          ...entMarks,
         },
         killswitch_p99_ms: killswitchP99,
         payment_decision_us: decideUs,
@@ -996,10 +1199,41 @@ function report(targets: Target[], killswitchP99: number | null, decideUs: numbe
               e2e: { database: e2e.database, connections: e2e.connections, rounds: 1 },
             }
           : {}),
+        ...(entRuns.length
+          ? {
+              entitlements: {
+                connections: opts.connections,
+                rounds: opts.repeat,
+                consume: ent.consume && {
+                  granted: ent.consume.granted,
+                  used: ent.consume.used,
+                  unseen_bound: ent.consume.unseenBound,
+                  consistent: ent.consume.consistent,
+                  limit: ent.consume.limit,
+                  over_grant: ent.consume.overGrant,
+                },
+                over_grant_probe: ent.probe && {
+                  requests: ent.probe.requests,
+                  limit: ent.probe.limit,
+                  granted: ent.probe.granted,
+                  refused: ent.probe.refused,
+                  other: ent.probe.other,
+                  used: ent.probe.used,
+                  over_grant: ent.probe.overGrant,
+                  retried: ent.probe.retried,
+                },
+              },
+            }
+          : {}),
       }),
     );
   }
-  return invalid.length === 0;
+  // Granting past a quota is a bug, not a missed target.
+  const overGranted =
+    (ent.consume?.overGrant ?? 0) + (ent.probe?.overGrant ?? 0) > 0 ||
+    ent.consume?.consistent === false;
+  if (overGranted) log('  ✗ entitlement consumes granted more than the quota');
+  return invalid.length === 0 && !overGranted;
 }
 
 try {

@@ -26,7 +26,13 @@ import { freePort } from '../lib/ports';
 import { startWsProxy, type WsProxy } from '../lib/ws-proxy';
 import type { Bundle } from './build';
 import { BENCH_RATE_LIMIT, type ProjectWorker } from './edge';
-import { type HttpResult, type RunningWorker, request, startWorker } from './runtime';
+import {
+  type HttpResult,
+  type RunningWorker,
+  request,
+  startWorker,
+  type WorkerSetup,
+} from './runtime';
 import type { LoadRequest } from './wrk';
 
 export const E2E_NAMES = ['pg_insert_tx', 'payment_sandbox_e2e', 'checkout_sandbox_e2e'] as const;
@@ -152,6 +158,21 @@ export interface E2eSetup {
   proxy: WsProxy;
   /** What was seeded and published, for the progress output. */
   summary: string[];
+  /** The seeded storefront on the Postgres-backed worker, for rows that build on it. */
+  seed: E2eSeed;
+}
+
+/** The Postgres-backed worker and what was seeded on it. */
+export interface E2eSeed {
+  edge: RunningWorker;
+  /** Host and publishable key of us-store's test mode. */
+  pkHeaders: Record<string, string>;
+  /** Host and secret key of us-store's test mode. */
+  skHeaders: Record<string, string>;
+  /** The tokenized sandbox card. */
+  paymentMethodId: string;
+  /** `POST /internal/publish` again (e.g. after the tenant's first customer token). */
+  publish(): Promise<void>;
 }
 
 function parse(body: string): Record<string, unknown> | undefined {
@@ -173,9 +194,12 @@ const excerpt = (s: string, n = 200) => (s.length > n ? `${s.slice(0, n)}…` : 
 export async function startE2e(opts: {
   db: BenchDatabase;
   edgeBundle: Bundle;
-  pgBundle: Bundle;
+  /** The pg-insert worker's bundle; without it no `pg_insert_tx` row. */
+  pgBundle?: Bundle;
   project: ProjectWorker;
   onWorker(w: RunningWorker): void;
+  /** Extra Miniflare options of the edge worker's instance (e.g. `inspectorPort`). */
+  edgeInstance?: WorkerSetup['instance'];
 }): Promise<E2eSetup> {
   const { db, project } = opts;
   const summary: string[] = [];
@@ -192,6 +216,7 @@ export async function startE2e(opts: {
     const [edge, pgInsert] = await Promise.all([
       startWorker({
         name: 'azotte-edge-pg',
+        instance: opts.edgeInstance,
         bundle: opts.edgeBundle,
         compatibilityDate: project.compatibilityDate,
         compatibilityFlags: project.compatibilityFlags,
@@ -208,27 +233,32 @@ export async function startE2e(opts: {
           },
         },
       }).then(started),
-      startWorker({
-        name: 'bench-pg-insert',
-        bundle: opts.pgBundle,
-        // The project's compatibility settings, as the edge worker's.
-        compatibilityDate: project.compatibilityDate,
-        compatibilityFlags: project.compatibilityFlags,
-        options: { bindings: dbBindings },
-      }).then(started),
+      opts.pgBundle
+        ? startWorker({
+            name: 'bench-pg-insert',
+            bundle: opts.pgBundle,
+            // The project's compatibility settings, as the edge worker's.
+            compatibilityDate: project.compatibilityDate,
+            compatibilityFlags: project.compatibilityFlags,
+            options: { bindings: dbBindings },
+          }).then(started)
+        : undefined,
     ]);
 
-    const pub = await request(edge.url, '/internal/publish', {
-      method: 'POST',
-      headers: { authorization: `Bearer ${publishToken}` },
-    });
-    const published = parse(pub.body) as
-      | { tenants?: { slug: string; version: number; storefronts: number }[]; failed?: unknown[] }
-      | undefined;
-    if (pub.status !== 200 || published?.failed?.length) {
-      throw new Error(`POST /internal/publish: ${pub.status} ${excerpt(pub.body)}`);
-    }
-    for (const t of published?.tenants ?? []) {
+    const publish = async () => {
+      const pub = await request(edge.url, '/internal/publish', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${publishToken}` },
+      });
+      const published = parse(pub.body) as
+        | { tenants?: { slug: string; version: number; storefronts: number }[]; failed?: unknown[] }
+        | undefined;
+      if (pub.status !== 200 || published?.failed?.length) {
+        throw new Error(`POST /internal/publish: ${pub.status} ${excerpt(pub.body)}`);
+      }
+      return published?.tenants ?? [];
+    };
+    for (const t of await publish()) {
       summary.push(`published ${t.slug} v${t.version} (POST /internal/publish)`);
     }
 
@@ -251,15 +281,25 @@ export async function startE2e(opts: {
     );
 
     const targets: E2eTarget[] = [
-      {
-        name: 'pg_insert_tx',
-        label: 'pg_insert_tx: begin; insert; commit (getDb)',
-        unit: 'tx/s',
-        worker: pgInsert,
-        request: { url: pgInsert.url, path: '/v1/pg-insert', method: 'POST', headers: {} },
-        status: 201,
-        check: (res) => (parse(res.body)?.ok === true ? undefined : 'expected {"ok": true, …}'),
-      },
+      ...(pgInsert
+        ? [
+            {
+              name: 'pg_insert_tx' as const,
+              label: 'pg_insert_tx: begin; insert; commit (getDb)',
+              unit: 'tx/s',
+              worker: pgInsert,
+              request: {
+                url: pgInsert.url,
+                path: '/v1/pg-insert',
+                method: 'POST' as const,
+                headers: {},
+              },
+              status: 201,
+              check: (res: HttpResult) =>
+                parse(res.body)?.ok === true ? undefined : 'expected {"ok": true, …}',
+            },
+          ]
+        : []),
       {
         name: 'payment_sandbox_e2e',
         label: 'payment_sandbox_e2e: POST /v1/payments',
@@ -317,7 +357,21 @@ export async function startE2e(opts: {
         },
       },
     ];
-    return { targets, workers: [edge, pgInsert], proxy, summary };
+    return {
+      targets,
+      workers: pgInsert ? [edge, pgInsert] : [edge],
+      proxy,
+      summary,
+      seed: {
+        edge,
+        pkHeaders,
+        skHeaders,
+        paymentMethodId: pm,
+        publish: async () => {
+          await publish();
+        },
+      },
+    };
   } catch (err) {
     await proxy.close();
     throw err;

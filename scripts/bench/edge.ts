@@ -3,13 +3,7 @@ import path from 'node:path';
 import type { Miniflare, WorkerOptions } from 'miniflare';
 import { ROOT } from './build';
 
-import {
-  BENCH_HOST,
-  BENCH_STOREFRONT_ID,
-  TENANT_ID as BENCH_TENANT_ID,
-  benchTenantRows,
-  fixtureDb,
-} from './fixture';
+import { BENCH_HOST, TENANT_ID as BENCH_TENANT_ID, benchTenantRows, fixtureDb } from './fixture';
 
 /** Requests per minute the bench client may send (far above what one machine can). */
 export const BENCH_RATE_LIMIT = 1_000_000_000;
@@ -59,11 +53,6 @@ export interface PublishedBench {
   summary: string;
   /** Headers of a storefront-API request to the bench storefront (Host, API key). */
   headers: Record<string, string>;
-  /**
-   * A signed entitlements token of a customer of the bench storefront (api_access and
-   * analytics_dashboard active), signed with the tenant's key whose public half was published.
-   */
-  entitlementsToken: string;
 }
 
 /**
@@ -104,20 +93,9 @@ export async function benchTargets(
 export async function publishBenchConfig(mf: Miniflare): Promise<PublishedBench> {
   const { emptyPublishState, publishTenant } = await import('../../src/services/publish/publish');
   const { generateApiKey } = await import('../../src/security/api-keys');
-  const { generateSigningKey } = await import('../../src/security/customer-tokens');
-  const { signEntitlementsToken } = await import('../../src/security/entitlement-tokens');
-  const { customerTokenIssuer } = await import('../../src/services/customers/issuer');
   const apiKey = await generateApiKey('publishable');
-  const signing = await generateSigningKey('ES256');
   const targets = await benchTargets(mf);
-  const rows = benchTenantRows({
-    publishableKeyHash: apiKey.hash,
-    signingKey: {
-      kid: signing.kid,
-      alg: signing.alg,
-      publicJwk: signing.publicJwk as Record<string, unknown>,
-    },
-  });
+  const rows = benchTenantRows({ publishableKeyHash: apiKey.hash });
   const tenantId = BENCH_TENANT_ID;
   const result = await publishTenant(fixtureDb(rows), tenantId, targets, emptyPublishState());
   if (result.failure) throw new Error(`publishing the bench tenant: ${result.failure.detail}`);
@@ -127,32 +105,5 @@ export async function publishBenchConfig(mf: Miniflare): Promise<PublishedBench>
       `${result.kvWrites} KV writes, ${result.hostsChanged} hosts` +
       `${targets.signal ? ', hot config to TENANT_CONFIG' : ''}`,
     headers: { host: BENCH_HOST, authorization: `Bearer ${apiKey.key}` },
-    entitlementsToken: await signEntitlementsToken(signing, {
-      issuer: customerTokenIssuer(result.slug),
-      storefrontId: BENCH_STOREFRONT_ID,
-      customerId: 'cus_01BENCH0000000000000000000',
-      tenantId,
-      mode: 'live',
-      version: 1,
-      entitlements: [
-        {
-          key: 'analytics_dashboard',
-          type: 'feature',
-          billingIssue: false,
-          validUntil: null,
-          enabled: true,
-        },
-        {
-          key: 'api_access',
-          type: 'quota',
-          billingIssue: false,
-          validUntil: null,
-          quota: { limit: 10_000, resetsAt: Math.floor(Date.now() / 1000) + 30 * 86_400 },
-        },
-      ],
-      now: Date.now(),
-      // Longer than a real one (5 minutes), so a long run never meets its expiry.
-      ttlSeconds: 6 * 3600,
-    }),
   };
 }

@@ -17,7 +17,6 @@ import {
   killswitches,
   storefrontRoutes,
   storefronts,
-  tenantSigningKeys,
   tenants,
 } from '../../src/db/schema';
 import type { Db } from '../../src/db/types';
@@ -121,8 +120,6 @@ type Row<T extends { $inferSelect: unknown }> = T['$inferSelect'];
 const NOW = new Date('2026-01-01T00:00:00Z');
 const stamps = { createdAt: NOW, updatedAt: NOW };
 export const TENANT_ID = fixedId('ten', 'corp');
-/** The storefront BENCH_HOST serves. */
-export const BENCH_STOREFRONT_ID = fixedId('sf', 'us-store');
 
 interface SfSpec {
   slug: string;
@@ -232,12 +229,7 @@ const BUNDLES = [
  * their joined shapes). Tables not listed read as empty.
  */
 export function benchTenantRows(
-  opts: {
-    configVersion?: number;
-    publishableKeyHash?: string;
-    /** A customer-token signing key of the tenant (its public half is published in the JWKS). */
-    signingKey?: { kid: string; alg: 'ES256' | 'EdDSA'; publicJwk: Record<string, unknown> };
-  } = {},
+  opts: { configVersion?: number; publishableKeyHash?: string } = {},
 ): Map<unknown, unknown[]> {
   const configVersion = opts.configVersion ?? 1;
   const sfRows: Row<typeof storefronts>[] = SF_SPECS.map((s) => ({

@@ -17,6 +17,11 @@ export interface LoadRequest {
    * `-`): an Idempotency-Key or a customer email per request.
    */
   vary?: string;
+  /**
+   * Count the responses by status (a `response()` in the Lua script): the run's result then
+   * has `statuses`. Costs the load generator a little, not the server.
+   */
+  countStatuses?: boolean;
 }
 
 /** A fresh token of the shape the load's requests get (`<run>-<thread>-<n>`). */
@@ -26,7 +31,7 @@ export function uniqueToken(): string {
 
 /** `req` with its placeholder (if any) replaced by `token`: one concrete request. */
 export function concreteRequest(req: LoadRequest, token = uniqueToken()): LoadRequest {
-  const { vary, ...rest } = req;
+  const { vary, countStatuses: _, ...rest } = req;
   if (!vary) return rest;
   const fill = (s: string) => s.split(vary).join(token);
   return {
@@ -57,6 +62,8 @@ export interface LoadResult {
   non2xx: number;
   /** connect + read + write errors and timeouts */
   socketErrors: number;
+  /** Responses by status, when the request asked for `countStatuses`. */
+  statuses?: Record<string, number>;
 }
 
 /** The running wrk, so that Ctrl-C can stop it. */
@@ -71,6 +78,7 @@ export function wrkVersion(): string | undefined {
 }
 
 const MARK = 'BENCH_RESULT ';
+const STATUS_MARK = 'BENCH_STATUS ';
 
 function luaLong(s: string): string {
   let eq = '=';
@@ -91,8 +99,10 @@ function luaScript(req: LoadRequest): string {
     lines.push('wrk.headers["Content-Type"] = "application/json"');
   }
   if (req.vary) lines.push(...luaVarying(req));
+  if (req.countStatuses) lines.push(...luaCounting());
   lines.push(
     'done = function(summary, latency, requests)',
+    ...(req.countStatuses ? luaCountingDone() : []),
     '  local e = summary.errors',
     `  io.write(string.format('${MARK}{"requests":%d,"duration_us":%d,"status":%d,"socket":%d,` +
       `"p50":%.0f,"p90":%.0f,"p99":%.0f,"max":%.0f}\\n',`,
@@ -138,6 +148,42 @@ function luaVarying(req: LoadRequest): string[] {
   return lines;
 }
 
+/**
+ * Counts responses by status in each thread (`bench_statuses`, a global so that `done` can read
+ * it with `thread:get`), keeping the threads from `setup` (after any `setup` defined before).
+ */
+function luaCounting(): string[] {
+  return [
+    'bench_statuses = {}',
+    'local counted_threads = {}',
+    'local setup_before = setup',
+    'setup = function(thread)',
+    '  table.insert(counted_threads, thread)',
+    '  if setup_before then setup_before(thread) end',
+    'end',
+    'response = function(status, headers, body)',
+    '  bench_statuses[status] = (bench_statuses[status] or 0) + 1',
+    'end',
+    'function bench_status_line()',
+    '  local total = {}',
+    '  for _, t in ipairs(counted_threads) do',
+    '    for status, n in pairs(t:get("bench_statuses") or {}) do',
+    '      total[status] = (total[status] or 0) + n',
+    '    end',
+    '  end',
+    '  local parts = {}',
+    '  for status, n in pairs(total) do',
+    '    table.insert(parts, string.format(\'"%d":%d\', status, n))',
+    '  end',
+    `  return "${STATUS_MARK}{" .. table.concat(parts, ",") .. "}\\n"`,
+    'end',
+  ];
+}
+
+function luaCountingDone(): string[] {
+  return ['  io.write(bench_status_line())'];
+}
+
 let scriptSeq = 0;
 
 /** One wrk run against `req` for `opts.seconds`. */
@@ -179,6 +225,10 @@ export async function runLoad(req: LoadRequest, opts: LoadOptions): Promise<Load
     throw new Error(`wrk failed (exit ${code}) on ${target}:\n${out.trim()}`);
   }
   const r = JSON.parse(line.slice(MARK.length)) as Record<string, number>;
+  const statusLine = out.split('\n').find((l) => l.startsWith(STATUS_MARK));
+  if (req.countStatuses && !statusLine) {
+    throw new Error(`wrk did not count statuses on ${target}:\n${out.trim()}`);
+  }
   const us = (k: string) => Math.round((r[k] ?? 0) / 10) / 100;
   const requests = r.requests ?? 0;
   return {
@@ -190,5 +240,8 @@ export async function runLoad(req: LoadRequest, opts: LoadOptions): Promise<Load
     max_ms: us('max'),
     non2xx: r.status ?? 0,
     socketErrors: r.socket ?? 0,
+    ...(statusLine
+      ? { statuses: JSON.parse(statusLine.slice(STATUS_MARK.length)) as Record<string, number> }
+      : {}),
   };
 }
