@@ -20,6 +20,7 @@ export const READ_ACTIONS = [
   'apikey.read',
   'operator.read',
   'audit.read',
+  'customer.read', // customers, their subscriptions and payments (the console's customer view)
 ] as const;
 
 export const WRITE_ACTIONS = [
