@@ -27,11 +27,9 @@ const EdgeStatusSchema = z
       fresh: z.boolean().openapi({
         description: 'Checked within the last 10 s (else fail-closed switches count as engaged)',
       }),
-      killswitches: z
-        .array(z.object({ id: z.string(), engaged: z.boolean() }))
-        .openapi({
-          description: 'The switches as the edge applies them (of `storefront` if given)',
-        }),
+      killswitches: z.array(z.object({ id: z.string(), engaged: z.boolean() })).openapi({
+        description: 'The switches as the edge applies them (of `storefront` if given)',
+      }),
     }),
     kv: z.object({
       version: z.number().int().nullable().openapi({
