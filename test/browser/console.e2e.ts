@@ -330,7 +330,9 @@ describe.skipIf(!hasChromium)('operator console (Chromium)', () => {
       await shot(page, 'console-overview.png');
       await page.keyboard.press('3'); // the Customers view
       const query = page.getByPlaceholder(/Email \(or its start\)/);
-      await expect.poll(() => query.evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true);
+      await expect
+        .poll(() => query.evaluate((el) => el === el.ownerDocument.activeElement))
+        .toBe(true);
       await query.fill('ada.active-');
       await query.press('Enter');
       // The only match opens at once.
@@ -365,7 +367,9 @@ describe.skipIf(!hasChromium)('operator console (Chromium)', () => {
       expect(await catalogStatus()).toBe(200);
       await page.keyboard.press('2'); // the Emergency view: the search has the focus
       const search = page.locator('#ks-search');
-      await expect.poll(() => search.evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true);
+      await expect
+        .poll(() => search.evaluate((el) => el === el.ownerDocument.activeElement))
+        .toBe(true);
       await page.keyboard.type('feature catalog');
       const row = page.locator('[data-killswitch="feature:catalog:"]');
       expect(await row.getAttribute('aria-selected')).toBe('true');
@@ -461,7 +465,10 @@ describe.skipIf(!hasChromium)('operator console (Chromium)', () => {
       await page.keyboard.press('5');
       await page.locator('#key-name').fill('partner portal');
       await page.getByRole('button', { name: 'Create key…' }).click();
-      await page.getByRole('dialog').getByLabel(/Reason/).fill('onboarding the partner portal');
+      await page
+        .getByRole('dialog')
+        .getByLabel(/Reason/)
+        .fill('onboarding the partner portal');
       await page.getByRole('dialog').getByRole('button', { name: 'Create', exact: true }).click();
       const secret = page.locator('#secret-value');
       await expect.poll(() => secret.textContent()).toMatch(/^pk_test_[0-9A-Za-z]{49}$/);

@@ -32,7 +32,7 @@ const CONSOLE_TEMPLATE = [
 ].join('\n');
 
 /** The script with the domain's enums filled in (they are written once, in db/schema/enums). */
-export const CONSOLE_JS = CONSOLE_TEMPLATE.replace('CHANNELS_JSON', JSON.stringify(CHANNELS)).replace(
-  'PROVIDERS_JSON',
-  JSON.stringify(SANDBOX_PROVIDERS),
-);
+export const CONSOLE_JS = CONSOLE_TEMPLATE.replace(
+  'CHANNELS_JSON',
+  JSON.stringify(CHANNELS),
+).replace('PROVIDERS_JSON', JSON.stringify(SANDBOX_PROVIDERS));
