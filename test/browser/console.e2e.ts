@@ -45,16 +45,6 @@ const testKeys = { publishable: '', secret: '' };
 let shots = '';
 let subscriptionId = '';
 
-/** Polls `check` until it holds; returns the milliseconds it took, or fails after `ms`. */
-async function within(ms: number, check: () => Promise<boolean>): Promise<number> {
-  const start = Date.now();
-  while (Date.now() - start < ms) {
-    if (await check()) return Date.now() - start;
-    await new Promise((r) => setTimeout(r, 40));
-  }
-  throw new Error(`not within ${ms} ms`);
-}
-
 const catalogStatus = async () =>
   (
     await request(stack.port, '/v1/catalog', {
