@@ -44,6 +44,7 @@ let publishableKey = '';
 const testKeys = { publishable: '', secret: '' };
 let shots = '';
 let subscriptionId = '';
+let euStore = '';
 
 const catalogStatus = async () =>
   (
@@ -112,6 +113,7 @@ async function seed(databaseUrl: string): Promise<void> {
     });
     const system = { type: 'system' as const, id: 'browser-test' };
     const usStore = applied.storefronts['us-store'] ?? '';
+    euStore = applied.storefronts['eu-store'] ?? '';
     const ctx = {
       tenantId: applied.tenantId,
       storefrontId: usStore,
@@ -414,7 +416,7 @@ describe.skipIf(!hasChromium)('operator console (Chromium)', () => {
     }
   });
 
-  it('an admin edits a flag’s rollout through a diff and a reason, and creates an API key shown once', async () => {
+  it('an admin edits a flag’s rollout and adds a storefront override with a rule, through a diff and a reason, and creates an API key shown once', async () => {
     const { context, page, problems } = await newPage();
     try {
       await signIn(page, adminEmail);
@@ -450,6 +452,33 @@ describe.skipIf(!hasChromium)('operator console (Chromium)', () => {
           ],
         },
       });
+
+      // A storefront override with a targeting rule: off in Japan and Korea, in EU Store only.
+      await page.locator('[data-edit="new-checkout:"]').click();
+      await editor.locator('#fe-scope').selectOption({ label: 'EU Store — new override' });
+      await editor.getByRole('button', { name: '+ Add rule' }).click();
+      const rule = editor.locator('[data-rule="0"]');
+      await rule.getByLabel('Values').fill('JP, KR');
+      await rule
+        .getByRole('combobox', { name: 'Serve' })
+        .selectOption({ label: 'serve 1 · false' });
+      await editor.getByRole('button', { name: 'Review changes…' }).click();
+      expect(await editor.textContent()).toContain('new override: all of it is added');
+      await editor.locator('#fe-reason').fill('EXP-7: not in JP/KR from the EU store');
+      await editor.getByRole('button', { name: 'Save and publish' }).click();
+      await page.locator('[data-flag="new-checkout:' + euStore + '"]').waitFor();
+      const after = await api('GET', `/admin/v1/tenants/${slug}/flags`, { token: admin });
+      const override = (
+        after.json().items as {
+          key: string;
+          storefrontId: string | null;
+          definition: { rules: unknown[]; fallthrough: unknown };
+        }[]
+      ).find((f) => f.key === 'new-checkout' && f.storefrontId === euStore);
+      expect(override?.definition.rules).toMatchObject([
+        { clauses: [{ attribute: 'country', operator: 'in', values: ['JP', 'KR'] }], variation: 1 },
+      ]);
+      expect(override?.definition.fallthrough).toEqual(saved?.definition.fallthrough);
 
       // A key, shown once.
       await page.keyboard.press('5');
@@ -502,6 +531,16 @@ describe.skipIf(!hasChromium)('operator console (Chromium)', () => {
       });
       expect(refused.status).toBe(403);
       expect(await catalogStatus()).toBe(200);
+
+      // Reading is allowed: the customer view, on the phone.
+      await page.locator('[data-nav="customers"]').click();
+      await page.locator('#cust-query').fill(customerEmail);
+      await page.locator('#cust-query').press('Enter');
+      const row = page.locator(`[data-subscription="${subscriptionId}"]`);
+      await row.getByRole('button', { name: 'Payments' }).click();
+      await page.locator('.pay .routing-story').waitFor();
+      await dismissToasts(page);
+      await shot(page, 'console-phone-customer.png', true);
 
       // Signing out returns to the form, and the session is gone.
       await page.getByRole('button', { name: 'Sign out' }).click();

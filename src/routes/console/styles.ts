@@ -286,6 +286,16 @@ input.narrow { width: min(240px, 100%); }
 .arrow { color: var(--mute); }
 .attempts { margin: 0; padding-left: 20px; display: grid; gap: 3px; }
 .attempt::marker { color: var(--mute); }
+@media (max-width: 700px) {
+  table.subs, .subs tbody, .subs tr, .subs td { display: block; width: 100%; }
+  .subs thead { display: none; }
+  .subs tr[data-subscription] { border: 1px solid var(--line); border-radius: 10px; padding: 8px 12px; margin-top: 8px; background: var(--panel-2); }
+  .subs td { border: 0; padding: 4px 0; }
+  .subs td[data-label]::before { content: attr(data-label); display: block; font-size: 11px; text-transform: uppercase;
+    letter-spacing: .07em; color: var(--mute); }
+  .grid.subs .actions { text-align: left; }
+  .payments { padding: 8px 0; }
+}
 
 /* flags */
 .flag-editor { display: grid; gap: 14px; border-color: #3e4d8f; }

@@ -120,11 +120,11 @@ export const CUSTOMERS_JS = `
     }, 'Payments');
     return [
       h('tr', { 'data-subscription': s.id },
-        h('td', {}, h('strong', {}, s.bundle.name), h('div', { class: 'muted small mono' }, s.id)),
-        h('td', {}, statusPill(s.status), notes.length ? h('div', { class: 'chips' }, notes) : null),
-        h('td', {}, money(s.price.amount, s.price.currency), h('span', { class: 'muted small' }, ' / ' + cadence(s.price))),
-        h('td', {}, s.nextRenewalAt ? when(s.nextRenewalAt) : h('span', { class: 'muted' }, s.status === 'past_due' ? 'dunning retry' : '—')),
-        h('td', { class: 'small' }, s.currentPeriodStart ? dateOf(s.currentPeriodStart) + ' – ' + dateOf(s.currentPeriodEnd) : h('span', { class: 'muted' }, '—')),
+        h('td', { 'data-label': 'Bundle' }, h('strong', {}, s.bundle.name), h('div', { class: 'muted small mono' }, s.id)),
+        h('td', { 'data-label': 'State' }, statusPill(s.status), notes.length ? h('div', { class: 'chips' }, notes) : null),
+        h('td', { 'data-label': 'Price' }, money(s.price.amount, s.price.currency), h('span', { class: 'muted small' }, ' / ' + cadence(s.price))),
+        h('td', { 'data-label': 'Next renewal' }, s.nextRenewalAt ? when(s.nextRenewalAt) : h('span', { class: 'muted' }, s.status === 'past_due' ? 'dunning retry' : '—')),
+        h('td', { class: 'small', 'data-label': 'Period' }, s.currentPeriodStart ? dateOf(s.currentPeriodStart) + ' – ' + dateOf(s.currentPeriodEnd) : h('span', { class: 'muted' }, '—')),
         h('td', { class: 'actions' }, button),
       ),
       payments,

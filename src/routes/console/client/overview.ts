@@ -24,7 +24,7 @@ export const OVERVIEW_JS = `
       $('#tiles').replaceChildren(
         tile('Switched off', String(engaged.length), engaged.length ? engaged.map(switchLabel).join(', ') : 'everything is serving', 'emergency', engaged.length > 0),
         tile('Feature flags', String(state.flags.length), plural(state.flags.filter((f) => f.enabled).length, 'on', 'on') + ', ' + state.flags.filter((f) => !f.enabled).length + ' off', 'flags'),
-        tile('Storefronts', String(t.items.length), t.items.map((s) => s.currency).filter((c, i, a) => a.indexOf(c) === i).join(' · '), 'keys'),
+        tile('Storefronts', String(t.items.length), t.items.map((s) => s.currency).filter((c, i, a) => a.indexOf(c) === i).join(' · '), 'customers'),
         tile('Config', 'v' + t.tenant.configVersion, 'every change is audited', 'audit'),
       );
       $('#sf-count').textContent = String(t.items.length);
