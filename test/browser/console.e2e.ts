@@ -462,6 +462,9 @@ describe.skipIf(!hasChromium)('operator console (Chromium)', () => {
       await rule
         .getByRole('combobox', { name: 'Serve' })
         .selectOption({ label: 'serve 1 · false' });
+      await dismissToasts(page);
+      await editor.scrollIntoViewIfNeeded();
+      await shot(page, 'console-flag-rule.png');
       await editor.getByRole('button', { name: 'Review changes…' }).click();
       expect(await editor.textContent()).toContain('new override: all of it is added');
       await editor.locator('#fe-reason').fill('EXP-7: not in JP/KR from the EU store');
@@ -538,9 +541,11 @@ describe.skipIf(!hasChromium)('operator console (Chromium)', () => {
       await page.locator('#cust-query').press('Enter');
       const row = page.locator(`[data-subscription="${subscriptionId}"]`);
       await row.getByRole('button', { name: 'Payments' }).click();
-      await page.locator('.pay .routing-story').waitFor();
+      const story = page.locator('.pay .routing-story');
+      await story.waitFor();
       await dismissToasts(page);
-      await shot(page, 'console-phone-customer.png', true);
+      await story.evaluate((el) => el.scrollIntoView({ block: 'center' }));
+      await shot(page, 'console-phone-customer.png');
 
       // Signing out returns to the form, and the session is gone.
       await page.getByRole('button', { name: 'Sign out' }).click();

@@ -229,7 +229,10 @@ export const EMERGENCY_JS = `
     while (token === ks.watch && state.tenantId) {
       const elapsed = performance.now() - t0;
       try {
-        const st = await api('GET', tenantPath('/edge-status'));
+        // A storefront's switch is in that storefront's config (and a storefront-scoped
+        // operator may ask about their storefront only).
+        const q = k.storefrontId ? '?storefront=' + encodeURIComponent(k.storefrontId) : '';
+        const st = await api('GET', tenantPath('/edge-status') + q);
         if (token !== ks.watch) return;
         const entry = st.edge.killswitches.find((x) => x.id === k.id);
         const applied = entry ? entry.engaged === k.engaged : !k.engaged;
@@ -242,6 +245,12 @@ export const EMERGENCY_JS = `
         }
       } catch (x) {
         if (x.status === 401) return signedOut('Your session has ended. Sign in again.');
+        if (x.status === 403 || x.status === 404) {
+          ks.live.status = 'slow';
+          ks.live.error = x.message;
+          renderLive();
+          return;
+        }
       }
       if (elapsed > LIVE_WAIT_MS) {
         ks.live.status = 'slow';
@@ -269,8 +278,10 @@ export const EMERGENCY_JS = `
     } else if (l.status === 'slow') {
       box.replaceChildren(
         h('span', { class: 'live-dot' }),
-        h('strong', {}, 'Not live yet after ' + LIVE_WAIT_MS / 1000 + ' s'),
-        h('span', { class: 'muted' }, ' · saved as config v' + l.version + ', the edge still serves v' + (l.seen === null ? '—' : l.seen) + '. It keeps trying; see the README on flip-to-effect.'),
+        h('strong', {}, l.error ? 'Cannot confirm at the edge' : 'Not live yet after ' + LIVE_WAIT_MS / 1000 + ' s'),
+        h('span', { class: 'muted' }, l.error
+          ? ' · saved as config v' + l.version + '. ' + l.error
+          : ' · saved as config v' + l.version + ', the edge still serves v' + (l.seen === null ? '—' : l.seen) + '. The edge keeps checking; see the README on flip-to-effect.'),
       );
     } else {
       box.replaceChildren(
