@@ -314,7 +314,9 @@ input.narrow { width: min(240px, 100%); }
 .clause { display: grid; grid-template-columns: minmax(0, 1fr) auto minmax(0, 1.6fr) auto auto; gap: 6px; align-items: center; }
 @media (max-width: 700px) { .clause { grid-template-columns: 1fr 1fr; } }
 .rule-tools { display: flex; gap: 8px; align-items: flex-start; flex-wrap: wrap; }
-.serve { display: grid; gap: 6px; }
+.serve { display: grid; gap: 6px; justify-items: start; }
+.serve > select { max-width: 100%; }
+.fe-form h4 .muted, .fe-review h4 .muted { text-transform: none; letter-spacing: 0; font-weight: 400; }
 .rollout { display: flex; gap: 10px; flex-wrap: wrap; align-items: center; }
 .pct { display: inline-flex; align-items: center; gap: 6px; font-size: 12px; color: var(--mute); }
 .pct input[type=number] { width: 90px; }
