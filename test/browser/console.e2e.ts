@@ -469,7 +469,7 @@ describe.skipIf(!hasChromium)('operator console (Chromium)', () => {
       expect(await editor.textContent()).toContain('new override: all of it is added');
       await editor.locator('#fe-reason').fill('EXP-7: not in JP/KR from the EU store');
       await editor.getByRole('button', { name: 'Save and publish' }).click();
-      await page.locator('[data-flag="new-checkout:' + euStore + '"]').waitFor();
+      await page.locator(`[data-flag="new-checkout:${euStore}"]`).waitFor();
       const after = await api('GET', `/admin/v1/tenants/${slug}/flags`, { token: admin });
       const override = (
         after.json().items as {
