@@ -6,12 +6,27 @@ export const OVERVIEW_JS = `
     return k.scope + ' ' + k.target;
   }
 
-  function tile(label, value, note, view, hot) {
+  function tile(label, value, note, view, hot, noteId) {
     return h('button', { type: 'button', class: 'tile' + (hot ? ' hot' : ''), onclick: () => showView(view) },
       h('span', { class: 'tile-label' }, label),
       h('strong', { class: 'tile-value' }, value),
-      h('span', { class: 'tile-note muted small' }, note),
+      h('span', { class: 'tile-note muted small', id: noteId }, note),
     );
+  }
+
+  /** What the edge serves, next to what was saved (the same endpoint as the live confirmation). */
+  async function edgeNote(tenantId) {
+    if (!can('killswitch.read')) return;
+    try {
+      const st = await api('GET', tenantPath('/edge-status'));
+      const note = $('#tile-edge');
+      if (tenantId !== state.tenantId || !note) return;
+      note.textContent = st.edge.version === null
+        ? 'not published to the edge yet'
+        : st.live ? '✓ the edge serves v' + st.edge.version : 'the edge serves v' + st.edge.version + ', catching up';
+    } catch (_) {
+      // The tile keeps its default note.
+    }
   }
 
   VIEWS.overview = {
@@ -25,8 +40,9 @@ export const OVERVIEW_JS = `
         tile('Switched off', String(engaged.length), engaged.length ? engaged.map(switchLabel).join(', ') : 'everything is serving', 'emergency', engaged.length > 0),
         tile('Feature flags', String(state.flags.length), plural(state.flags.filter((f) => f.enabled).length, 'on', 'on') + ', ' + state.flags.filter((f) => !f.enabled).length + ' off', 'flags'),
         tile('Storefronts', String(t.items.length), t.items.map((s) => s.currency).filter((c, i, a) => a.indexOf(c) === i).join(' · '), 'customers'),
-        tile('Config', 'v' + t.tenant.configVersion, 'every change is audited', 'audit'),
+        tile('Config', 'v' + t.tenant.configVersion, 'every change is audited', 'audit', false, 'tile-edge'),
       );
+      edgeNote(state.tenantId);
       $('#sf-count').textContent = String(t.items.length);
       if (t.items.length === 0) return list.replaceChildren(h('p', { class: 'empty' }, 'No storefronts yet.'));
       list.replaceChildren(
