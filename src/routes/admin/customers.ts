@@ -134,7 +134,7 @@ export const customerAdminRoutes = newRouter()
       summary:
         'Find customers by email (a prefix) or by id (of the customer, a subscription or a payment)',
       description:
-        'Newest first, at most `limit` (≤ 50). A storefront-scoped operator searches their ' +
+        'In email order, at most `limit` (≤ 50). A storefront-scoped operator searches their ' +
         'storefronts only; `storefront` narrows the search to one.',
       request: {
         params: TenantParamSchema,
