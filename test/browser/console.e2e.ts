@@ -503,9 +503,25 @@ describe.skipIf(!hasChromium)('operator console (Chromium)', () => {
 
       // The sandbox outage switches (admins only).
       await page.keyboard.press('6');
-      await page.locator('[data-provider="stripe"]').waitFor();
+      const stripe = page.locator('[data-provider="stripe"]');
+      await stripe.getByText('Failing').click();
+      await stripe.getByRole('button', { name: 'Apply…' }).click();
+      await page
+        .getByRole('dialog')
+        .getByLabel(/Reason/)
+        .fill('demo: Stripe is down');
+      await page.getByRole('dialog').getByRole('button', { name: 'Apply', exact: true }).click();
+      await page.locator('.sbx.down [data-provider="stripe"]').waitFor();
+      const sandbox = await api('GET', `/admin/v1/tenants/${slug}/sandbox/providers/stripe`, {
+        token: admin,
+      });
+      expect(sandbox.json()).toMatchObject({ mode: 'error', reason: 'demo: Stripe is down' });
       await dismissToasts(page);
       await shot(page, 'console-sandbox.png');
+      await api('PUT', `/admin/v1/tenants/${slug}/sandbox/providers/stripe`, {
+        token: admin,
+        body: { mode: 'ok', reason: 'demo over' },
+      });
       expect(problems).toEqual([]);
     } finally {
       await context.close();

@@ -344,11 +344,12 @@ tr.dim td { opacity: .55; }
 .sbx h3 { margin: 0; font-family: var(--mono); }
 .sbx.down { border-color: #6b3030; }
 .sbx-form { display: grid; gap: 8px; margin-top: 8px; }
-.modes { border: 0; padding: 0; margin: 0; display: grid; gap: 4px; }
-.mode { display: grid; grid-template-columns: auto 1fr; gap: 8px; align-items: start; padding: 6px 8px; border-radius: 8px; cursor: pointer; }
-.mode span { display: grid; }
-.mode.current { background: rgba(124, 156, 255, .08); }
-.mode input { accent-color: var(--acc); margin-top: 3px; }
+.modes { border: 0; padding: 0; margin: 0; display: flex; flex-wrap: wrap; gap: 4px; }
+.mode { display: inline-flex; gap: 6px; align-items: center; padding: 5px 10px; border-radius: 999px; cursor: pointer;
+  border: 1px solid var(--line); background: #0c0f1d; font-size: 13px; font-weight: 600; }
+.mode:has(input:checked) { border-color: var(--acc); background: rgba(124, 156, 255, .14); }
+.mode input { accent-color: var(--acc); margin: 0; }
+.mode-note { margin: 0; min-height: 2.8em; }
 .analytics-root { min-height: 160px; }
 .who .actor { font-weight: 600; margin-right: 6px; }
 `;

@@ -148,11 +148,14 @@ export const KEYS_JS = `
       if (r.status === 'rejected') return h('article', { class: 'card sbx' }, h('h3', {}, provider), problemNodes(r.reason));
       const s = r.value;
       const name = 'sbx-' + provider;
+      const currentMode = PROVIDER_MODES.find((x) => x[0] === s.mode) || PROVIDER_MODES[0];
+      const noteLine = h('p', { class: 'muted small mode-note' }, currentMode[2]);
       const form = h('form', { class: 'sbx-form', 'data-provider': provider, onsubmit: (e) => saveOutage(e, provider) },
         h('fieldset', { class: 'modes' }, h('legend', { class: 'sr-only' }, provider + ' mode'),
-          PROVIDER_MODES.map(([m, label, note]) => h('label', { class: 'mode' + (s.mode === m ? ' current' : '') },
-            h('input', { type: 'radio', name, value: m, checked: s.mode === m }),
-            h('span', {}, h('strong', {}, label), h('span', { class: 'muted small' }, note))))),
+          PROVIDER_MODES.map(([m, label, note]) => h('label', { class: 'mode', title: note },
+            h('input', { type: 'radio', name, value: m, checked: s.mode === m, onchange: () => { noteLine.textContent = note; } }),
+            h('span', {}, label)))),
+        noteLine,
         h('label', { class: 'check small' }, h('input', { type: 'checkbox', name: 'capture', checked: s.captureBeforeTimeout }), 'a timed-out charge did capture'),
         h('label', { class: 'check small' }, h('input', { type: 'checkbox', name: 'lookups', checked: s.lookups === 'error' }), 'status lookups fail too'),
         h('button', { type: 'submit', class: 'btn small' }, 'Apply…'),
