@@ -24,8 +24,8 @@ export const EMERGENCY_JS = `
   function catalogue() {
     const t = current();
     const map = new Map();
-    const add = (scope, target, storefrontId) => {
-      const k = { id: null, scope, target, storefrontId, engaged: false, failMode: null, retryAfterSeconds: null, reason: null, updatedAt: null };
+    const add = (scope, target, storefrontId, onSearch) => {
+      const k = { id: null, scope, target, storefrontId, engaged: false, failMode: null, retryAfterSeconds: null, reason: null, updatedAt: null, onSearch };
       map.set(ksKey(k), k);
     };
     add('tenant', '', null);
@@ -33,6 +33,11 @@ export const EMERGENCY_JS = `
     for (const c of CHANNELS) add('channel', c, null);
     for (const f of FEATURES) add('feature', f, null);
     for (const p of PROVIDERS) add('provider', p, null);
+    // One storefront's feature or provider: listed when a search asks for them ("checkout eu").
+    for (const sf of t ? t.items : []) {
+      for (const f of FEATURES) add('feature', f, sf.id, true);
+      for (const p of PROVIDERS) add('provider', p, sf.id, true);
+    }
     for (const k of state.killswitches) map.set(ksKey(k), k);
     return [...map.values()].sort(
       (a, b) => Number(b.engaged) - Number(a.engaged) || SCOPE_ORDER[a.scope] - SCOPE_ORDER[b.scope] ||
@@ -41,13 +46,15 @@ export const EMERGENCY_JS = `
   }
 
   function haystack(k) {
-    return [switchLabel(k), k.scope, k.target, k.storefrontId ? sfName(k.storefrontId) : 'all storefronts', k.reason || '', k.engaged ? 'engaged off down' : 'released on serving']
+    const sf = k.storefrontId && current() ? current().items.find((x) => x.id === k.storefrontId) : null;
+    return [switchLabel(k), k.scope, k.target, sf ? sf.name + ' ' + sf.slug : 'all storefronts every', k.reason || '', k.engaged ? 'engaged off down' : 'released on serving']
       .join(' ').toLowerCase();
   }
 
   function filtered() {
     const words = ks.query.toLowerCase().split(' ').filter(Boolean);
     return catalogue().filter((k) => {
+      if (k.onSearch && words.length === 0) return false;
       const text = haystack(k);
       return words.every((w) => text.includes(w));
     });
