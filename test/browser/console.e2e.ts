@@ -439,6 +439,7 @@ describe.skipIf(!hasChromium)('operator console (Chromium)', () => {
       await shot(page, 'console-flag-diff.png');
       await editor.getByRole('button', { name: 'Save and publish' }).click();
       await page.locator('.toast', { hasText: 'new-checkout saved' }).waitFor();
+      await page.locator('[data-flag="new-checkout:"]', { hasText: 'rollout 25%/75%' }).waitFor();
       const admin = await tokenFor(adminEmail);
       const flags = await api('GET', `/admin/v1/tenants/${slug}/flags`, { token: admin });
       const saved = (
@@ -539,8 +540,11 @@ describe.skipIf(!hasChromium)('operator console (Chromium)', () => {
       expect(await buttons.count()).toBeGreaterThan(5);
       for (const b of await buttons.all()) expect(await b.isDisabled()).toBe(true);
       await shot(page, 'console-phone-viewer.png');
-      // Enter on the chosen switch opens no reason prompt.
-      await page.keyboard.type('catalog');
+      // A search naming a storefront finds its own switches; Enter on one opens no prompt.
+      await page.keyboard.type('catalog eu');
+      const euCatalog = page.locator(`[data-killswitch="feature:catalog:${euStore}"]`);
+      expect(await euCatalog.getAttribute('aria-selected')).toBe('true');
+      expect(await euCatalog.getByRole('button').isDisabled()).toBe(true);
       await page.keyboard.press('Enter');
       expect(await page.getByRole('dialog').count()).toBe(0);
       const viewer = await tokenFor(viewerEmail);

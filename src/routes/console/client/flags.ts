@@ -329,6 +329,10 @@ export const FLAGS_JS = `
       if (fe.storefrontId) body.storefront = fe.storefrontId;
       try {
         const res = await api('PUT', tenantPath('/flags/' + encodeURIComponent(fe.key)), body);
+        // The saved flag at once (an editor opened before the refresh below ends starts from it).
+        const same = (f) => f.key === res.flag.key && (f.storefrontId || null) === (res.flag.storefrontId || null);
+        state.flags = state.flags.filter((f) => !same(f)).concat([res.flag]);
+        renderFlagList();
         toast(fe.key + ' saved (v' + res.flag.version + '). Published config v' + res.configVersion + '.', 'ok');
         fe.open = false;
         await refresh();
