@@ -33,7 +33,17 @@ export const CUSTOMERS_JS = `
       const failedOver = a.slice(0, -1).map((x) => x.provider + ' (' + (x.declineCode || x.status) + ')').join(', ');
       parts.push('Failed over from ' + failedOver + ' to ' + a[a.length - 1].provider + '.');
     }
-    if (p.provider) parts.push((p.status === 'succeeded' ? 'Captured by ' : 'Settled at ') + p.provider + '.');
+    const last = a[a.length - 1];
+    const untried = d.order.slice(a.length);
+    if (p.status === 'succeeded') parts.push('Captured by ' + (p.provider || (last && last.provider)) + '.');
+    else if (p.status === 'declined') {
+      parts.push('Declined by ' + (p.provider || (last && last.provider)) + (p.declineCode ? ' (' + p.declineCode + ')' : '') +
+        (untried.length ? ': an issuer decline never fails over, so ' + untried.join(' and ') + ' ' + (untried.length === 1 ? 'was' : 'were') + ' not tried.' : '.'));
+    } else if (p.status === 'failed') {
+      parts.push(a.length ? 'Failed at every provider tried' + (p.declineCode ? ' (' + p.declineCode + ')' : '') + '.' : 'No provider could take it' + (p.declineCode ? ' (' + p.declineCode + ')' : '') + '.');
+    } else if (p.status === 'unknown') {
+      parts.push('The outcome is unknown: a provider timed out and could not be asked yet; nothing else was tried, and the payment settles when it answers.');
+    }
     return parts.join(' ');
   }
 
