@@ -7,6 +7,8 @@ import { consumeExposures } from './queues/exposures';
 import { apiKeyAdminRoutes } from './routes/admin/api-keys';
 import { auditAdminRoutes } from './routes/admin/audit';
 import { configAdminRoutes } from './routes/admin/config';
+import { customerAdminRoutes } from './routes/admin/customers';
+import { edgeStatusAdminRoutes } from './routes/admin/edge-status';
 import { entitlementGrantAdminRoutes } from './routes/admin/entitlement-grants';
 import { paymentRoutingAdminRoutes, sandboxAdminRoutes } from './routes/admin/sandbox';
 import { sessionRoutes } from './routes/admin/sessions';
@@ -48,6 +50,9 @@ app.route('/admin/v1', signingKeyAdminRoutes);
 app.route('/admin/v1', sandboxAdminRoutes);
 app.route('/admin/v1', paymentRoutingAdminRoutes);
 app.route('/admin/v1', entitlementGrantAdminRoutes);
+// The console's customer views and its live confirmation after a change.
+app.route('/admin/v1', customerAdminRoutes);
+app.route('/admin/v1', edgeStatusAdminRoutes);
 // The same storefront API under a tenant's path prefix (`/eu/v1/catalog`). Mounted through a
 // plain Hono router so the OpenAPI document lists each operation once. The prefix never
 // matches a reserved segment (`/admin`, `/internal`…), so the mount order does not matter.

@@ -21,6 +21,7 @@ export const READ_ACTIONS = [
   'operator.read',
   'audit.read',
   'entitlement.read', // a customer's complimentary grants
+  'customer.read', // customers, their subscriptions and payments (the console's customer view)
 ] as const;
 
 export const WRITE_ACTIONS = [

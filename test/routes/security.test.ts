@@ -404,6 +404,31 @@ const ROUTES: Record<string, RouteCase> = {
       write: true,
       storefrontScoped: true,
     },
+  'GET /admin/v1/tenants/{tenant}/customers': {
+    scheme: 'operator',
+    path: (t) => `/admin/v1/tenants/${t}/customers?query=sec&storefront=us-store`,
+    write: false,
+    storefrontScoped: true,
+  },
+  'GET /admin/v1/tenants/{tenant}/customers/{customer}': {
+    scheme: 'operator',
+    // A real customer of us-store, so a grant limited to eu-store meets a 403 (not a 404).
+    path: (t) => `/admin/v1/tenants/${t}/customers/${f().customer.id}`,
+    write: false,
+    storefrontScoped: true,
+  },
+  'GET /admin/v1/tenants/{tenant}/subscriptions/{subscription}/payments': {
+    scheme: 'operator',
+    // The storefront scope of a real subscription is in test/routes/admin-customers.test.ts.
+    path: (t) => `/admin/v1/tenants/${t}/subscriptions/sub_01AAAAAAAAAAAAAAAAAAAAAAAA/payments`,
+    write: false,
+  },
+  'GET /admin/v1/tenants/{tenant}/edge-status': {
+    scheme: 'operator',
+    path: (t) => `/admin/v1/tenants/${t}/edge-status?storefront=us-store`,
+    write: false,
+    storefrontScoped: true,
+  },
   'GET /admin/v1/tenants/{tenant}/signing-keys': {
     scheme: 'operator',
     path: (t) => `/admin/v1/tenants/${t}/signing-keys`,

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { index, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { timestamps } from './_columns';
 import { storefronts } from './storefronts';
 import { tenants } from './tenants';
@@ -20,5 +20,13 @@ export const customers = pgTable(
     externalId: text('external_id'),
     ...timestamps,
   },
-  (t) => [uniqueIndex('customers_storefront_email_uq').on(t.storefrontId, sql`lower(${t.email})`)],
+  (t) => [
+    uniqueIndex('customers_storefront_email_uq').on(t.storefrontId, sql`lower(${t.email})`),
+    // The console's search by the start of an email, across a tenant's storefronts: a pattern
+    // index, so `lower(email) LIKE 'ada%'` reads only the matching range whatever the collation.
+    index('customers_tenant_email_prefix_idx').on(
+      t.tenantId,
+      sql`lower(${t.email}) text_pattern_ops`,
+    ),
+  ],
 );

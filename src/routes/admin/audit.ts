@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { newRouter } from '../../app';
-import { listAudit, verifyAudit } from '../../services/audit/audit';
+import { actorNames, listAudit, verifyAudit } from '../../services/audit/audit';
 import { safeText } from '../schemas';
 import { authorizeScope } from './authorize';
 import { adminProblems, adminRoute, TenantParamSchema } from './support';
@@ -22,6 +22,11 @@ const AuditRowSchema = z
     storefrontId: z.string().nullable(),
     actorType: z.string(),
     actorId: z.string(),
+    actorName: z.string().openapi({
+      description:
+        'Who, readable: the operator’s name, the API key’s name, or System (…); not hashed',
+      example: 'Olga Operator',
+    }),
     action: z.string(),
     targetType: z.string(),
     targetId: z.string(),
@@ -63,7 +68,19 @@ export const auditAdminRoutes = newRouter()
       const { tenant, storefront: sf } = await authorizeScope(c, ref, 'audit.read', {
         storefront: q.storefront,
       });
-      return c.json(await listAudit(c.get('db'), tenant.id, sf?.id ?? null, q.after, q.limit), 200);
+      const db = c.get('db');
+      const page = await listAudit(db, tenant.id, sf?.id ?? null, q.after, q.limit);
+      const names = await actorNames(db, tenant.id, page.items);
+      return c.json(
+        {
+          ...page,
+          items: page.items.map((r) => ({
+            ...r,
+            actorName: names.get(`${r.actorType}:${r.actorId}`) ?? r.actorId,
+          })),
+        },
+        200,
+      );
     },
   )
   .openapi(

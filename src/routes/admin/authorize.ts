@@ -9,6 +9,9 @@ import { ApiError } from '../../errors';
 import { type Action, authorize } from '../../security/rbac';
 import { findStorefront } from '../../services/admin/config-changes';
 import { findTenant } from '../../services/admin/operators';
+import { listStorefronts } from '../../services/admin/storefronts';
+
+type Tenant = NonNullable<Awaited<ReturnType<typeof findTenant>>>;
 
 /**
  * The tenant named in the path (and the storefront named in the request, by slug or id), if
@@ -61,4 +64,44 @@ export function operatorChange(c: Context<AppEnv>, tenantId: string, reason: str
     requestId: c.get('requestId'),
     reason,
   };
+}
+
+/**
+ * The storefronts of the tenant in which this operator may take `action`, for a read that spans
+ * storefronts (a search): null when a grant covers the whole tenant (no filter needed), else the
+ * ids its storefront-narrowed grants cover. Naming one storefront (`storefrontRef`) narrows the
+ * read to it, with the usual 404 for a storefront that is not the tenant's and 403 for one the
+ * grant does not cover. A grant that covers no storefront at all gets a 403.
+ */
+export async function readableStorefronts(
+  c: Context<AppEnv>,
+  tenantRef: string,
+  action: Action,
+  storefrontRef?: string,
+): Promise<{ tenant: Tenant; storefrontIds: string[] | null }> {
+  if (storefrontRef) {
+    const { tenant, storefront } = await authorizeScope(c, tenantRef, action, {
+      storefront: storefrontRef,
+    });
+    if (!storefront) throw new ApiError('not_found', `No storefront "${storefrontRef}".`);
+    return { tenant, storefrontIds: [storefront.id] };
+  }
+  const operator = c.get('operator');
+  const db = c.get('db');
+  const tenant = await findTenant(db, tenantRef);
+  if (!tenant || !operator.grants.some((g) => g.tenantId === tenant.id)) {
+    throw new ApiError('not_found', `No tenant "${tenantRef}".`);
+  }
+  if (authorize(operator.grants, { tenantId: tenant.id, action }).allowed) {
+    return { tenant, storefrontIds: null };
+  }
+  const ids = (await listStorefronts(db, tenant.id))
+    .map((sf) => sf.id)
+    .filter(
+      (id) => authorize(operator.grants, { tenantId: tenant.id, action, storefrontId: id }).allowed,
+    );
+  if (ids.length === 0) {
+    throw new ApiError('forbidden', `Your role does not allow ${action} in any storefront here.`);
+  }
+  return { tenant, storefrontIds: ids };
 }

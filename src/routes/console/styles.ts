@@ -83,10 +83,36 @@ input:disabled, select:disabled { opacity: .5; }
   border-radius: 999px; background: var(--panel-2); color: var(--mute); vertical-align: middle; }
 .count.hot { color: #fff; background: var(--bad); }
 
-/* layout */
-main { padding: 20px 28px 60px; max-width: 1400px; margin: 0 auto; display: grid; gap: 20px; }
-.cols { display: grid; grid-template-columns: minmax(0, 1.35fr) minmax(0, 1fr); gap: 20px; }
-@media (max-width: 1100px) { .cols { grid-template-columns: 1fr; } }
+/* layout: a sidebar on a laptop, a scrolling tab bar on a phone */
+.shell { display: grid; grid-template-columns: 210px minmax(0, 1fr); max-width: 1480px; margin: 0 auto; }
+.nav { position: sticky; top: 58px; align-self: start; display: grid; gap: 2px; padding: 20px 10px 20px 20px; }
+.nav a { display: grid; grid-template-columns: 22px 1fr auto auto; align-items: center; gap: 8px; padding: 8px 10px;
+  border-radius: 9px; color: var(--mute); text-decoration: none; font-weight: 600; }
+.nav a:hover { background: rgba(124, 156, 255, .07); color: var(--ink); }
+.nav a[aria-current="page"] { background: linear-gradient(90deg, rgba(124, 156, 255, .18), rgba(124, 156, 255, .04)); color: var(--ink);
+  box-shadow: inset 3px 0 0 var(--acc); }
+.nav a:focus-visible { outline: 2px solid var(--acc); }
+.nav-icon { text-align: center; font-size: 15px; }
+.nav-key { font: 11px var(--mono); color: var(--mute); border: 1px solid var(--line); border-radius: 5px; padding: 0 5px; background: #0c0f1d; }
+.nav-count { font-size: 11px; font-weight: 700; color: #fff; background: var(--bad); border-radius: 999px; padding: 0 7px; }
+main { padding: 20px 28px 60px 18px; display: grid; gap: 20px; align-content: start; min-width: 0; }
+main > section { display: grid; gap: 20px; min-width: 0; }
+main > section.panel { display: block; }
+@media (max-width: 860px) {
+  .shell { grid-template-columns: 1fr; }
+  .nav { position: sticky; top: 0; z-index: 4; display: flex; overflow-x: auto; padding: 8px 10px; gap: 4px;
+    background: rgba(15, 18, 34, .94); border-bottom: 1px solid var(--line); scrollbar-width: none; }
+  .nav a { grid-template-columns: auto auto auto; white-space: nowrap; padding: 7px 10px; }
+  .nav a[aria-current="page"] { box-shadow: inset 0 -2px 0 var(--acc); }
+  .nav-key { display: none; }
+  main { padding: 14px 12px 60px; }
+  .topbar { padding: 10px 12px; gap: 10px; position: static; }
+  .session { margin-left: 0; gap: 8px; }
+  .whoami { display: none; }
+  .brand-sub { display: none; }
+  .panel { padding: 14px 12px; }
+}
+.table-wrap { overflow-x: auto; margin: 0 -4px; padding: 0 4px; }
 .panel { background: var(--panel); border: 1px solid var(--line); border-radius: var(--radius); padding: 16px 18px;
   box-shadow: 0 10px 30px rgba(0, 0, 0, .18); min-width: 0; }
 .panel-head { display: flex; align-items: baseline; justify-content: space-between; gap: 12px; flex-wrap: wrap; margin-bottom: 10px; }
@@ -131,6 +157,7 @@ table.grid { width: 100%; border-collapse: collapse; }
 .grid tr.engaged td:first-child { box-shadow: inset 3px 0 0 var(--bad); }
 .grid .actions { text-align: right; white-space: nowrap; }
 .grid .reason { max-width: 320px; overflow-wrap: anywhere; }
+.grid td.actions .switch { vertical-align: middle; }
 .audit td:first-child { width: 52px; }
 
 /* flag switch */
@@ -176,4 +203,153 @@ dialog h2 { margin: 0 0 6px; font-size: 18px; }
 dialog form { display: grid; gap: 8px; }
 dialog textarea { width: 100%; resize: vertical; }
 .dialog-actions { display: flex; justify-content: flex-end; gap: 10px; margin-top: 6px; }
+.secret { display: block; padding: 12px; font-size: 13px; word-break: break-all; user-select: all; color: #ffe2b0; border-color: #7a5a22; }
+.shortcuts { display: grid; grid-template-columns: auto 1fr; gap: 8px 14px; margin: 10px 0; }
+.shortcuts dt { white-space: nowrap; }
+.shortcuts dd { margin: 0; color: var(--mute); }
+kbd { font: 12px var(--mono); border: 1px solid var(--line); border-bottom-width: 2px; border-radius: 5px; padding: 0 5px; background: #0c0f1d; }
+.good-text { color: var(--ok); }
+.bad-text { color: var(--bad); }
+.spacer { flex: 1; }
+.inline { display: inline-flex; align-items: center; gap: 8px; color: var(--mute); font-size: 12px; }
+input.narrow { width: min(240px, 100%); }
+.check { display: inline-flex; align-items: center; gap: 6px; cursor: pointer; }
+.check input { accent-color: var(--acc); }
+
+/* overview */
+.tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(190px, 1fr)); gap: 14px; }
+.tile { text-align: left; font: inherit; color: var(--ink); cursor: pointer; display: grid; gap: 2px; padding: 14px 16px;
+  border-radius: var(--radius); border: 1px solid var(--line); background: linear-gradient(160deg, #1f2549, var(--panel)); }
+.tile:hover { border-color: #3e4d8f; }
+.tile.hot { border-color: #6b3030; background: linear-gradient(160deg, #3a1820, var(--panel)); }
+.tile-label { font-size: 11px; text-transform: uppercase; letter-spacing: .08em; color: var(--mute); }
+.tile-value { font-size: 26px; line-height: 1.2; }
+.tile.hot .tile-value { color: var(--bad); }
+.tile-note { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.sf-actions { display: flex; gap: 6px; margin-top: 8px; }
+
+/* emergency */
+.ks-search { display: flex; align-items: center; gap: 12px; flex-wrap: wrap; margin-bottom: 10px; }
+.ks-search input { flex: 1 1 320px; font-size: 16px; padding: 11px 14px; border-radius: 10px; }
+.ks-list { list-style: none; margin: 0; padding: 0; display: grid; gap: 6px; max-height: 62vh; overflow-y: auto; }
+.ks-item { display: grid; grid-template-columns: 92px minmax(0, 1.2fr) minmax(0, 1fr) auto; gap: 12px; align-items: center;
+  padding: 9px 12px; border-radius: 10px; border: 1px solid var(--line); background: #151a2f; cursor: pointer; }
+.ks-item.engaged { background: linear-gradient(90deg, rgba(241, 107, 107, .14), #151a2f 60%); border-color: #6b3030; }
+.ks-item.selected { border-color: var(--acc); box-shadow: 0 0 0 2px rgba(124, 156, 255, .35); }
+.ks-item .pill { text-align: center; }
+.ks-reason { overflow-wrap: anywhere; }
+.ks-title strong { font-size: 15px; }
+@media (max-width: 700px) {
+  .ks-item { grid-template-columns: 1fr auto; }
+  .ks-item .pill { grid-column: 1 / -1; justify-self: start; }
+  .ks-reason { grid-column: 1 / -1; order: 3; }
+}
+.live { display: flex; align-items: center; gap: 8px; flex-wrap: wrap; padding: 10px 14px; margin-bottom: 10px; border-radius: 10px;
+  border: 1px solid var(--line); background: #13172b; }
+.live-dot { width: 10px; height: 10px; border-radius: 50%; background: var(--warn); box-shadow: 0 0 0 4px rgba(245, 165, 36, .2);
+  animation: pulse 1s ease-in-out infinite; }
+.live.is-live { border-color: #245c45; background: rgba(62, 207, 142, .08); }
+.live.is-live .live-dot { background: var(--ok); box-shadow: 0 0 0 4px rgba(62, 207, 142, .2); animation: none; }
+.live.is-live strong { color: var(--ok); }
+.live.is-slow { border-color: #7a5a22; }
+@keyframes pulse { 50% { opacity: .35; } }
+.ks-custom { margin-top: 14px; }
+.ks-custom summary { cursor: pointer; color: var(--acc); font-weight: 600; font-size: 13px; margin-bottom: 10px; }
+
+/* customers */
+.cust-form { display: flex; gap: 10px; flex-wrap: wrap; margin-bottom: 12px; }
+.cust-form input { flex: 1 1 320px; font-size: 15px; padding: 10px 12px; }
+.cust-list { list-style: none; margin: 0 0 14px; padding: 0; display: grid; gap: 6px; grid-template-columns: repeat(auto-fill, minmax(280px, 1fr)); }
+.cust-hit { width: 100%; text-align: left; font: inherit; color: var(--ink); background: var(--panel-2); border: 1px solid var(--line);
+  border-radius: 10px; padding: 10px 12px; cursor: pointer; display: grid; gap: 2px; overflow-wrap: anywhere; }
+.cust-hit:hover, .cust-hit.selected { border-color: var(--acc); }
+.cust-hit .chips { margin: 4px 0 0; }
+.cust-detail:empty { display: none; }
+.cust-detail { border-top: 1px solid var(--line); padding-top: 14px; }
+.cust-head h3 { margin: 0; font-size: 18px; overflow-wrap: anywhere; }
+.cust-head p { margin: 2px 0 12px; }
+.pill.info { color: #c7d3ff; background: rgba(124, 156, 255, .14); }
+.pill.warn { color: #1a1204; background: var(--warn); }
+.pill.muted { color: var(--mute); background: var(--panel-2); }
+.pill.bad { text-transform: none; }
+.chip.warn { color: var(--warn); border-color: #7a5a22; }
+.chip.provider { color: var(--ink); font-family: var(--mono); }
+.pay-row > td { background: #12162a; padding: 0; }
+.payments { padding: 12px 14px; }
+.pay-list { list-style: none; margin: 0; padding: 0; display: grid; gap: 10px; }
+.pay { border: 1px solid var(--line); border-radius: 10px; padding: 10px 12px; background: var(--panel); }
+.pay-head { display: flex; align-items: center; gap: 8px; flex-wrap: wrap; }
+.routing-story { margin: 6px 0; }
+.routing { display: grid; gap: 6px; }
+.decision { display: flex; align-items: center; gap: 6px; flex-wrap: wrap; }
+.order { display: inline-flex; align-items: center; gap: 4px; }
+.arrow { color: var(--mute); }
+.attempts { margin: 0; padding-left: 20px; display: grid; gap: 3px; }
+.attempt::marker { color: var(--mute); }
+@media (max-width: 700px) {
+  table.subs, .subs tbody, .subs tr, .subs td { display: block; width: 100%; }
+  .subs thead { display: none; }
+  .subs tr[data-subscription] { border: 1px solid var(--line); border-radius: 10px; padding: 8px 12px; margin-top: 8px; background: var(--panel-2); }
+  .subs td { border: 0; padding: 4px 0; }
+  .subs td[data-label]::before { content: attr(data-label); display: block; font-size: 11px; text-transform: uppercase;
+    letter-spacing: .07em; color: var(--mute); }
+  .grid.subs .actions { text-align: left; }
+  .payments { padding: 8px 0; }
+}
+
+/* flags */
+.flag-editor { display: grid; gap: 14px; border-color: #3e4d8f; }
+.fe-head { display: flex; gap: 14px; align-items: flex-start; flex-wrap: wrap; }
+.fe-head > div:first-child { flex: 1 1 260px; }
+.fe-head h3 { margin: 0; font-family: var(--mono); }
+.fe-head p { margin: 2px 0 0; }
+.fe-where { display: inline-flex; gap: 8px; align-items: center; color: var(--mute); font-size: 12px; }
+.fe-form { display: grid; gap: 14px; }
+.fe-form h4, .fe-review h4 { margin: 0 0 6px; font-size: 13px; text-transform: uppercase; letter-spacing: .06em; color: var(--mute); }
+.rules { display: grid; gap: 10px; justify-items: start; }
+.rule { width: 100%; border: 1px solid var(--line); border-radius: 10px; padding: 10px 12px; margin: 0; background: #151a2f; display: grid; gap: 6px; }
+.rule legend { padding: 0 6px; font-weight: 700; font-size: 12px; color: var(--acc); }
+.rule-desc { width: 100%; }
+.rule p { margin: 0; }
+.clause { display: grid; grid-template-columns: minmax(0, 1fr) auto minmax(0, 1.6fr) auto auto; gap: 6px; align-items: center; }
+@media (max-width: 700px) { .clause { grid-template-columns: 1fr 1fr; } }
+.rule-tools { display: flex; gap: 8px; align-items: flex-start; flex-wrap: wrap; }
+.serve { display: grid; gap: 6px; justify-items: start; }
+.serve > select { max-width: 100%; }
+.fe-form h4 .muted, .fe-review h4 .muted { text-transform: none; letter-spacing: 0; font-weight: 400; }
+.rollout { display: flex; gap: 10px; flex-wrap: wrap; align-items: center; }
+.pct { display: inline-flex; align-items: center; gap: 6px; font-size: 12px; color: var(--mute); }
+.pct input[type=number] { width: 90px; }
+.fe-opts { display: flex; gap: 18px; flex-wrap: wrap; }
+.fe-json textarea { width: 100%; font: 12px/1.5 var(--mono); }
+.fe-actions { display: flex; gap: 10px; align-items: center; flex-wrap: wrap; }
+.fe-review { display: grid; gap: 8px; }
+.fe-review textarea { width: 100%; }
+pre.diff { margin: 0; max-height: 420px; overflow: auto; font: 12px/1.55 var(--mono); background: #0c0f1d; border: 1px solid var(--line);
+  border-radius: 10px; padding: 10px 0; }
+pre.diff span { display: block; padding: 0 12px; white-space: pre; }
+.diff-add { background: rgba(62, 207, 142, .14); color: #b8f5dc; }
+.diff-del { background: rgba(241, 107, 107, .16); color: #ffc9c9; }
+.diff-ctx { color: var(--mute); }
+.diff-skip { color: var(--mute); font-style: italic; background: #11152a; }
+
+/* keys, sandbox */
+.key-form { display: grid; grid-template-columns: repeat(4, minmax(0, 1fr)) auto; gap: 10px; align-items: end; padding: 12px;
+  margin-bottom: 12px; border-radius: 10px; background: #13172b; border: 1px dashed var(--line); }
+.key-form label { display: grid; gap: 4px; font-size: 12px; color: var(--mute); }
+@media (max-width: 900px) { .key-form { grid-template-columns: 1fr 1fr; } }
+tr.dim td { opacity: .55; }
+.sbx-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 14px; }
+.sbx header { display: flex; justify-content: space-between; align-items: center; }
+.sbx h3 { margin: 0; font-family: var(--mono); }
+.sbx.down { border-color: #6b3030; }
+.sbx-form { display: grid; gap: 8px; margin-top: 8px; }
+.modes { border: 0; padding: 0; margin: 0; display: flex; flex-wrap: wrap; gap: 4px; }
+.mode { display: inline-flex; gap: 6px; align-items: center; padding: 5px 10px; border-radius: 999px; cursor: pointer;
+  border: 1px solid var(--line); background: #0c0f1d; font-size: 13px; font-weight: 600; }
+.mode:has(input:checked) { border-color: var(--acc); background: rgba(124, 156, 255, .14); }
+.mode input { accent-color: var(--acc); margin: 0; }
+.mode-note { margin: 0; min-height: 2.8em; }
+.analytics-root { min-height: 160px; }
+.who .actor { font-weight: 600; margin-right: 6px; }
 `;

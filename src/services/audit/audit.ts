@@ -1,5 +1,5 @@
-import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
-import { auditLog } from '../../db/schema';
+import { and, asc, desc, eq, gt, inArray, sql } from 'drizzle-orm';
+import { apiKeys, auditLog, operators } from '../../db/schema';
 import type { Db } from '../../db/types';
 import { newId } from '../../lib/ids';
 import { sealAuditRow, verifyChain } from '../../security/audit-chain';
@@ -164,4 +164,52 @@ export async function verifyAudit(
   const result = await verifyChain(page, { from });
   const nextAfter = rows.length > VERIFY_PAGE ? (page.at(-1)?.seq ?? null) : null;
   return { chain, head: page.at(-1)?.hash ?? null, ...result, nextAfter };
+}
+
+/** What a person reads for a system actor's id; unknown ids are shown as they are. */
+const SYSTEM_ACTORS: Record<string, string> = {
+  seed: 'System (demo seed)',
+  customers: 'System (customer API)',
+  'customer-tokens': 'System (customer tokens)',
+  bench: 'System (benchmark)',
+};
+
+/**
+ * A readable name for each actor of `rows`: an operator's name (their email when the name is
+ * empty, "former operator" when the row outlived the account), an API key's name and prefix,
+ * and "System (…)" for the platform's own changes. One query per actor type, whatever the page.
+ */
+export async function actorNames(
+  db: Db,
+  tenantId: string,
+  rows: readonly { actorType: string; actorId: string }[],
+): Promise<Map<string, string>> {
+  const opIds = [...new Set(rows.filter((r) => r.actorType === 'operator').map((r) => r.actorId))];
+  const keyIds = [...new Set(rows.filter((r) => r.actorType === 'api_key').map((r) => r.actorId))];
+  const [ops, keys] = await Promise.all([
+    opIds.length
+      ? db
+          .select({ id: operators.id, name: operators.name, email: operators.email })
+          .from(operators)
+          .where(inArray(operators.id, opIds))
+      : [],
+    keyIds.length
+      ? db
+          .select({ id: apiKeys.id, name: apiKeys.name, prefix: apiKeys.prefix })
+          .from(apiKeys)
+          .where(and(eq(apiKeys.tenantId, tenantId), inArray(apiKeys.id, keyIds)))
+      : [],
+  ]);
+  const names = new Map<string, string>();
+  for (const o of ops) names.set(`operator:${o.id}`, o.name.trim() || o.email);
+  for (const k of keys) names.set(`api_key:${k.id}`, `API key ${k.name} (${k.prefix}…)`);
+  for (const r of rows) {
+    const key = `${r.actorType}:${r.actorId}`;
+    if (names.has(key)) continue;
+    if (r.actorType === 'system')
+      names.set(key, SYSTEM_ACTORS[r.actorId] ?? `System (${r.actorId})`);
+    else if (r.actorType === 'operator') names.set(key, 'Former operator');
+    else names.set(key, 'Deleted API key');
+  }
+  return names;
 }
