@@ -290,6 +290,22 @@ export class CustomerEntitlementsDurableObject
     };
   }
 
+  async snapshot(): Promise<{
+    version: number;
+    entitlements: EntitlementView[];
+    until: number | null;
+  }> {
+    await this.ready();
+    await this.settleChange({ kind: 'time' });
+    // The earliest time an active entitlement ends on its own: a held view is not used past it.
+    const ends = this.held.map((e) => e.validUntil).filter((u): u is number => u !== null);
+    return {
+      version: this.version,
+      entitlements: this.resolve().map((e) => this.view(e)),
+      until: ends.length ? Math.min(...ends) : null,
+    };
+  }
+
   async events(after: number, limit: number): Promise<EntitlementsEvent[]> {
     await this.ready();
     return this.ctx.storage.sql

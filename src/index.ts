@@ -18,7 +18,7 @@ import { catalogRoute } from './routes/catalog';
 import { consoleRoutes } from './routes/console';
 import { customerRoutes } from './routes/customers';
 import { mountDocs } from './routes/docs';
-import { entitlementRoutes, tokenCheckRoute } from './routes/entitlements';
+import { entitlementRoutes, serverCheckRoute, tokenCheckRoute } from './routes/entitlements';
 import { flagEvaluateRoute } from './routes/flags';
 import { healthRoutes } from './routes/health';
 import { internalRoutes } from './routes/internal';
@@ -58,7 +58,7 @@ app.route('/admin/v1', edgeStatusAdminRoutes);
 // matches a reserved segment (`/admin`, `/internal`…), so the mount order does not matter.
 app.route(PREFIX_MOUNT_PATH, new Hono<AppEnv>().route('/', storefrontApi));
 // Served by the direct dispatch below; registered so the OpenAPI document describes them.
-for (const route of [catalogRoute, flagEvaluateRoute, tokenCheckRoute]) {
+for (const route of [catalogRoute, flagEvaluateRoute, tokenCheckRoute, serverCheckRoute]) {
   app.openAPIRegistry.registerPath({ ...route, path: `/v1${route.path}` });
 }
 mountDocs(app);

@@ -156,6 +156,13 @@ export interface CustomerEntitlementsContract extends Rpc.DurableObjectBranded {
   list(): Promise<EntitlementView[]>;
   /** The entitlements with the version and a current signed token (see EntitlementsRead). */
   read(owner: EntitlementsOwner, o?: { renew?: boolean }): Promise<EntitlementsRead>;
+  /** The entitlements and their version, for the edge's held views (src/edge/entitlement-views.ts). */
+  snapshot(): Promise<{
+    version: number;
+    entitlements: EntitlementView[];
+    /** unix seconds: the earliest end of an active entitlement, or null. */
+    until: number | null;
+  }>;
   /** Change events after `version` `after`, oldest first, at most `limit` (≤ 100). */
   events(after: number, limit: number): Promise<EntitlementsEvent[]>;
   /**

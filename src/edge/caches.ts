@@ -1,6 +1,7 @@
 /** Every per-isolate cache of the edge, for tests that need a cold isolate. */
 import { edgeConfig } from './config-store';
 import { hosts } from './directory';
+import { forgetViews } from './entitlement-views';
 import { hotConfig } from './hot-config';
 import { apiKeyStore } from './key-store';
 import { revocations } from './revocations';
@@ -24,4 +25,5 @@ export function resetEdgeCaches(): void {
   tenantRouting.reset();
   apiKeyStore.reset();
   revocations.reset();
+  forgetViews();
 }

@@ -7,11 +7,13 @@
  * registered with the app like any route's.
  */
 import { problemFromError, requestIdFrom, validationError } from '../app';
+import { ServerCheckRequestSchema } from '../entitlements/check-request';
 import { checkToken } from '../entitlements/token-check';
 import type { Env } from '../env';
 import { bodyRequired, readJsonBody } from '../lib/json-body';
 import { catalogRepresentation } from './catalog-body';
 import type { Shape } from './channel';
+import { serverCheck } from './entitlement-views';
 import { EvaluateRequestSchema, evaluateFlags, quickParseEvaluateRequest } from './flag-evaluate';
 import { type PipelineState, type RoutePolicy, runPipeline } from './pipeline';
 import { cachingHeaders, notModified, type Representation } from './representation';
@@ -21,10 +23,11 @@ import { requestTarget } from './resolve-edge';
 const CATALOG_RE = new RegExp(`^/(${PREFIX_SEGMENT_SOURCE})/v1/catalog$`);
 const FLAGS_RE = new RegExp(`^/(${PREFIX_SEGMENT_SOURCE})/v1/flags/evaluate$`);
 const CHECK_RE = new RegExp(`^/(${PREFIX_SEGMENT_SOURCE})/v1/entitlements/check$`);
+const CHECK_PATH = '/v1/entitlements/check';
 
 /** `head`: a HEAD request, answered like the GET without a body. */
 type Route = {
-  kind: 'catalog' | 'flags' | 'entitlementCheck';
+  kind: 'catalog' | 'flags' | 'entitlementCheck' | 'serverCheck';
   prefix: string | undefined;
   head: boolean;
 };
@@ -34,12 +37,14 @@ const CATALOG_HEAD: Route = { kind: 'catalog', prefix: undefined, head: true };
 const FLAGS: Route = { kind: 'flags', prefix: undefined, head: false };
 const CHECK: Route = { kind: 'entitlementCheck', prefix: undefined, head: false };
 const CHECK_HEAD: Route = { kind: 'entitlementCheck', prefix: undefined, head: true };
+const SERVER_CHECK: Route = { kind: 'serverCheck', prefix: undefined, head: false };
 
 /** What the routes ask of the pipeline: a publishable key (or a token), and their feature switch. */
 const POLICIES: Record<Route['kind'], RoutePolicy> = {
   catalog: { access: 'publishable', feature: 'catalog' },
   flags: { access: 'publishable', feature: 'flags' },
   entitlementCheck: { access: 'entitlements_token', feature: 'entitlements' },
+  serverCheck: { access: 'secret', feature: 'entitlements' },
 };
 
 function match(method: string, pathname: string): Route | undefined {
@@ -53,8 +58,11 @@ function match(method: string, pathname: string): Route | undefined {
     if (c) return { kind: 'entitlementCheck', prefix: c[1], head };
   } else if (method === 'POST') {
     if (pathname === '/v1/flags/evaluate') return FLAGS;
+    if (pathname === CHECK_PATH) return SERVER_CHECK;
     const m = FLAGS_RE.exec(pathname);
     if (m) return { kind: 'flags', prefix: m[1], head: false };
+    const c = CHECK_RE.exec(pathname);
+    if (c) return { kind: 'serverCheck', prefix: c[1], head: false };
   }
   return undefined;
 }
@@ -172,11 +180,57 @@ function respond(route: Route, s: PipelineState, requestId: string): Response | 
     return withRequestHeaders(new Response(body, init.ok), requestId, limits);
   }
   if (route.kind === 'entitlementCheck') return tokenCheckResponse(route, s, limits, requestId);
+  if (route.kind === 'serverCheck') return serverCheckResponse(s, limits, requestId);
   return evaluateResponse(s, limits, requestId);
 }
 
 const KEY_RE = /^[a-z][a-z0-9_]{0,63}$/;
 const checkTemplates = new Map<string, Response>();
+
+function checkInit(policy: string): Response {
+  let init = checkTemplates.get(policy);
+  if (!init) {
+    if (checkTemplates.size >= MAX_POLICIES) checkTemplates.clear();
+    init = template({
+      'content-type': 'application/json',
+      'cache-control': 'private, no-store',
+      'ratelimit-policy': policy,
+    });
+    checkTemplates.set(policy, init);
+  }
+  return init;
+}
+
+/** The server path: `{ customerId, key }` with a secret key, from the edge's held views. */
+async function serverCheckResponse(
+  s: PipelineState,
+  limits: Record<string, string>,
+  requestId: string,
+): Promise<Response> {
+  try {
+    const input = (await readJsonBody(s.req, s.headers))?.value;
+    if (input === undefined) throw bodyRequired();
+    const parsed = ServerCheckRequestSchema.safeParse(input);
+    if (!parsed.success) throw validationError(parsed.error.issues);
+    const key = s.apiKey;
+    if (!key) throw new Error('the key step did not run');
+    const answer = await serverCheck(
+      s.env,
+      s.ctx,
+      {
+        tenantId: s.edge.resolution.tenantId,
+        storefrontId: s.edge.resolution.storefrontId,
+        mode: key.mode,
+        customerId: parsed.data.customerId,
+      },
+      parsed.data.key,
+    );
+    const init = checkInit(limits['RateLimit-Policy'] ?? '');
+    return withRequestHeaders(new Response(JSON.stringify(answer), init), requestId, limits);
+  } catch (err) {
+    return problemFromError(err, requestId, s.target.pathname);
+  }
+}
 
 /** The token path of an entitlement check: from the token's claims, no lookup. */
 function tokenCheckResponse(
@@ -196,17 +250,7 @@ function tokenCheckResponse(
   const principal = s.entitlements;
   if (!principal) throw new Error('the entitlements token step did not run');
   const answer = checkToken(principal.claims, key, Math.floor(Date.now() / 1000));
-  const policy = limits['RateLimit-Policy'] ?? '';
-  let init = checkTemplates.get(policy);
-  if (!init) {
-    if (checkTemplates.size >= MAX_POLICIES) checkTemplates.clear();
-    init = template({
-      'content-type': 'application/json',
-      'cache-control': 'private, no-store',
-      'ratelimit-policy': policy,
-    });
-    checkTemplates.set(policy, init);
-  }
+  const init = checkInit(limits['RateLimit-Policy'] ?? '');
   const body = route.head ? null : JSON.stringify(answer);
   return withRequestHeaders(new Response(body, init), requestId, limits);
 }

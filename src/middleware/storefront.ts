@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
+import { forgetTenantViews } from '../edge/entitlement-views';
 import { type RoutePolicy, runPipeline } from '../edge/pipeline';
 import { requestTarget } from '../edge/resolve-edge';
 import type { AppEnv } from '../env';
@@ -25,6 +26,11 @@ export function storefront(policy: RoutePolicy) {
     if (s.customer) c.set('customer', s.customer);
     await next();
     if (s.rateLimit) appendRateLimitHeaders(c, s.rateLimit);
+    // A write may change what a customer of the tenant holds (a cancel, a refund, a consume, a
+    // test clock's advance): the entitlement views this isolate holds for the tenant are not
+    // answered from again (its own writes are seen at once; other isolates' within a revocation).
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      forgetTenantViews(s.edge.resolution.tenantId);
   });
 }
 

@@ -9,6 +9,7 @@ import { and, eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { entitlementsObjectName } from '../../src/contracts/customer-entitlements';
 import { auditLog, entitlementGrants } from '../../src/db/schema';
+import { forgetViews } from '../../src/edge/entitlement-views';
 import { grantEntitlement } from '../../src/services/entitlement-grants/grants';
 import { createTenant, publish, type TestTenant, withDb } from '../helpers/factories';
 import { call, expectProblem, json } from '../helpers/http';
@@ -225,6 +226,7 @@ describe('a grant', () => {
         g.id,
       );
     });
+    forgetViews(); // a day has passed for the edge too: nothing it read before is held
     const lapsed = await check(customer.id, 'integrations');
     expect(lapsed).toMatchObject({ allowed: false, reason: 'inactive' });
     expect(lapsed.entitlement?.source).toEqual([g.id]);

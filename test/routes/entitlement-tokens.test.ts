@@ -5,6 +5,7 @@
  * once revoked (a cancel), never accepted as a customer token or the reverse; and the ordered
  * change events of a customer's entitlements.
  */
+import { env } from 'cloudflare:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTenant, globalcorpLikeSpec, publish, type TestTenant } from '../helpers/factories';
@@ -369,5 +370,30 @@ describe('revocation by the operator and by the calendar', () => {
       async () => expect((await tokenCheck(shop, before, 'dash')).status).toBe(401),
       { timeout: 5_000, interval: 100 },
     );
+  });
+});
+
+describe('the server check at the edge', () => {
+  it('a yes is held by the isolate; a loss made elsewhere is seen within the revocation bound', async () => {
+    const c = await customerWithToken(shop);
+    const sub = await buy(c, 'tok-basic');
+    const serverCheck = async () => {
+      const res = await post(shop, '/v1/entitlements/check', { customerId: c.id, key: 'dash' });
+      expect(res.status).toBe(200);
+      return json<{ allowed: boolean; reason: string }>(res);
+    };
+    expect((await serverCheck()).allowed).toBe(true);
+    // Another isolate cancels: here, the subscription's own object, not through this isolate's
+    // routes (which would drop the held views at once).
+    const stub = env.SUBSCRIPTION.get(env.SUBSCRIPTION.idFromName(sub.id));
+    const out = await stub.command({ type: 'cancel', atPeriodEnd: false }, null, null);
+    expect(JSON.stringify(out)).toContain('cancelled');
+    const start = Date.now();
+    await vi.waitFor(async () => expect((await serverCheck()).allowed).toBe(false), {
+      timeout: 5_000,
+      interval: 50,
+    });
+    console.log(`server check saw the loss after ${Date.now() - start} ms`);
+    expect(await serverCheck()).toMatchObject({ allowed: false, reason: 'inactive' });
   });
 });

@@ -9,6 +9,7 @@ import type { Context } from 'hono';
 import { newRouter } from '../../app';
 import { entitlementsObjectName } from '../../contracts/customer-entitlements';
 import { entitlementTypeEnum, keyModeEnum } from '../../db/schema/enums';
+import { forgetTenantViews } from '../../edge/entitlement-views';
 import type { AppEnv, Env } from '../../env';
 import { ApiError } from '../../errors';
 import { findStorefrontCustomer } from '../../services/customers/customers';
@@ -96,6 +97,7 @@ const GrantAnswer = (description: string) => ({
 /** Delivers grants to a customer's entitlements object (once more at once on a failure). */
 function compSink(env: Env): CompSink {
   return (owner, comps) => {
+    forgetTenantViews(owner.tenantId); // this isolate's held yes-answers (src/edge/entitlement-views.ts)
     const ns = env.CUSTOMER_ENTITLEMENTS;
     const name = entitlementsObjectName(owner);
     return ns

@@ -10,7 +10,11 @@ import { newRouter } from '../../app';
 import { entitlementsObjectName, type SlotResult } from '../../contracts/customer-entitlements';
 import { entitlementTypeEnum } from '../../db/schema/enums';
 import { isRevoked, revocations } from '../../edge/revocations';
-import { allows } from '../../entitlements/fold';
+import {
+  CustomerIdSchema,
+  EntitlementKeySchema,
+  ServerCheckRequestSchema,
+} from '../../entitlements/check-request';
 import type { AppEnv } from '../../env';
 import { ApiError } from '../../errors';
 import { sha256Hex } from '../../lib/crypto';
@@ -21,17 +25,11 @@ import { problem, StorefrontHeadersSchema, safeText, storefrontProblems } from '
 type Ctx = Context<AppEnv>;
 
 const SECRET_OR_CUSTOMER: Record<string, string[]>[] = [{ apiKey: [] }, { customerToken: [] }];
-const CUSTOMER_ID_RE = /^cus_[0-9A-Z]{26}$/;
-/** As entitlement definitions spell keys (src/services/tenant-config/spec.ts). */
-const KEY_RE = /^[a-z][a-z0-9_]{0,63}$/;
+
 /** One consume may spend at most this much (a quota's limit is a safe integer). */
 const MAX_QUANTITY = 1_000_000_000;
 
-const CustomerIdSchema = z
-  .string()
-  .regex(CUSTOMER_ID_RE, 'a customer id (cus_…)')
-  .openapi({ example: 'cus_01JD8Y3W5T6X2Q9R4M7N8P0K1A' });
-const KeySchema = z.string().regex(KEY_RE, 'an entitlement key (a-z, 0-9, _; at most 64)');
+const KeySchema = EntitlementKeySchema;
 
 const EntitlementSchema = z
   .object({
@@ -210,62 +208,6 @@ export const entitlementRoutes = newRouter()
           entitlements: read.entitlements,
           token: read.token,
           tokenExpiresAt: read.tokenExpiresAt,
-        },
-        200,
-      );
-    },
-  )
-  .openapi(
-    createRoute({
-      method: 'post',
-      path: '/entitlements/check',
-      tags: ['Entitlements'],
-      summary: 'Whether a customer may use an entitlement (the tenant’s backend asks)',
-      middleware: [storefront({ access: 'secret', feature: 'entitlements' })] as const,
-      security: [{ apiKey: [] }],
-      request: {
-        headers: StorefrontHeadersSchema,
-        body: {
-          required: true,
-          content: {
-            'application/json': {
-              schema: z.strictObject({ customerId: CustomerIdSchema, key: KeySchema }),
-            },
-          },
-        },
-      },
-      responses: {
-        200: {
-          description:
-            '`allowed`, and why (`active`, `active_billing_issue`, `not_granted`, `inactive`, ' +
-            '`billing_issue`, `disabled`, `none`), with the entitlement when granted at all',
-          content: {
-            'application/json': {
-              schema: z
-                .object({
-                  allowed: z.boolean(),
-                  reason: z.string(),
-                  entitlement: EntitlementSchema.nullable(),
-                })
-                .openapi('EntitlementCheck'),
-            },
-          },
-        },
-        ...storefrontProblems,
-      },
-    }),
-    async (c) => {
-      const { customerId, key } = c.req.valid('json');
-      const all = await entitlementsOf(c, customerId, c.get('apiKey').mode).list();
-      const e = all.find((x) => x.key === key) ?? null;
-      const quotaLeft = !e?.quota || e.quota.remaining > 0;
-      const decision = allows(e);
-      c.header('cache-control', 'private, no-store');
-      return c.json(
-        {
-          allowed: decision.allowed && quotaLeft,
-          reason: decision.allowed && !quotaLeft ? 'quota_exhausted' : decision.reason,
-          entitlement: e,
         },
         200,
       );
@@ -603,6 +545,50 @@ export const tokenCheckRoute = createRoute({
               tokenExpiresAt: z.string(),
             })
             .openapi('EntitlementTokenCheck'),
+        },
+      },
+    },
+    ...storefrontProblems,
+  },
+});
+
+/**
+ * `POST /v1/entitlements/check` with a secret key, served by src/edge/fast-path.ts from the
+ * edge's held views (src/edge/entitlement-views.ts); described here for the OpenAPI document.
+ */
+export const serverCheckRoute = createRoute({
+  method: 'post',
+  path: '/entitlements/check',
+  tags: ['Entitlements'],
+  summary: 'Whether a customer may use an entitlement (the tenant’s backend asks)',
+  description:
+    'Answered at the edge: a yes from the customer’s entitlements as the isolate last read ' +
+    'them (at most a second ago, and never past a revocation), a no always from the ' +
+    'customer’s object (so a new grant is allowed at once). For a quota, `remaining` is as of ' +
+    'that read; a consume is the exact gate.',
+  security: [{ apiKey: [] }],
+  request: {
+    headers: StorefrontHeadersSchema,
+    body: {
+      required: true,
+      content: { 'application/json': { schema: ServerCheckRequestSchema } },
+    },
+  },
+  responses: {
+    200: {
+      description:
+        '`allowed`, and why (`active`, `active_billing_issue`, `not_granted`, `inactive`, ' +
+        '`billing_issue`, `disabled`, `none`, `quota_exhausted`), with the entitlement when ' +
+        'granted at all',
+      content: {
+        'application/json': {
+          schema: z
+            .object({
+              allowed: z.boolean(),
+              reason: z.string(),
+              entitlement: EntitlementSchema.nullable(),
+            })
+            .openapi('EntitlementCheck'),
         },
       },
     },
