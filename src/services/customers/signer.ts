@@ -53,7 +53,7 @@ export interface Signer {
 }
 
 const SIGNER_CACHE_MS = 60_000;
-const opened = new Map<string, { at: number; signer: Signer | null }>();
+const opened = new Map<string, { at: number; signer: Signer }>();
 
 /**
  * The tenant's signer from KV, opened; null when the tenant has none yet (no customer token
@@ -83,8 +83,12 @@ export async function loadSigner(
       console.error(`tenant ${tenantId}: the signer in KV does not open: ${String(err)}`);
     }
   }
-  if (opened.size >= 10_000) opened.clear();
-  opened.set(tenantId, { at: now, signer });
+  // Only a signer is kept: a tenant without one yet gets it with its first customer token,
+  // which must not wait out a cached miss.
+  if (signer) {
+    if (opened.size >= 10_000) opened.clear();
+    opened.set(tenantId, { at: now, signer });
+  }
   return signer;
 }
 
