@@ -9,6 +9,8 @@ import type {
   EntitlementsOwner,
   EntitlementsRead,
   EntitlementView,
+  LeaseSettlement,
+  QuotaLease,
   SlotResult,
   SlotView,
 } from '../src/contracts/customer-entitlements';
@@ -108,7 +110,20 @@ const MIGRATIONS: readonly SqlMigration[] = [
         used integer not null, window_end integer not null, primary key (key, source))`,
     ],
   },
+  {
+    id: 7,
+    name: 'quota leases held by edge isolates',
+    up: [
+      `create table leases (id text primary key, key text not null, units integer not null,
+        expires_at integer not null, alloc text not null)`,
+    ],
+  },
 ];
+
+/** How long an edge isolate may spend a lease (never past the quota window's end). */
+export const LEASE_MS = 1_000;
+/** A lease is at most this share of what is left, so near the end little sits in leases. */
+const LEASE_SHARE = 8;
 
 /** One source's part of a quota in its current window (see `buckets`). */
 interface Bucket {
@@ -640,28 +655,61 @@ export class CustomerEntitlementsDurableObject
   }
 
   private spend(key: string, quantity: number): ConsumeResult {
+    return this.take(key, quantity, 0).result;
+  }
+
+  /**
+   * Spends `quantity` of the quota `key` and sets aside up to `leaseWant` more for an edge lease
+   * (at most 1/{@link LEASE_SHARE} of what is left after the spend), all or nothing for the
+   * spend. Answers the consume's result (its `remaining` counts the lease's units as left) and
+   * what the lease took from which part.
+   */
+  private take(
+    key: string,
+    quantity: number,
+    leaseWant: number,
+  ): {
+    result: ConsumeResult;
+    lease: { units: number; alloc: { source: string; windowEnd: number; units: number }[] } | null;
+  } {
     const e = this.resolve().find((x) => x.key === key);
-    if (!e) return { ok: false, reason: 'not_granted', remaining: 0, resetsAt: null };
+    if (!e)
+      return {
+        result: { ok: false, reason: 'not_granted', remaining: 0, resetsAt: null },
+        lease: null,
+      };
     if (e.type !== 'quota' || !e.quota) {
       return {
-        ok: false,
-        reason: e.active ? 'not_a_quota' : 'inactive',
-        remaining: 0,
-        resetsAt: null,
+        result: {
+          ok: false,
+          reason: e.active ? 'not_a_quota' : 'inactive',
+          remaining: 0,
+          resetsAt: null,
+        },
+        lease: null,
       };
     }
     const buckets = this.buckets(key, e.quota.parts);
     const remaining = buckets.reduce((n, b) => n + Math.max(0, b.limit - b.used), 0);
     if (quantity > remaining) {
       return {
-        ok: false,
-        reason: 'quota_exhausted',
-        remaining,
-        resetsAt: apiTime(resetOf(buckets)),
+        result: {
+          ok: false,
+          reason: 'quota_exhausted',
+          remaining,
+          resetsAt: apiTime(resetOf(buckets)),
+        },
+        lease: null,
       };
     }
-    // Spend from the part whose window ends first (its units would lapse soonest).
-    let left = quantity;
+    const leaseUnits = Math.max(
+      0,
+      Math.min(leaseWant, Math.floor((remaining - quantity) / LEASE_SHARE)),
+    );
+    // Spend from the part whose window ends first (its units would lapse soonest); the lease's
+    // units after the consume's.
+    let left = quantity + leaseUnits;
+    const alloc: { source: string; windowEnd: number; units: number }[] = [];
     for (const b of buckets) {
       const take = Math.min(left, Math.max(0, b.limit - b.used));
       if (take === 0) continue;
@@ -676,16 +724,97 @@ export class CustomerEntitlementsDurableObject
         b.used,
         b.windowEnd,
       );
+      alloc.push({ source: b.source, windowEnd: b.windowEnd, units: take });
       if (left === 0) break;
+    }
+    // Which of the taken units are the lease's: the last `leaseUnits` of them.
+    let leaseRest = leaseUnits;
+    const leaseAlloc: { source: string; windowEnd: number; units: number }[] = [];
+    for (let i = alloc.length - 1; i >= 0 && leaseRest > 0; i--) {
+      const a = alloc[i] as { source: string; windowEnd: number; units: number };
+      const u = Math.min(leaseRest, a.units);
+      leaseAlloc.push({ ...a, units: u });
+      leaseRest -= u;
     }
     const used = buckets.reduce((n, b) => n + b.used, 0);
     return {
-      ok: true,
-      remaining: remaining - quantity,
-      resetsAt: apiTime(resetOf(buckets)),
-      used,
-      limit: e.quota.limit,
+      result: {
+        ok: true,
+        remaining: remaining - quantity,
+        resetsAt: apiTime(resetOf(buckets)),
+        used: used - leaseUnits,
+        limit: e.quota.limit,
+      },
+      lease: leaseUnits > 0 ? { units: leaseUnits, alloc: leaseAlloc } : null,
     };
+  }
+
+  async leaseConsume(
+    key: string,
+    quantity: number,
+    o: { want: number; settle: LeaseSettlement | null },
+  ): Promise<ConsumeResult & { lease?: QuotaLease }> {
+    await this.ready();
+    // No await from here on: settling, deciding and writing are one step of this object.
+    if (o.settle) this.settleLease(o.settle);
+    this.sweepLeases();
+    const { result, lease } = this.take(key, quantity, Math.max(0, Math.floor(o.want)));
+    if (!result.ok || !lease) return result;
+    const id = newId('lease');
+    const windowEnd = Date.parse(result.resetsAt);
+    const expiresAt = Math.min(Date.now() + LEASE_MS, windowEnd);
+    this.ctx.storage.sql.exec(
+      'insert into leases (id, key, units, expires_at, alloc) values (?, ?, ?, ?, ?)',
+      id,
+      key,
+      lease.units,
+      expiresAt,
+      JSON.stringify(lease.alloc),
+    );
+    return { ...result, lease: { id, units: lease.units, expiresAt } };
+  }
+
+  async settleLeases(settlements: readonly LeaseSettlement[]): Promise<void> {
+    await this.ready();
+    for (const st of settlements) this.settleLease(st);
+  }
+
+  /**
+   * An edge isolate hands a lease back: what it did not spend returns to the parts it came
+   * from, unless their window moved on meanwhile (then it was never spendable there again).
+   */
+  private settleLease(st: LeaseSettlement): void {
+    const sql = this.ctx.storage.sql;
+    const row = sql
+      .exec<{ key: string; units: number; alloc: string }>(
+        'select key, units, alloc from leases where id = ?',
+        st.leaseId,
+      )
+      .toArray()[0];
+    if (!row) return;
+    sql.exec('delete from leases where id = ?', st.leaseId);
+    let unspent = Math.max(0, row.units - Math.max(0, Math.floor(st.spent)));
+    for (const a of JSON.parse(row.alloc) as {
+      source: string;
+      windowEnd: number;
+      units: number;
+    }[]) {
+      if (unspent === 0) break;
+      const back = Math.min(unspent, a.units);
+      sql.exec(
+        'update quota_buckets set used = max(0, used - ?) where key = ? and source = ? and window_end = ?',
+        back,
+        row.key,
+        a.source,
+        a.windowEnd,
+      );
+      unspent -= back;
+    }
+  }
+
+  /** Leases not handed back in time stay spent (never a unit granted twice). */
+  private sweepLeases(): void {
+    this.ctx.storage.sql.exec('delete from leases where expires_at <= ?', Date.now() - LEASE_MS);
   }
 
   async putComps(

@@ -143,6 +143,22 @@ export interface CompGrant {
   revokedAt: number | null;
 }
 
+/**
+ * Units of a quota set aside for one edge isolate to spend without asking the object, until
+ * `expiresAt` (epoch ms; never past the quota window's end). Counted as used until handed back.
+ */
+export interface QuotaLease {
+  id: string;
+  units: number;
+  expiresAt: number;
+}
+
+/** A lease handed back: how many of its units were spent. */
+export interface LeaseSettlement {
+  leaseId: string;
+  spent: number;
+}
+
 /** A consume's Idempotency-Key and the hash of what it asked (entitlement key, quantity). */
 export interface ConsumeClaim {
   key: string;
@@ -175,6 +191,18 @@ export interface CustomerEntitlementsContract extends Rpc.DurableObjectBranded {
     quantity: number,
     claim?: ConsumeClaim | null,
   ): Promise<ConsumeResult & { replayed?: boolean }>;
+  /**
+   * A consume for an edge isolate (src/edge/quota-leases.ts): hands back its previous lease
+   * (`settle`), spends `quantity` exactly like {@link consume}, and sets aside up to `want`
+   * more units as a new lease (at most an eighth of what is left, never past the window).
+   */
+  leaseConsume(
+    key: string,
+    quantity: number,
+    o: { want: number; settle: LeaseSettlement | null },
+  ): Promise<ConsumeResult & { lease?: QuotaLease }>;
+  /** Hands back leases (their unspent units return). */
+  settleLeases(settlements: readonly LeaseSettlement[]): Promise<void>;
   /**
    * Reserves one slot of `key` for `leaseSeconds` (confirmed at once with `confirm`): never
    * more reserved and confirmed slots than granted; a lapsed reservation frees its slot.

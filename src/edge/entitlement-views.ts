@@ -17,6 +17,7 @@ import { type EntitlementView, entitlementsObjectName } from '../contracts/custo
 import { allows } from '../entitlements/fold';
 import type { Env } from '../env';
 import { Lru } from './lru';
+import { handBackLeases } from './quota-leases';
 import { isRevoked, revocations } from './revocations';
 
 /** How long an isolate answers a yes from the view it holds. */
@@ -109,6 +110,7 @@ async function ask(
   now: number,
 ): Promise<ServerCheck> {
   const gen = genOf(who.tenantId);
+  await handBackLeases(env, who);
   const ns = env.CUSTOMER_ENTITLEMENTS;
   const view = await ns.get(ns.idFromName(name)).snapshot();
   held.set(name, {
@@ -119,6 +121,11 @@ async function ask(
     until: view.until === null ? Number.POSITIVE_INFINITY : view.until * 1000,
   });
   return decide(view.entitlements, key);
+}
+
+/** A consume of this isolate changed what `who` has left: their view is not answered from. */
+export function forgetCustomerView(who: CheckSubject): void {
+  held.delete(entitlementsObjectName(who));
 }
 
 /** Forget every held view (tests: a cold isolate). */

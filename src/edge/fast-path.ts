@@ -7,15 +7,21 @@
  * registered with the app like any route's.
  */
 import { problemFromError, requestIdFrom, validationError } from '../app';
-import { ServerCheckRequestSchema } from '../entitlements/check-request';
+import {
+  ConsumeRequestSchema,
+  consumeAnswer,
+  consumeSubject,
+  ServerCheckRequestSchema,
+} from '../entitlements/check-request';
 import { checkToken } from '../entitlements/token-check';
 import type { Env } from '../env';
 import { bodyRequired, readJsonBody } from '../lib/json-body';
 import { catalogRepresentation } from './catalog-body';
 import type { Shape } from './channel';
-import { serverCheck } from './entitlement-views';
+import { forgetCustomerView, serverCheck } from './entitlement-views';
 import { EvaluateRequestSchema, evaluateFlags, quickParseEvaluateRequest } from './flag-evaluate';
 import { type PipelineState, type RoutePolicy, runPipeline } from './pipeline';
+import { consumeAtEdge } from './quota-leases';
 import { cachingHeaders, notModified, type Representation } from './representation';
 import { PREFIX_SEGMENT_SOURCE } from './reserved-paths';
 import { requestTarget } from './resolve-edge';
@@ -24,12 +30,17 @@ const CATALOG_RE = new RegExp(`^/(${PREFIX_SEGMENT_SOURCE})/v1/catalog$`);
 const FLAGS_RE = new RegExp(`^/(${PREFIX_SEGMENT_SOURCE})/v1/flags/evaluate$`);
 const CHECK_RE = new RegExp(`^/(${PREFIX_SEGMENT_SOURCE})/v1/entitlements/check$`);
 const CHECK_PATH = '/v1/entitlements/check';
+const CONSUME_RE = new RegExp(
+  `^(?:/(${PREFIX_SEGMENT_SOURCE}))?/v1/entitlements/([a-z][a-z0-9_]{0,63})/consume$`,
+);
 
 /** `head`: a HEAD request, answered like the GET without a body. */
 type Route = {
-  kind: 'catalog' | 'flags' | 'entitlementCheck' | 'serverCheck';
+  kind: 'catalog' | 'flags' | 'entitlementCheck' | 'serverCheck' | 'consume';
   prefix: string | undefined;
   head: boolean;
+  /** The entitlement key of a consume. */
+  key?: string;
 };
 
 const CATALOG: Route = { kind: 'catalog', prefix: undefined, head: false };
@@ -45,6 +56,7 @@ const POLICIES: Record<Route['kind'], RoutePolicy> = {
   flags: { access: 'publishable', feature: 'flags' },
   entitlementCheck: { access: 'entitlements_token', feature: 'entitlements' },
   serverCheck: { access: 'secret', feature: 'entitlements' },
+  consume: { access: 'secret_or_customer', feature: 'entitlements', metered: true },
 };
 
 function match(method: string, pathname: string): Route | undefined {
@@ -63,6 +75,8 @@ function match(method: string, pathname: string): Route | undefined {
     if (m) return { kind: 'flags', prefix: m[1], head: false };
     const c = CHECK_RE.exec(pathname);
     if (c) return { kind: 'serverCheck', prefix: c[1], head: false };
+    const k = pathname.endsWith('/consume') ? CONSUME_RE.exec(pathname) : null;
+    if (k) return { kind: 'consume', prefix: k[1], head: false, key: k[2] };
   }
   return undefined;
 }
@@ -80,6 +94,8 @@ export function fastPath(
   const target = requestTarget(req.url);
   const route = match(req.method, target.pathname);
   if (!route) return undefined;
+  // A consume with an Idempotency-Key is the router's (the object keeps the key's answer).
+  if (route.kind === 'consume' && req.headers.has('idempotency-key')) return undefined;
   const requestId = requestIdFrom(req.headers);
   const fail = (err: unknown) => problem(route, err, requestId, target.pathname);
   try {
@@ -181,6 +197,7 @@ function respond(route: Route, s: PipelineState, requestId: string): Response | 
   }
   if (route.kind === 'entitlementCheck') return tokenCheckResponse(route, s, limits, requestId);
   if (route.kind === 'serverCheck') return serverCheckResponse(s, limits, requestId);
+  if (route.kind === 'consume') return consumeResponse(route.key ?? '', s, limits, requestId);
   return evaluateResponse(s, limits, requestId);
 }
 
@@ -197,6 +214,44 @@ function checkInit(policy: string): Response {
       'ratelimit-policy': policy,
     });
     checkTemplates.set(policy, init);
+  }
+  return init;
+}
+
+/** A consume without an Idempotency-Key, from this isolate's lease when it holds one. */
+async function consumeResponse(
+  key: string,
+  s: PipelineState,
+  limits: Record<string, string>,
+  requestId: string,
+): Promise<Response> {
+  try {
+    const input = (await readJsonBody(s.req, s.headers))?.value;
+    if (input === undefined) throw bodyRequired();
+    const parsed = ConsumeRequestSchema.safeParse(input);
+    if (!parsed.success) throw validationError(parsed.error.issues);
+    const who = consumeSubject(s, parsed.data.customerId);
+    forgetCustomerView(who);
+    const out = await consumeAtEdge(s.env, s.ctx, who, key, parsed.data.quantity);
+    const body = JSON.stringify(consumeAnswer(key, parsed.data.quantity, out));
+    const init = consumeTemplates(limits['RateLimit-Policy'] ?? '');
+    return withRequestHeaders(new Response(body, init), requestId, limits);
+  } catch (err) {
+    return problemFromError(err, requestId, s.target.pathname);
+  }
+}
+
+const consumeInits = new Map<string, Response>();
+function consumeTemplates(policy: string): Response {
+  let init = consumeInits.get(policy);
+  if (!init) {
+    if (consumeInits.size >= MAX_POLICIES) consumeInits.clear();
+    init = template({
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+      'ratelimit-policy': policy,
+    });
+    consumeInits.set(policy, init);
   }
   return init;
 }

@@ -26,6 +26,7 @@ export type IdPrefix =
   | 'clock'
   | 'slot'
   | 'entevt'
+  | 'lease'
   | 'comp';
 
 /**

@@ -9,9 +9,12 @@ import type { Context } from 'hono';
 import { newRouter } from '../../app';
 import { entitlementsObjectName, type SlotResult } from '../../contracts/customer-entitlements';
 import { entitlementTypeEnum } from '../../db/schema/enums';
+import { handBackLeases } from '../../edge/quota-leases';
 import { isRevoked, revocations } from '../../edge/revocations';
 import {
+  ConsumeRequestSchema,
   CustomerIdSchema,
+  consumeAnswer,
   EntitlementKeySchema,
   ServerCheckRequestSchema,
 } from '../../entitlements/check-request';
@@ -25,9 +28,6 @@ import { problem, StorefrontHeadersSchema, safeText, storefrontProblems } from '
 type Ctx = Context<AppEnv>;
 
 const SECRET_OR_CUSTOMER: Record<string, string[]>[] = [{ apiKey: [] }, { customerToken: [] }];
-
-/** One consume may spend at most this much (a quota's limit is a safe integer). */
-const MAX_QUANTITY = 1_000_000_000;
 
 const KeySchema = EntitlementKeySchema;
 
@@ -191,6 +191,7 @@ export const entitlementRoutes = newRouter()
         customerId: customer.customerId,
       };
       const object = entitlementsOf(c, customer.customerId, customer.mode);
+      await handBackLeases(c.env, owner); // what this isolate metered, counted exactly
       let read = await object.read(owner);
       // Never hand out a token the edge would refuse (issued before a tenant-wide cutoff, or
       // of a version revoked meanwhile): ask for a new one.
@@ -237,10 +238,7 @@ export const entitlementRoutes = newRouter()
           required: true,
           content: {
             'application/json': {
-              schema: z.strictObject({
-                customerId: CustomerIdSchema.optional(),
-                quantity: z.number().int().min(1).max(MAX_QUANTITY),
-              }),
+              schema: ConsumeRequestSchema,
             },
           },
         },
@@ -279,35 +277,8 @@ export const entitlementRoutes = newRouter()
         claim,
       );
       c.header('cache-control', 'no-store');
-      if (out.ok) {
-        if (out.replayed) c.header('idempotent-replayed', 'true');
-        return c.json({ remaining: out.remaining, resetsAt: out.resetsAt }, 200);
-      }
-      if (out.reason === 'idempotency_key_reused') {
-        throw new ApiError(
-          'idempotency_key_reused',
-          'This Idempotency-Key was used for a consume of another key or quantity.',
-        );
-      }
-      if (out.reason === 'quota_exhausted') {
-        const headers: Record<string, string> = {};
-        if (out.resetsAt) {
-          const wait = Math.ceil((Date.parse(out.resetsAt) - Date.now()) / 1000);
-          if (wait > 0) headers['retry-after'] = String(wait);
-        }
-        throw new ApiError(
-          'quota_exhausted',
-          `Consuming ${body.quantity} of ${key} would exceed the quota (${out.remaining} left).`,
-          { headers, extensions: { remaining: out.remaining, resetsAt: out.resetsAt } },
-        );
-      }
-      throw new ApiError(
-        'invalid_state',
-        out.reason === 'not_a_quota'
-          ? `${key} is not a quota.`
-          : `The customer holds no active ${key}.`,
-        { extensions: { code: out.reason, state: out.reason } },
-      );
+      if (out.ok && out.replayed) c.header('idempotent-replayed', 'true');
+      return c.json(consumeAnswer(key, body.quantity, out), 200);
     },
   )
   .openapi(
