@@ -132,9 +132,9 @@ export function consumeAtEdge(
           keysOf.clear();
         }
         held.set(id, fresh);
-        let ids = keysOf.get(name);
-        if (!ids) keysOf.set(name, (ids = new Set()));
+        const ids = keysOf.get(name) ?? new Set<string>();
         ids.add(id);
+        keysOf.set(name, ids);
         ctx.waitUntil(settleAtExpiry(env, name, id, fresh).catch(() => undefined));
       }
       const { lease: _lease, ...result } = r as typeof r & { lease?: QuotaLease };
