@@ -1,3 +1,4 @@
+import { foldConversion } from '../src/analytics/facts';
 import type {
   ChangePreviewView,
   CurrentTerms,
@@ -1173,6 +1174,7 @@ export class SubscriptionDurableObject
     r.version += 1;
     const events = this.pending;
     this.pending = [];
+    Object.assign(r, foldConversion(r, events, r.billing.price.id));
     const sql = this.ctx.storage.sql;
     const json = JSON.stringify(r);
     this.ctx.storage.transactionSync(() => {

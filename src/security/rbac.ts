@@ -20,6 +20,7 @@ export const READ_ACTIONS = [
   'apikey.read',
   'operator.read',
   'audit.read',
+  'analytics.read', // the storefronts' sales analytics (src/routes/admin/analytics.ts)
 ] as const;
 
 export const WRITE_ACTIONS = [

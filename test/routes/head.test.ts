@@ -24,6 +24,7 @@ const params = (template: string): Record<string, string> => ({
         ? clockId
         : paymentId,
   provider: 'stripe',
+  chart: 'mrr.svg',
 });
 
 /** Headers that differ between any two requests (or depend on the body's length). */

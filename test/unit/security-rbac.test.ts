@@ -20,6 +20,7 @@ const MATRIX: Record<Action, [boolean, boolean, boolean, boolean]> = {
   'apikey.read': [true, true, true, true],
   'operator.read': [true, true, true, true],
   'audit.read': [true, true, true, true],
+  'analytics.read': [true, true, true, true],
   'storefront.write': [true, true, false, false],
   'catalog.write': [true, true, false, false],
   'flag.write': [true, true, true, false],

@@ -130,6 +130,10 @@ export interface SubscriptionRecord {
    * answer was lost, and a new attempt after a decline is a new payment.
    */
   chargeSeq?: number;
+  /** Analytics facts folded from the events at each save (src/analytics/facts.ts). */
+  convertedAt?: UnixSeconds | null;
+  firstPaidAt?: UnixSeconds | null;
+  firstPaidPriceId?: string | null;
 }
 
 export type PendingCharge =
