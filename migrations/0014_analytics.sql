@@ -9,7 +9,7 @@ ALTER TABLE "subscriptions" ADD COLUMN IF NOT EXISTS "converted_at" timestamp wi
 ALTER TABLE "subscriptions" ADD COLUMN IF NOT EXISTS "first_paid_at" timestamp with time zone;--> statement-breakpoint
 ALTER TABLE "subscriptions" ADD COLUMN IF NOT EXISTS "first_paid_price_id" text;--> statement-breakpoint
 ALTER TABLE "subscriptions" ADD COLUMN IF NOT EXISTS "churned_at" timestamp with time zone;--> statement-breakpoint
-CREATE INDEX IF NOT EXISTS "flag_exposures_experiment_idx" ON "flag_exposures" USING btree ("tenant_id","storefront_id","flag_key","occurred_at") INCLUDE ("targeting_key","variant") WHERE "flag_exposures"."in_experiment";--> statement-breakpoint
+CREATE INDEX IF NOT EXISTS "flag_exposures_experiment_idx" ON "flag_exposures" USING btree ("tenant_id","storefront_id","flag_key","targeting_key","occurred_at") INCLUDE ("variant") WHERE "flag_exposures"."in_experiment" AND "flag_exposures"."targeting_key" IS NOT NULL;--> statement-breakpoint
 CREATE INDEX IF NOT EXISTS "payment_attempts_analytics_idx" ON "payment_attempts" USING btree ("tenant_id","mode","created_at") INCLUDE ("storefront_id","provider","status","decline_class");--> statement-breakpoint
 CREATE INDEX IF NOT EXISTS "payments_analytics_idx" ON "payments" USING btree ("tenant_id","mode","created_at") INCLUDE ("storefront_id","status");--> statement-breakpoint
 CREATE INDEX IF NOT EXISTS "subscription_events_analytics_idx" ON "subscription_events" USING btree ("tenant_id","type","occurred_at") INCLUDE ("storefront_id","mode") WHERE "subscription_events"."type" IN ('past_due', 'recovered', 'plan_changed');--> statement-breakpoint

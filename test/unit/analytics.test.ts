@@ -99,15 +99,19 @@ describe('proportion (Wilson score, 95 %)', () => {
 
   it('stays inside [0, 1] and contains the rate', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 1e6 }), fc.double({ min: 0, max: 1, noNaN: true }), (n, f) => {
-        const k = Math.floor(n * f);
-        const { rate, ci95 } = proportion(k, n);
-        if (rate === null || ci95 === null) throw new Error('no rate');
-        expect(ci95[0]).toBeGreaterThanOrEqual(0);
-        expect(ci95[1]).toBeLessThanOrEqual(1);
-        expect(ci95[0]).toBeLessThanOrEqual(rate + 1e-6);
-        expect(ci95[1]).toBeGreaterThanOrEqual(rate - 1e-6);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 1e6 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (n, f) => {
+          const k = Math.floor(n * f);
+          const { rate, ci95 } = proportion(k, n);
+          if (rate === null || ci95 === null) throw new Error('no rate');
+          expect(ci95[0]).toBeGreaterThanOrEqual(0);
+          expect(ci95[1]).toBeLessThanOrEqual(1);
+          expect(ci95[0]).toBeLessThanOrEqual(rate + 1e-6);
+          expect(ci95[1]).toBeGreaterThanOrEqual(rate - 1e-6);
+        },
+      ),
     );
   });
 });

@@ -23,9 +23,9 @@ export const flagExposures = pgTable(
   },
   (t) => [
     index('flag_exposures_flag_idx').on(t.tenantId, t.flagKey, t.occurredAt),
-    // Analytics: an experiment's exposures in one storefront.
+    // Analytics: an experiment's first exposure of each targeting key, in index order.
     index('flag_exposures_experiment_idx')
-      .on(t.tenantId, t.storefrontId, t.flagKey, t.occurredAt)
-      .where(sql`${t.inExperiment}`),
+      .on(t.tenantId, t.storefrontId, t.flagKey, t.targetingKey, t.occurredAt)
+      .where(sql`${t.inExperiment} AND ${t.targetingKey} IS NOT NULL`),
   ],
 );

@@ -284,31 +284,34 @@ export interface ExperimentRow {
  * storefront only.
  */
 export function experiments(db: SqlRunner, s: Scope, flag?: string) {
+  const to = s.to.toISOString();
   return rows<ExperimentRow>(
     db,
-    sql`with first_exposure as (
+    sql`with first_exposure as materialized (
         select distinct on (x.storefront_id, x.flag_key, x.targeting_key)
             x.storefront_id, x.flag_key, x.targeting_key, x.variant, x.occurred_at
           from flag_exposures x
-          where x.tenant_id = ${s.tenantId} and x.in_experiment
+          where x.tenant_id = ${s.tenantId} and x.in_experiment and x.targeting_key is not null
             and x.storefront_id in ${inList(s.storefrontIds)}
             ${flag === undefined ? sql`` : sql`and x.flag_key = ${flag}`}
-            and x.occurred_at >= ${s.from.toISOString()} and x.occurred_at < ${s.to.toISOString()}
-            and x.targeting_key is not null
+            and x.occurred_at >= ${s.from.toISOString()} and x.occurred_at < ${to}
           order by x.storefront_id, x.flag_key, x.targeting_key, x.occurred_at
+      ), checked_out as (
+        select f.storefront_id, f.flag_key, f.targeting_key,
+            bool_or(s.converted_at is not null) as completed
+          from first_exposure f
+          join subscriptions s on s.storefront_id = f.storefront_id
+            and s.targeting_key = f.targeting_key
+          where s.targeting_key is not null and s.mode = ${s.mode}
+            and s.created_at >= f.occurred_at and s.created_at < ${to}
+          group by 1, 2, 3
       )
       select f.storefront_id, f.flag_key, f.variant, count(*)::int as exposed,
-          count(*) filter (where c.started)::int as started,
+          count(c.targeting_key)::int as started,
           count(*) filter (where c.completed)::int as completed
         from first_exposure f
-        left join lateral (
-          select true as started, bool_or(s.converted_at is not null) as completed
-            from subscriptions s
-            where s.storefront_id = f.storefront_id and s.targeting_key = f.targeting_key
-              and s.mode = ${s.mode} and s.created_at >= f.occurred_at
-              and s.created_at < ${s.to.toISOString()}
-            having count(*) > 0
-        ) c on true
+        left join checked_out c on c.storefront_id = f.storefront_id
+          and c.flag_key = f.flag_key and c.targeting_key = f.targeting_key
         group by 1, 2, 3`,
   );
 }
