@@ -81,11 +81,19 @@ export interface HistoryResult {
   exposures: number;
 }
 
-/** Writes the history once (a run that finds it writes nothing). `now` anchors it. */
-export async function seedDemoHistory(db: Db, now = new Date()): Promise<HistoryResult> {
-  const [tenant] = await db.select().from(tenants).where(eq(tenants.slug, 'globalcorp'));
+/**
+ * Writes the history of the tenant (GlobalCorp unless told) once: a run that finds it writes
+ * nothing. `now` anchors it (the six months before).
+ */
+export async function seedDemoHistory(
+  db: Db,
+  { tenantSlug = 'globalcorp', now = new Date() }: { tenantSlug?: string; now?: Date } = {},
+): Promise<HistoryResult> {
+  const [tenant] = await db.select().from(tenants).where(eq(tenants.slug, tenantSlug));
   if (!tenant) return { written: false, subscriptions: 0, payments: 0, exposures: 0 };
-  const marker = `sub_hist_${VERSION}_us-store_0`;
+  // Ids are unique per tenant (a test tenant beside the demo's has its own history).
+  const tag = tenantSlug === 'globalcorp' ? VERSION : `${VERSION}_${tenant.id.slice(-8)}`;
+  const marker = `sub_hist_${tag}_us-store_0`;
   const [done] = await db
     .select({ id: subscriptions.id })
     .from(subscriptions)
@@ -148,7 +156,7 @@ export async function seedDemoHistory(db: Db, now = new Date()): Promise<History
         const at = new Date(start + (day + r()) * DAY);
         const variant = r() < 0.5 ? plan.variants[0] : plan.variants[1];
         exps.push({
-          id: `exp_hist_${VERSION}_${sf.slug}_v${visitors}`,
+          id: `exp_hist_${tag}_${sf.slug}_v${visitors}`,
           tenantId: tenant.id,
           storefrontId: sf.id,
           flagKey: plan.flag,
@@ -162,8 +170,8 @@ export async function seedDemoHistory(db: Db, now = new Date()): Promise<History
         visitors += 1;
       }
       for (let c = 0; c < count; c++, n++) {
-        const id = `sub_hist_${VERSION}_${sf.slug}_${n}`;
-        const cus = `cus_hist_${VERSION}_${sf.slug}_${n}`;
+        const id = `sub_hist_${tag}_${sf.slug}_${n}`;
+        const cus = `cus_hist_${tag}_${sf.slug}_${n}`;
         const key = `hist-${sf.slug}-${n}`;
         const created = new Date(start + (day + r()) * DAY);
         const t0 = created.getTime();
@@ -171,7 +179,7 @@ export async function seedDemoHistory(db: Db, now = new Date()): Promise<History
         const variant = r() < 0.5 ? plan.variants[0] : plan.variants[1];
         const treated = variant === plan.variants[1];
         exps.push({
-          id: `exp_hist_${VERSION}_${sf.slug}_c${n}`,
+          id: `exp_hist_${tag}_${sf.slug}_c${n}`,
           tenantId: tenant.id,
           storefrontId: sf.id,
           flagKey: plan.flag,
@@ -204,7 +212,7 @@ export async function seedDemoHistory(db: Db, now = new Date()): Promise<History
         const ev = (type: string, at: number, data: Record<string, unknown> = {}) => {
           seq += 1;
           events.push({
-            id: `sevt_hist_${VERSION}_${sf.slug}_${n}_${seq}`,
+            id: `sevt_hist_${tag}_${sf.slug}_${n}_${seq}`,
             tenantId: tenant.id,
             subscriptionId: id,
             storefrontId: sf.id,
@@ -217,7 +225,7 @@ export async function seedDemoHistory(db: Db, now = new Date()): Promise<History
         };
         let pn = 0;
         const pay = (at: number, amount: number, outcome: 'ok' | 'declined' | 'failover') => {
-          const pid = `pay_hist_${VERSION}_${sf.slug}_${n}_${pn++}`;
+          const pid = `pay_hist_${tag}_${sf.slug}_${n}_${pn++}`;
           const decline = pick(DECLINES);
           const tries: { provider: string; status: string; d: (typeof DECLINES)[number] | null }[] =
             outcome === 'ok'
@@ -248,7 +256,7 @@ export async function seedDemoHistory(db: Db, now = new Date()): Promise<History
           });
           for (const [i, a] of tries.entries()) {
             atts.push({
-              id: `patt_hist_${VERSION}_${sf.slug}_${n}_${pn - 1}_${i}`,
+              id: `patt_hist_${tag}_${sf.slug}_${n}_${pn - 1}_${i}`,
               tenantId: tenant.id,
               paymentId: pid,
               storefrontId: sf.id,
