@@ -15,6 +15,13 @@ import {
   subscriptions,
 } from '../../src/db/schema';
 import { isGeneratedHistory } from '../../src/demo/history';
+import {
+  activeMovements,
+  activeMovementsRaw,
+  mrrMovements,
+  mrrMovementsRaw,
+  type Scope,
+} from '../../src/services/analytics/queries';
 import { createTenant, publish, type TestTenant, withDb } from '../helpers/factories';
 import { call, json } from '../helpers/http';
 import { asOperator, createOperator, type TestOperator } from '../helpers/operators';
@@ -119,6 +126,69 @@ describe('generated demo history', () => {
     const e = await json<{ items: { flagKey: string; variants: { exposed: number }[] }[] }>(exps);
     expect(e.items.map((i) => i.flagKey)).toContain('new-checkout');
     for (const i of e.items) expect(i.variants.length).toBe(2);
+  });
+
+  it('the daily rollups the triggers keep agree with the raw definitions, before and after changes', async () => {
+    const scope = (): Scope => ({
+      tenantId: t.tenantId,
+      mode: 'live',
+      storefrontIds: Object.values(t.storefronts),
+      from: new Date('2026-07-01T00:00:00Z'),
+      to: new Date('2026-11-01T00:00:00Z'),
+    });
+    const norm = (
+      rows: { storefront_id: string; bucket: string | null }[],
+      value: (r: never) => number,
+    ) =>
+      rows
+        .map(
+          (r) =>
+            `${r.storefront_id}|${JSON.stringify(r).includes('"currency"') ? (r as { currency?: string }).currency : ''}|${(r as { kind?: string }).kind ?? ''}|${r.bucket}|${Math.round(value(r as never) * 1e6) / 1e6}`,
+        )
+        .filter((k) => !k.endsWith('|0'))
+        .sort();
+    const agree = async () => {
+      for (const interval of ['day', 'week', null] as const) {
+        const [a, b, c, d] = await withDb((db) =>
+          Promise.all([
+            activeMovements(db, scope(), interval),
+            activeMovementsRaw(db, scope(), interval),
+            mrrMovements(db, scope(), interval),
+            mrrMovementsRaw(db, scope(), interval),
+          ]),
+        );
+        expect(norm(a, (r: { n: number }) => r.n)).toEqual(norm(b, (r: { n: number }) => r.n));
+        expect(norm(c, (r: { value: string }) => Number(r.value))).toEqual(
+          norm(d, (r: { value: string }) => Number(r.value)),
+        );
+        expect(c.length).toBeGreaterThan(0);
+      }
+    };
+    await agree();
+    // Copies arriving later: a churn, an upgrade after the first payment, a row deleted.
+    await withDb(async (db) => {
+      const live = await db
+        .select()
+        .from(subscriptions)
+        .where(and(eq(subscriptions.tenantId, t.tenantId), eq(subscriptions.status, 'active')))
+        .limit(3);
+      const [a, b, c] = live;
+      if (!a || !b || !c) throw new Error('need three active subscriptions');
+      await db
+        .update(subscriptions)
+        .set({
+          status: 'cancelled',
+          cancelledAt: new Date('2026-08-15T00:00:00Z'),
+          churnedAt: new Date('2026-08-15T00:00:00Z'),
+        })
+        .where(eq(subscriptions.id, a.id));
+      await db.delete(subscriptions).where(eq(subscriptions.id, b.id));
+      await db
+        .update(subscriptions)
+        .set({ firstPaidAt: null, firstPaidPriceId: null })
+        .where(eq(subscriptions.id, c.id));
+    });
+    await agree();
   });
 
   it('no customer view of the storefront API meets it', async () => {

@@ -74,11 +74,59 @@ export interface CountMovementRow {
   n: number;
 }
 
+/** The bucket of a rollup's `day` (a UTC date), as {@link bucketOf} does for a time. */
+function dayBucketOf(s: Scope, interval: Interval | null): SQL {
+  const start = s.from.toISOString().slice(0, 10);
+  if (interval === null) return sql`(case when r.day < ${start}::date then null else 'in' end)`;
+  return sql`(case when r.day < ${start}::date then null else to_char(date_trunc(${sql.raw(
+    `'${interval}'`,
+  )}, r.day::timestamp), 'YYYY-MM-DD"T"HH24:MI:SS.000"Z"') end)`;
+}
+
+/** The rollup rows of the scope before the range's end (everything a stock sums). */
+const rollupScope = (s: Scope) =>
+  sql`r.tenant_id = ${s.tenantId} and r.mode = ${s.mode}
+    and r.day < ${s.to.toISOString().slice(0, 10)}::date
+    and r.storefront_id in ${inList(s.storefrontIds)}`;
+
 /**
  * The two sides of the active-subscriptions stock: conversions (+1) and churns (−1), each
- * counted in its bucket (null: before the range).
+ * counted in its bucket (null: before the range). Read from the daily rollup
+ * (`analytics_subscription_daily`, kept by a trigger on `subscriptions`: migration 0014).
  */
 export function activeMovements(db: SqlRunner, s: Scope, interval: Interval | null) {
+  return rows<CountMovementRow>(
+    db,
+    sql`select storefront_id, kind, bucket, sum(n)::int as n from (
+        select r.storefront_id, ${dayBucketOf(s, interval)} as bucket,
+            r.converted, r.churned
+          from analytics_subscription_daily r
+          where ${rollupScope(s)} and r.currency = ''
+      ) m, lateral (values ('converted', m.converted), ('churned', m.churned)) v(kind, n)
+      where n <> 0
+      group by 1, 2, 3`,
+  );
+}
+
+/**
+ * Movements of MRR (numeric minor units per month, per currency): + the price in force at the
+ * first paid invoice, ± each plan change after it (until churn), − the price at churn. Read
+ * from the daily rollup, which triggers on `subscriptions` and `subscription_events` keep
+ * (migration 0014; the same rules as {@link mrrMovementsRaw}).
+ */
+export function mrrMovements(db: SqlRunner, s: Scope, interval: Interval | null) {
+  return rows<MovementRow>(
+    db,
+    sql`select r.storefront_id, r.currency, ${dayBucketOf(s, interval)} as bucket,
+        sum(r.mrr)::text as value
+      from analytics_subscription_daily r
+      where ${rollupScope(s)} and r.currency <> ''
+      group by 1, 2, 3`,
+  );
+}
+
+/** {@link activeMovements} from the subscriptions themselves (the rollup's definition). */
+export function activeMovementsRaw(db: SqlRunner, s: Scope, interval: Interval | null) {
   const to = s.to.toISOString();
   const where = (col: string) => sql`s.tenant_id = ${s.tenantId} and s.mode = ${s.mode}
       and s.${sql.raw(col)} is not null and s.${sql.raw(col)} < ${to}
@@ -95,11 +143,8 @@ export function activeMovements(db: SqlRunner, s: Scope, interval: Interval | nu
   );
 }
 
-/**
- * Movements of MRR (numeric minor units per month, per currency): + the price in force at the
- * first paid invoice, ± each plan change after it (until churn), − the price at churn.
- */
-export function mrrMovements(db: SqlRunner, s: Scope, interval: Interval | null) {
+/** {@link mrrMovements} from the subscriptions and their plan changes (the rollup's rules). */
+export function mrrMovementsRaw(db: SqlRunner, s: Scope, interval: Interval | null) {
   const to = s.to.toISOString();
   const scope = sql`s.tenant_id = ${s.tenantId} and s.mode = ${s.mode}
       and s.storefront_id in ${inList(s.storefrontIds)}`;
@@ -207,16 +252,21 @@ export interface AttemptRow {
   attempts: number;
 }
 
+/** The rollup rows of the range (`analytics_payment_daily`, kept by triggers). */
+const paymentRollup = (s: Scope, kind: 'attempt' | 'payment') =>
+  sql`r.tenant_id = ${s.tenantId} and r.mode = ${s.mode} and r.kind = ${kind}
+    and r.day >= ${s.from.toISOString().slice(0, 10)}::date
+    and r.day < ${s.to.toISOString().slice(0, 10)}::date
+    and r.storefront_id in ${inList(s.storefrontIds)}`;
+
 /** Payment attempts in the range by storefront, provider, outcome and decline class. */
 export function attempts(db: SqlRunner, s: Scope) {
   return rows<AttemptRow>(
     db,
-    sql`select a.storefront_id, a.provider, a.status, a.decline_class, count(*)::int as attempts
-      from payment_attempts a
-      where a.tenant_id = ${s.tenantId} and a.mode = ${s.mode}
-        and a.created_at >= ${s.from.toISOString()} and a.created_at < ${s.to.toISOString()}
-        and a.storefront_id in ${inList(s.storefrontIds)}
-      group by 1, 2, 3, 4`,
+    sql`select r.storefront_id, r.provider, r.status, nullif(r.decline_class, '') as decline_class,
+        sum(r.n)::int as attempts
+      from analytics_payment_daily r where ${paymentRollup(s, 'attempt')}
+      group by 1, 2, 3, 4 having sum(r.n) <> 0`,
   );
 }
 
@@ -230,12 +280,9 @@ export interface PaymentRow {
 export function paymentOutcomes(db: SqlRunner, s: Scope) {
   return rows<PaymentRow>(
     db,
-    sql`select p.storefront_id, p.status::text as status, count(*)::int as payments
-      from payments p
-      where p.tenant_id = ${s.tenantId} and p.mode = ${s.mode}
-        and p.created_at >= ${s.from.toISOString()} and p.created_at < ${s.to.toISOString()}
-        and p.storefront_id in ${inList(s.storefrontIds)}
-      group by 1, 2`,
+    sql`select r.storefront_id, r.status, sum(r.n)::int as payments
+      from analytics_payment_daily r where ${paymentRollup(s, 'payment')}
+      group by 1, 2 having sum(r.n) <> 0`,
   );
 }
 
