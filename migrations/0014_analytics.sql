@@ -48,7 +48,8 @@ CREATE TABLE IF NOT EXISTS "analytics_subscription_daily" (
 	"converted" integer DEFAULT 0 NOT NULL,
 	"churned" integer DEFAULT 0 NOT NULL,
 	"mrr" numeric DEFAULT 0 NOT NULL,
-	CONSTRAINT "analytics_subscription_daily_pk" PRIMARY KEY("tenant_id","mode","day","storefront_id","currency")
+	"shard" smallint DEFAULT 0 NOT NULL,
+	CONSTRAINT "analytics_subscription_daily_pk" PRIMARY KEY("tenant_id","mode","day","storefront_id","currency","shard")
 );--> statement-breakpoint
 CREATE TABLE IF NOT EXISTS "analytics_payment_daily" (
 	"tenant_id" text NOT NULL,
@@ -60,7 +61,8 @@ CREATE TABLE IF NOT EXISTS "analytics_payment_daily" (
 	"status" text NOT NULL,
 	"decline_class" text DEFAULT '' NOT NULL,
 	"n" bigint DEFAULT 0 NOT NULL,
-	CONSTRAINT "analytics_payment_daily_pk" PRIMARY KEY("tenant_id","mode","day","storefront_id","kind","provider","status","decline_class")
+	"shard" smallint DEFAULT 0 NOT NULL,
+	CONSTRAINT "analytics_payment_daily_pk" PRIMARY KEY("tenant_id","mode","day","storefront_id","kind","provider","status","decline_class","shard")
 );--> statement-breakpoint
 CREATE OR REPLACE FUNCTION analytics_price_mrr(price text, OUT currency text, OUT mrr numeric) AS $$
   SELECT p.currency, CASE p.interval
@@ -70,10 +72,15 @@ CREATE OR REPLACE FUNCTION analytics_price_mrr(price text, OUT currency text, OU
       ELSE p.amount::numeric * 365 / (12 * p.interval_count) END
   FROM bundle_prices p WHERE p.id = price
 $$ LANGUAGE sql STABLE;--> statement-breakpoint
-CREATE OR REPLACE FUNCTION analytics_sub_bump(t text, m key_mode, at timestamptz, sf text, cur text, conv integer, churn integer, delta numeric) RETURNS void AS $$
-  INSERT INTO analytics_subscription_daily AS a (tenant_id, mode, day, storefront_id, currency, converted, churned, mrr)
-  VALUES (t, m, (at AT TIME ZONE 'UTC')::date, sf, cur, conv, churn, delta)
-  ON CONFLICT (tenant_id, mode, day, storefront_id, currency) DO UPDATE
+-- `shard` (0–7, from the row's id) spreads one day's counter over eight rows, so concurrent
+-- copies of one storefront rarely wait on the same row (a query sums the shards).
+CREATE OR REPLACE FUNCTION analytics_shard(id text) RETURNS smallint AS $$
+  SELECT (hashtext(id) & 7)::smallint
+$$ LANGUAGE sql IMMUTABLE;--> statement-breakpoint
+CREATE OR REPLACE FUNCTION analytics_sub_bump(t text, m key_mode, at timestamptz, sf text, cur text, conv integer, churn integer, delta numeric, sh smallint) RETURNS void AS $$
+  INSERT INTO analytics_subscription_daily AS a (tenant_id, mode, day, storefront_id, currency, converted, churned, mrr, shard)
+  VALUES (t, m, (at AT TIME ZONE 'UTC')::date, sf, cur, conv, churn, delta, sh)
+  ON CONFLICT (tenant_id, mode, day, storefront_id, currency, shard) DO UPDATE
     SET converted = a.converted + excluded.converted, churned = a.churned + excluded.churned, mrr = a.mrr + excluded.mrr
 $$ LANGUAGE sql;--> statement-breakpoint
 -- A subscription row's movements (see src/services/analytics/queries.ts), with a sign.
@@ -81,20 +88,20 @@ CREATE OR REPLACE FUNCTION analytics_sub_contrib(r subscriptions, sign integer) 
 DECLARE p record;
 BEGIN
   IF r.converted_at IS NOT NULL THEN
-    PERFORM analytics_sub_bump(r.tenant_id, r.mode, r.converted_at, r.storefront_id, '', sign, 0, 0);
+    PERFORM analytics_sub_bump(r.tenant_id, r.mode, r.converted_at, r.storefront_id, '', sign, 0, 0, analytics_shard(r.id));
   END IF;
   IF r.churned_at IS NOT NULL THEN
-    PERFORM analytics_sub_bump(r.tenant_id, r.mode, r.churned_at, r.storefront_id, '', 0, sign, 0);
+    PERFORM analytics_sub_bump(r.tenant_id, r.mode, r.churned_at, r.storefront_id, '', 0, sign, 0, analytics_shard(r.id));
   END IF;
   IF r.first_paid_at IS NOT NULL AND r.first_paid_price_id IS NOT NULL THEN
     SELECT * INTO p FROM analytics_price_mrr(r.first_paid_price_id);
     IF p.currency IS NOT NULL THEN
-      PERFORM analytics_sub_bump(r.tenant_id, r.mode, r.first_paid_at, r.storefront_id, p.currency, 0, 0, sign * p.mrr);
+      PERFORM analytics_sub_bump(r.tenant_id, r.mode, r.first_paid_at, r.storefront_id, p.currency, 0, 0, sign * p.mrr, analytics_shard(r.id));
     END IF;
     IF r.churned_at IS NOT NULL AND r.first_paid_at <= r.churned_at THEN
       SELECT * INTO p FROM analytics_price_mrr(r.price_id);
       IF p.currency IS NOT NULL THEN
-        PERFORM analytics_sub_bump(r.tenant_id, r.mode, r.churned_at, r.storefront_id, p.currency, 0, 0, -sign * p.mrr);
+        PERFORM analytics_sub_bump(r.tenant_id, r.mode, r.churned_at, r.storefront_id, p.currency, 0, 0, -sign * p.mrr, analytics_shard(r.id));
       END IF;
     END IF;
   END IF;
@@ -127,22 +134,22 @@ BEGIN
   SELECT * INTO pf FROM analytics_price_mrr(NEW.data->'from'->>'priceId');
   SELECT * INTO pt FROM analytics_price_mrr(NEW.data->'to'->>'priceId');
   IF pf.currency IS NOT NULL AND pt.currency IS NOT NULL THEN
-    PERFORM analytics_sub_bump(s.tenant_id, s.mode, NEW.occurred_at, s.storefront_id, pt.currency, 0, 0, pt.mrr - pf.mrr);
+    PERFORM analytics_sub_bump(s.tenant_id, s.mode, NEW.occurred_at, s.storefront_id, pt.currency, 0, 0, pt.mrr - pf.mrr, analytics_shard(s.id));
   END IF;
   RETURN NULL;
 END $$ LANGUAGE plpgsql;--> statement-breakpoint
-CREATE OR REPLACE FUNCTION analytics_pay_bump(t text, m key_mode, at timestamptz, sf text, k text, prov text, st text, cls text, d integer) RETURNS void AS $$
-  INSERT INTO analytics_payment_daily AS a (tenant_id, mode, day, storefront_id, kind, provider, status, decline_class, n)
-  VALUES (t, m, (at AT TIME ZONE 'UTC')::date, sf, k, coalesce(prov, ''), st, coalesce(cls, ''), d)
-  ON CONFLICT (tenant_id, mode, day, storefront_id, kind, provider, status, decline_class) DO UPDATE SET n = a.n + excluded.n
+CREATE OR REPLACE FUNCTION analytics_pay_bump(t text, m key_mode, at timestamptz, sf text, k text, prov text, st text, cls text, d integer, sh smallint) RETURNS void AS $$
+  INSERT INTO analytics_payment_daily AS a (tenant_id, mode, day, storefront_id, kind, provider, status, decline_class, n, shard)
+  VALUES (t, m, (at AT TIME ZONE 'UTC')::date, sf, k, coalesce(prov, ''), st, coalesce(cls, ''), d, sh)
+  ON CONFLICT (tenant_id, mode, day, storefront_id, kind, provider, status, decline_class, shard) DO UPDATE SET n = a.n + excluded.n
 $$ LANGUAGE sql;--> statement-breakpoint
 CREATE OR REPLACE FUNCTION analytics_attempt_trigger() RETURNS trigger AS $$
 BEGIN
   IF TG_OP <> 'INSERT' AND OLD.storefront_id IS NOT NULL THEN
-    PERFORM analytics_pay_bump(OLD.tenant_id, OLD.mode, OLD.created_at, OLD.storefront_id, 'attempt', OLD.provider, OLD.status, OLD.decline_class, -1);
+    PERFORM analytics_pay_bump(OLD.tenant_id, OLD.mode, OLD.created_at, OLD.storefront_id, 'attempt', OLD.provider, OLD.status, OLD.decline_class, -1, analytics_shard(OLD.id));
   END IF;
   IF TG_OP <> 'DELETE' AND NEW.storefront_id IS NOT NULL THEN
-    PERFORM analytics_pay_bump(NEW.tenant_id, NEW.mode, NEW.created_at, NEW.storefront_id, 'attempt', NEW.provider, NEW.status, NEW.decline_class, 1);
+    PERFORM analytics_pay_bump(NEW.tenant_id, NEW.mode, NEW.created_at, NEW.storefront_id, 'attempt', NEW.provider, NEW.status, NEW.decline_class, 1, analytics_shard(NEW.id));
   END IF;
   RETURN NULL;
 END $$ LANGUAGE plpgsql;--> statement-breakpoint
@@ -152,46 +159,46 @@ BEGIN
     RETURN NULL;
   END IF;
   IF TG_OP <> 'INSERT' THEN
-    PERFORM analytics_pay_bump(OLD.tenant_id, OLD.mode, OLD.created_at, OLD.storefront_id, 'payment', '', OLD.status::text, '', -1);
+    PERFORM analytics_pay_bump(OLD.tenant_id, OLD.mode, OLD.created_at, OLD.storefront_id, 'payment', '', OLD.status::text, '', -1, analytics_shard(OLD.id));
   END IF;
   IF TG_OP <> 'DELETE' THEN
-    PERFORM analytics_pay_bump(NEW.tenant_id, NEW.mode, NEW.created_at, NEW.storefront_id, 'payment', '', NEW.status::text, '', 1);
+    PERFORM analytics_pay_bump(NEW.tenant_id, NEW.mode, NEW.created_at, NEW.storefront_id, 'payment', '', NEW.status::text, '', 1, analytics_shard(NEW.id));
   END IF;
   RETURN NULL;
 END $$ LANGUAGE plpgsql;--> statement-breakpoint
 -- Backfill from the rows already there (once: only into empty rollups), then the triggers.
-INSERT INTO analytics_subscription_daily (tenant_id, mode, day, storefront_id, currency, converted, churned, mrr)
-SELECT tenant_id, mode, day, storefront_id, currency, sum(conv), sum(churn), sum(delta) FROM (
-  SELECT tenant_id, mode, (converted_at AT TIME ZONE 'UTC')::date AS day, storefront_id, '' AS currency, 1 AS conv, 0 AS churn, 0::numeric AS delta
+INSERT INTO analytics_subscription_daily (tenant_id, mode, day, storefront_id, currency, shard, converted, churned, mrr)
+SELECT tenant_id, mode, day, storefront_id, currency, shard, sum(conv), sum(churn), sum(delta) FROM (
+  SELECT tenant_id, mode, (converted_at AT TIME ZONE 'UTC')::date AS day, storefront_id, '' AS currency, analytics_shard(id) AS shard, 1 AS conv, 0 AS churn, 0::numeric AS delta
     FROM subscriptions WHERE converted_at IS NOT NULL
   UNION ALL
-  SELECT tenant_id, mode, (churned_at AT TIME ZONE 'UTC')::date, storefront_id, '', 0, 1, 0
+  SELECT tenant_id, mode, (churned_at AT TIME ZONE 'UTC')::date, storefront_id, '', analytics_shard(id), 0, 1, 0
     FROM subscriptions WHERE churned_at IS NOT NULL
   UNION ALL
-  SELECT s.tenant_id, s.mode, (s.first_paid_at AT TIME ZONE 'UTC')::date, s.storefront_id, p.currency, 0, 0, p.mrr
+  SELECT s.tenant_id, s.mode, (s.first_paid_at AT TIME ZONE 'UTC')::date, s.storefront_id, p.currency, analytics_shard(s.id), 0, 0, p.mrr
     FROM subscriptions s, analytics_price_mrr(s.first_paid_price_id) p
     WHERE s.first_paid_at IS NOT NULL AND p.currency IS NOT NULL
   UNION ALL
-  SELECT s.tenant_id, s.mode, (s.churned_at AT TIME ZONE 'UTC')::date, s.storefront_id, p.currency, 0, 0, -p.mrr
+  SELECT s.tenant_id, s.mode, (s.churned_at AT TIME ZONE 'UTC')::date, s.storefront_id, p.currency, analytics_shard(s.id), 0, 0, -p.mrr
     FROM subscriptions s, analytics_price_mrr(s.price_id) p
     WHERE s.churned_at IS NOT NULL AND s.first_paid_at IS NOT NULL AND s.first_paid_at <= s.churned_at AND p.currency IS NOT NULL
   UNION ALL
-  SELECT s.tenant_id, s.mode, (e.occurred_at AT TIME ZONE 'UTC')::date, s.storefront_id, pt.currency, 0, 0, pt.mrr - pf.mrr
+  SELECT s.tenant_id, s.mode, (e.occurred_at AT TIME ZONE 'UTC')::date, s.storefront_id, pt.currency, analytics_shard(s.id), 0, 0, pt.mrr - pf.mrr
     FROM subscription_events e JOIN subscriptions s ON s.id = e.subscription_id,
       analytics_price_mrr(e.data->'from'->>'priceId') pf, analytics_price_mrr(e.data->'to'->>'priceId') pt
     WHERE e.type = 'plan_changed' AND s.first_paid_at IS NOT NULL AND e.occurred_at > s.first_paid_at
       AND (s.churned_at IS NULL OR e.occurred_at < s.churned_at) AND pf.currency IS NOT NULL AND pt.currency IS NOT NULL
 ) m
 WHERE NOT EXISTS (SELECT 1 FROM analytics_subscription_daily)
-GROUP BY 1, 2, 3, 4, 5;--> statement-breakpoint
-INSERT INTO analytics_payment_daily (tenant_id, mode, day, storefront_id, kind, provider, status, decline_class, n)
-SELECT tenant_id, mode, (created_at AT TIME ZONE 'UTC')::date, storefront_id, 'attempt', provider, status, coalesce(decline_class, ''), count(*)
+GROUP BY 1, 2, 3, 4, 5, 6;--> statement-breakpoint
+INSERT INTO analytics_payment_daily (tenant_id, mode, day, storefront_id, kind, provider, status, decline_class, shard, n)
+SELECT tenant_id, mode, (created_at AT TIME ZONE 'UTC')::date, storefront_id, 'attempt', provider, status, coalesce(decline_class, ''), analytics_shard(id), count(*)
   FROM payment_attempts WHERE storefront_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM analytics_payment_daily)
-  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
 UNION ALL
-SELECT tenant_id, mode, (created_at AT TIME ZONE 'UTC')::date, storefront_id, 'payment', '', status::text, '', count(*)
+SELECT tenant_id, mode, (created_at AT TIME ZONE 'UTC')::date, storefront_id, 'payment', '', status::text, '', analytics_shard(id), count(*)
   FROM payments WHERE NOT EXISTS (SELECT 1 FROM analytics_payment_daily)
-  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;--> statement-breakpoint
+  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;--> statement-breakpoint
 DROP TRIGGER IF EXISTS analytics_subscriptions ON subscriptions;--> statement-breakpoint
 CREATE TRIGGER analytics_subscriptions AFTER INSERT OR UPDATE OR DELETE ON subscriptions
   FOR EACH ROW EXECUTE FUNCTION analytics_sub_trigger();--> statement-breakpoint

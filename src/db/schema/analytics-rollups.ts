@@ -1,4 +1,13 @@
-import { bigint, date, integer, numeric, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  date,
+  integer,
+  numeric,
+  pgTable,
+  primaryKey,
+  smallint,
+  text,
+} from 'drizzle-orm/pg-core';
 import { keyModeEnum } from './enums';
 
 /**
@@ -19,11 +28,13 @@ export const analyticsSubscriptionDaily = pgTable(
     converted: integer('converted').notNull().default(0),
     churned: integer('churned').notNull().default(0),
     mrr: numeric('mrr').notNull().default('0'),
+    /** 0–7 from the row's id: one day's counter spread over eight rows (less lock waiting). */
+    shard: smallint('shard').notNull().default(0),
   },
   (t) => [
     primaryKey({
       name: 'analytics_subscription_daily_pk',
-      columns: [t.tenantId, t.mode, t.day, t.storefrontId, t.currency],
+      columns: [t.tenantId, t.mode, t.day, t.storefrontId, t.currency, t.shard],
     }),
   ],
 );
@@ -46,6 +57,7 @@ export const analyticsPaymentDaily = pgTable(
     status: text('status').notNull(),
     declineClass: text('decline_class').notNull().default(''),
     n: bigint('n', { mode: 'number' }).notNull().default(0),
+    shard: smallint('shard').notNull().default(0),
   },
   (t) => [
     primaryKey({
@@ -59,6 +71,7 @@ export const analyticsPaymentDaily = pgTable(
         t.provider,
         t.status,
         t.declineClass,
+        t.shard,
       ],
     }),
   ],
