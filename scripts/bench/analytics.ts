@@ -14,6 +14,8 @@
  *   ANALYTICS_BENCH_URL       measure an existing bench database instead (no generation)
  *   ANALYTICS_BENCH_KEEP=1    keep the scratch database (its URL is printed)
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { type SQL, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
@@ -31,7 +33,7 @@ import {
   trials,
 } from '../../src/services/analytics/queries';
 import { summary } from '../../src/services/analytics/reports';
-import { createScratchDatabase, runMigrations } from '../lib/database';
+import { createScratchDatabase, MIGRATIONS, runMigrations } from '../lib/database';
 
 const SERVER = process.env.DATABASE_URL;
 const REUSE = process.env.ANALYTICS_BENCH_URL;
@@ -63,6 +65,16 @@ async function generate(pool: pg.Pool) {
       await step(`${label} ${a}–${b}`, make(a, b));
     }
   };
+  // Bulk load as the migration does: the rollup triggers off while rows pour in, then the
+  // rollups filled once by the migration's own backfill statements, then the triggers on.
+  const TRIGGERS = [
+    ['subscriptions', 'analytics_subscriptions'],
+    ['subscription_events', 'analytics_plan_changes'],
+    ['payment_attempts', 'analytics_payment_attempts'],
+    ['payments', 'analytics_payments'],
+  ];
+  for (const [table, trigger] of TRIGGERS)
+    await q(`alter table ${table} disable trigger ${trigger}`);
   await q(`insert into tenants (id, slug, name) values ('${TENANT}', 'bench', 'Bench')`);
   await q(`insert into storefronts (id, tenant_id, slug, name, currency, region)
     select 'sf_b' || i, '${TENANT}', 'store-' || i, 'Store ' || i,
@@ -204,6 +216,15 @@ async function generate(pool: pg.Pool) {
       from generate_series(${a}, ${b}) g,
       lateral (select (abs(hashtext('x' || g)) % ${Math.max(1, Math.floor(N_SUBS / 10))}) * 10 + 1 + (g % 3) as k) kk`,
   );
+  const migration = readFileSync(path.join(MIGRATIONS, '0014_analytics.sql'), 'utf8');
+  const backfills = migration
+    .split('--> statement-breakpoint')
+    .map((x) => x.replace(/^\s*(--[^\n]*\n)*/, '').trim())
+    .filter((x) => x.startsWith('INSERT INTO analytics_'));
+  if (backfills.length !== 2) throw new Error('the rollup backfills of migration 0014 not found');
+  for (const [i, b] of backfills.entries()) await step(`rollup backfill ${i + 1}`, b);
+  for (const [table, trigger] of TRIGGERS)
+    await q(`alter table ${table} enable trigger ${trigger}`);
   console.log(`  vacuum analyze… (${since()})`);
   await q('vacuum analyze');
 }
@@ -338,7 +359,8 @@ async function sizes(pool: pg.Pool) {
   const r = await pool.query(`select c.relname as name, c.reltuples::bigint as rows,
       pg_size_pretty(pg_table_size(c.oid)) as heap, pg_size_pretty(pg_indexes_size(c.oid)) as indexes
     from pg_class c where c.relname in ('subscriptions', 'customers', 'subscription_events',
-      'payments', 'payment_attempts', 'flag_exposures') order by c.relname`);
+      'payments', 'payment_attempts', 'flag_exposures', 'analytics_subscription_daily',
+      'analytics_payment_daily') order by c.relname`);
   return r.rows as { name: string; rows: string; heap: string; indexes: string }[];
 }
 
