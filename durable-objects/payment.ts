@@ -733,6 +733,8 @@ async function copyToPostgres(env: Env, p: PaymentRecord): Promise<void> {
           p.attempts.map((a, seq) => ({
             id: `${p.id.replace(/^pay_/, 'patt_')}_${seq}`,
             tenantId: p.tenantId,
+            storefrontId: p.storefrontId,
+            mode: p.mode,
             paymentId: p.id,
             seq,
             provider: a.provider,
@@ -743,6 +745,9 @@ async function copyToPostgres(env: Env, p: PaymentRecord): Promise<void> {
             declineClass: a.declineClass ?? null,
             latencyMs: Math.round(a.latencyMs),
             lookedUp: a.lookedUp ?? false,
+            // When the payment was made, not when this copy was: a later copy (a refund)
+            // rewrites the attempts, and analytics count them by time.
+            createdAt: new Date(p.createdAt),
           })),
         );
       }

@@ -1,3 +1,4 @@
+import { foldConversion } from '../src/analytics/facts';
 import type {
   ChangePreviewView,
   CurrentTerms,
@@ -1348,6 +1349,7 @@ export class SubscriptionDurableObject
     this.pending = [];
     const refunds = this.pendingRefunds;
     this.pendingRefunds = [];
+    Object.assign(r, foldConversion(r, events, r.billing.price.id));
     const sql = this.ctx.storage.sql;
     const json = JSON.stringify(r);
     this.ctx.storage.transactionSync(() => {

@@ -26,6 +26,7 @@ import {
 import { upsertOperator } from '../src/services/admin/operators';
 import { applyTenantSpec } from '../src/services/tenant-config/apply';
 import { databaseFromEnv, ROOT, withDb } from './lib/database';
+import { seedDemoHistory } from './lib/demo-history';
 
 export const CREDENTIALS_FILE = path.join(ROOT, '.local/demo-credentials.json');
 
@@ -177,6 +178,12 @@ export async function seedDemo(url: string, log: (s: string) => void = console.l
         creds.operators.push({ email, password, role, tenant: spec.slug });
       }
     }
+    const history = await seedDemoHistory(db);
+    log(
+      history.written
+        ? `  ✓ globalcorp history (generated, live mode): ${history.subscriptions} subscriptions, ${history.payments} payments, ${history.exposures} exposures over 6 months`
+        : '  ✓ globalcorp history already there',
+    );
   });
   mkdirSync(path.dirname(CREDENTIALS_FILE), { recursive: true });
   writeFileSync(CREDENTIALS_FILE, `${JSON.stringify(creds, null, 2)}\n`, { mode: 0o600 });

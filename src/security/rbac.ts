@@ -22,6 +22,7 @@ export const READ_ACTIONS = [
   'audit.read',
   'entitlement.read', // a customer's complimentary grants
   'customer.read', // customers, their subscriptions and payments (the console's customer view)
+  'analytics.read', // the storefronts' sales analytics (src/routes/admin/analytics.ts)
 ] as const;
 
 export const WRITE_ACTIONS = [

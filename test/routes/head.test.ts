@@ -26,6 +26,7 @@ const params = (template: string): Record<string, string> => ({
   provider: 'stripe',
   customer: customerId,
   subscription: subscriptionId,
+  chart: 'mrr.svg',
 });
 
 /** Headers that differ between any two requests (or depend on the body's length). */

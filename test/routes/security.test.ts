@@ -330,6 +330,42 @@ const ROUTES: Record<string, RouteCase> = {
     write: true,
     storefrontScoped: true,
   },
+  'GET /admin/v1/tenants/{tenant}/analytics/summary': {
+    scheme: 'operator',
+    path: (t) => `/admin/v1/tenants/${t}/analytics/summary?storefront=us-store`,
+    write: false,
+    storefrontScoped: true,
+  },
+  'GET /admin/v1/tenants/{tenant}/analytics/timeseries': {
+    scheme: 'operator',
+    path: (t) => `/admin/v1/tenants/${t}/analytics/timeseries?storefront=us-store&metric=mrr`,
+    write: false,
+    storefrontScoped: true,
+  },
+  'GET /admin/v1/tenants/{tenant}/analytics/charts/{chart}': {
+    scheme: 'operator',
+    path: (t) => `/admin/v1/tenants/${t}/analytics/charts/mrr.svg?storefront=us-store`,
+    write: false,
+    storefrontScoped: true,
+  },
+  'GET /admin/v1/tenants/{tenant}/analytics/payments': {
+    scheme: 'operator',
+    path: (t) => `/admin/v1/tenants/${t}/analytics/payments?storefront=us-store`,
+    write: false,
+    storefrontScoped: true,
+  },
+  'GET /admin/v1/tenants/{tenant}/analytics/experiments': {
+    scheme: 'operator',
+    path: (t) => `/admin/v1/tenants/${t}/analytics/experiments?storefront=us-store`,
+    write: false,
+    storefrontScoped: true,
+  },
+  'GET /admin/v1/tenants/{tenant}/analytics/campaigns': {
+    scheme: 'operator',
+    path: (t) => `/admin/v1/tenants/${t}/analytics/campaigns?storefront=us-store`,
+    write: false,
+    storefrontScoped: true,
+  },
   'GET /admin/v1/tenants/{tenant}/audit': {
     scheme: 'operator',
     path: (t) => `/admin/v1/tenants/${t}/audit?storefront=us-store`,

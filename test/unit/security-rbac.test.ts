@@ -22,6 +22,7 @@ const MATRIX: Record<Action, [boolean, boolean, boolean, boolean]> = {
   'audit.read': [true, true, true, true],
   'entitlement.read': [true, true, true, true],
   'customer.read': [true, true, true, true],
+  'analytics.read': [true, true, true, true],
   'storefront.write': [true, true, false, false],
   'catalog.write': [true, true, false, false],
   'flag.write': [true, true, true, false],

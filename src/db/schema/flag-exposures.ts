@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { boolean, index, integer, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 import { tenants } from './tenants';
 
@@ -20,5 +21,11 @@ export const flagExposures = pgTable(
     channel: text('channel'),
     occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull(),
   },
-  (t) => [index('flag_exposures_flag_idx').on(t.tenantId, t.flagKey, t.occurredAt)],
+  (t) => [
+    index('flag_exposures_flag_idx').on(t.tenantId, t.flagKey, t.occurredAt),
+    // Analytics: an experiment's first exposure of each targeting key, in index order.
+    index('flag_exposures_experiment_idx')
+      .on(t.tenantId, t.storefrontId, t.flagKey, t.targetingKey, t.occurredAt)
+      .where(sql`${t.inExperiment} AND ${t.targetingKey} IS NOT NULL`),
+  ],
 );

@@ -1,3 +1,4 @@
+export * from './analytics-rollups';
 export * from './api-keys';
 export * from './audit-log';
 export * from './bundle-prices';

@@ -1,5 +1,6 @@
-import { boolean, integer, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { boolean, index, integer, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { timestamps } from './_columns';
+import { keyModeEnum } from './enums';
 import { payments } from './payments';
 import { tenants } from './tenants';
 
@@ -14,6 +15,9 @@ export const paymentAttempts = pgTable(
     paymentId: text('payment_id')
       .notNull()
       .references(() => payments.id, { onDelete: 'cascade' }),
+    /** The payment's storefront and mode (analytics read attempts without joining payments). */
+    storefrontId: text('storefront_id'),
+    mode: keyModeEnum('mode'),
     seq: integer('seq').notNull(),
     provider: text('provider').notNull(),
     /** captured | declined | error | unknown | failed (src/payments/types.ts, Attempt). */
@@ -28,5 +32,9 @@ export const paymentAttempts = pgTable(
     errorMessage: text('error_message'),
     ...timestamps,
   },
-  (t) => [uniqueIndex('payment_attempts_payment_seq_uq').on(t.paymentId, t.seq)],
+  (t) => [
+    uniqueIndex('payment_attempts_payment_seq_uq').on(t.paymentId, t.seq),
+    // Analytics: success rate by provider and decline class over a time range.
+    index('payment_attempts_analytics_idx').on(t.tenantId, t.mode, t.createdAt),
+  ],
 );

@@ -63,6 +63,8 @@ export const payments = pgTable(
     uniqueIndex('payments_idempotency_uq').on(t.storefrontId, t.mode, t.idempotencyKey),
     index('payments_subscription_idx').on(t.subscriptionId),
     index('payments_customer_idx').on(t.storefrontId, t.customerId, t.createdAt),
+    // Analytics: payments by final status over a range (covering: migrations/0014_analytics.sql).
+    index('payments_analytics_idx').on(t.tenantId, t.mode, t.createdAt),
     check('payments_amount_nonneg', sql`${t.amount} >= 0`),
     check('payments_refunded_le_amount', sql`${t.refundedAmount} <= ${t.amount}`),
   ],

@@ -78,12 +78,43 @@ export const subscriptions = pgTable(
     targetingKey: text('targeting_key'),
     /** The campaign the subscription was sold under, for attribution. */
     campaign: text('campaign'),
+    /**
+     * Analytics facts folded from the object's events (src/analytics/facts.ts). When the
+     * checkout completed: its first payment succeeded or its trial started; null while (or if
+     * it stayed) incomplete.
+     */
+    convertedAt: timestamp('converted_at', { withTimezone: true }),
+    /** When its first invoice was paid (a trial's: at the trial's end, or a recovery after). */
+    firstPaidAt: timestamp('first_paid_at', { withTimezone: true }),
+    /** The price in force then: where its MRR starts (later changes are `plan_changed`). */
+    firstPaidPriceId: text('first_paid_price_id'),
+    /** When a converted subscription was cancelled or ended; null while it lives. */
+    churnedAt: timestamp('churned_at', { withTimezone: true }),
     /** The object's version of this copy: a copy only ever replaces an older one. */
     version: integer('version').notNull().default(0),
     ...timestamps,
   },
   (t) => [
     index('subscriptions_customer_idx').on(t.customerId),
+    // Analytics (src/services/analytics): checkouts by creation time, the active / MRR running
+    // sums by conversion and first payment, churn by churn time, experiments by targeting key.
+    // Each is covering (INCLUDE, written in migrations/0014_analytics.sql): index-only scans.
+    index('subscriptions_analytics_created_idx').on(t.tenantId, t.mode, t.createdAt),
+    index('subscriptions_analytics_converted_idx')
+      .on(t.tenantId, t.mode, t.convertedAt)
+      .where(sql`${t.convertedAt} IS NOT NULL`),
+    index('subscriptions_analytics_paid_idx')
+      .on(t.tenantId, t.mode, t.firstPaidAt)
+      .where(sql`${t.firstPaidAt} IS NOT NULL`),
+    index('subscriptions_analytics_trial_idx')
+      .on(t.tenantId, t.mode, t.trialEnd)
+      .where(sql`${t.trialEnd} IS NOT NULL`),
+    index('subscriptions_analytics_churned_idx')
+      .on(t.tenantId, t.mode, t.churnedAt)
+      .where(sql`${t.churnedAt} IS NOT NULL`),
+    index('subscriptions_analytics_targeting_idx')
+      .on(t.storefrontId, t.targetingKey)
+      .where(sql`${t.targetingKey} IS NOT NULL`),
     check('subscriptions_credit_balance_nonneg', sql`${t.creditBalance} >= 0`),
     check(
       'subscriptions_test_clock_test_mode',

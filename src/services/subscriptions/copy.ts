@@ -5,6 +5,7 @@
  * after a failure; what reports, the console and analytics read.
  */
 import { sql } from 'drizzle-orm';
+import { churnedAt } from '../../analytics/facts';
 import { getDb } from '../../db/client';
 import { customers, subscriptionEvents, subscriptions } from '../../db/schema';
 import type { Env } from '../../env';
@@ -44,6 +45,10 @@ export function subscriptionRow(r: SubscriptionRecord) {
     testClockId: r.testClockId,
     targetingKey: r.targetingKey,
     campaign: r.campaign,
+    convertedAt: at(r.convertedAt),
+    firstPaidAt: at(r.firstPaidAt),
+    firstPaidPriceId: r.firstPaidPriceId ?? null,
+    churnedAt: at(churnedAt(l.status, r.convertedAt, r.endedAt, r.cancelledAt)),
     version: r.version,
     createdAt: fromUnixSeconds(r.createdAt),
   };
@@ -82,7 +87,19 @@ export async function copySubscription(
         .values(row)
         .onConflictDoUpdate({
           target: subscriptions.id,
-          set: { ...changes, updatedAt: new Date() },
+          set: {
+            ...changes,
+            // Each fact keeps its first time. A record saved before the facts existed has
+            // none (the migration backfilled the row from its events): least() skips nulls.
+            convertedAt: sql`least(${subscriptions.convertedAt}, excluded.converted_at)`,
+            firstPaidAt: sql`least(${subscriptions.firstPaidAt}, excluded.first_paid_at)`,
+            firstPaidPriceId: sql`coalesce(${subscriptions.firstPaidPriceId}, excluded.first_paid_price_id)`,
+            churnedAt: sql`coalesce(${subscriptions.churnedAt}, excluded.churned_at, case
+              when excluded.status in ('cancelled', 'ended')
+                and ${subscriptions.convertedAt} is not null
+              then coalesce(excluded.ended_at, excluded.cancelled_at) end)`,
+            updatedAt: new Date(),
+          },
           setWhere: sql`${subscriptions.version} < excluded.version`,
         });
       if (events.length > 0) {
@@ -93,6 +110,8 @@ export async function copySubscription(
               id: subscriptionEventId(r.id, e.seq),
               tenantId: r.tenantId,
               subscriptionId: r.id,
+              storefrontId: r.storefrontId,
+              mode: r.mode,
               seq: e.seq,
               type: e.type,
               data: e.data,

@@ -143,6 +143,10 @@ export interface SubscriptionRecord {
   periodPaymentId?: string | null;
   /** The storefront's `subscriptions.refundEndsAccess` as last seen (absent: the default, true). */
   refundEndsAccess?: boolean;
+  /** Analytics facts folded from the events at each save (src/analytics/facts.ts). */
+  convertedAt?: UnixSeconds | null;
+  firstPaidAt?: UnixSeconds | null;
+  firstPaidPriceId?: string | null;
 }
 
 export type PendingCharge =
