@@ -123,9 +123,9 @@ async function ask(
   return decide(view.entitlements, key);
 }
 
-/** A consume of this isolate changed what `who` has left: their view is not answered from. */
-export function forgetCustomerView(who: CheckSubject): void {
-  held.delete(entitlementsObjectName(who));
+/** A consume of this isolate changed what a customer (their object's name) has left. */
+export function forgetHeldView(objectName: string): void {
+  held.delete(objectName);
 }
 
 /** Forget every held view (tests: a cold isolate). */

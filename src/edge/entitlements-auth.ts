@@ -52,6 +52,8 @@ export interface EntitlementsPrincipal {
   claims: EntitlementsTokenClaims;
   customerId: string;
   mode: 'test' | 'live';
+  /** The token path's answers for this token, by entitlement key (src/edge/fast-path.ts). */
+  answers?: Map<string, { body: string; until: number }>;
 }
 
 const verified = new Lru<string, { principal: EntitlementsPrincipal; kids: unknown }>(4_096);

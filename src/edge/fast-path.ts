@@ -7,10 +7,12 @@
  * registered with the app like any route's.
  */
 import { problemFromError, requestIdFrom, validationError } from '../app';
+import { entitlementsObjectName } from '../contracts/customer-entitlements';
 import {
   ConsumeRequestSchema,
   consumeAnswer,
   consumeSubject,
+  quickParseConsume,
   ServerCheckRequestSchema,
 } from '../entitlements/check-request';
 import { checkToken } from '../entitlements/token-check';
@@ -18,7 +20,7 @@ import type { Env } from '../env';
 import { bodyRequired, readJsonBody } from '../lib/json-body';
 import { catalogRepresentation } from './catalog-body';
 import type { Shape } from './channel';
-import { forgetCustomerView, serverCheck } from './entitlement-views';
+import { forgetHeldView, serverCheck } from './entitlement-views';
 import { EvaluateRequestSchema, evaluateFlags, quickParseEvaluateRequest } from './flag-evaluate';
 import { type PipelineState, type RoutePolicy, runPipeline } from './pipeline';
 import { consumeAtEdge } from './quota-leases';
@@ -228,12 +230,16 @@ async function consumeResponse(
   try {
     const input = (await readJsonBody(s.req, s.headers))?.value;
     if (input === undefined) throw bodyRequired();
-    const parsed = ConsumeRequestSchema.safeParse(input);
-    if (!parsed.success) throw validationError(parsed.error.issues);
-    const who = consumeSubject(s, parsed.data.customerId);
-    forgetCustomerView(who);
-    const out = await consumeAtEdge(s.env, s.ctx, who, key, parsed.data.quantity);
-    const body = JSON.stringify(consumeAnswer(key, parsed.data.quantity, out));
+    let req = quickParseConsume(input);
+    if (!req) {
+      const parsed = ConsumeRequestSchema.safeParse(input);
+      if (!parsed.success) throw validationError(parsed.error.issues);
+      req = parsed.data;
+    }
+    const name = entitlementsObjectName(consumeSubject(s, req.customerId));
+    forgetHeldView(name);
+    const out = await consumeAtEdge(s.env, s.ctx, name, key, req.quantity);
+    const body = JSON.stringify(consumeAnswer(key, req.quantity, out));
     const init = consumeTemplates(limits['RateLimit-Policy'] ?? '');
     return withRequestHeaders(new Response(body, init), requestId, limits);
   } catch (err) {
@@ -296,7 +302,12 @@ function tokenCheckResponse(
 ): Response {
   const url = s.req.url;
   const q = url.indexOf('?');
-  const key = q === -1 ? null : new URLSearchParams(url.slice(q + 1)).get('key');
+  const query = q === -1 ? '' : url.slice(q + 1);
+  // The usual `?key=…` alone without a parser; anything else through URLSearchParams.
+  const key =
+    query.startsWith('key=') && !query.includes('&') && !query.includes('%')
+      ? query.slice(4)
+      : new URLSearchParams(query).get('key');
   if (key === null || !KEY_RE.test(key)) {
     throw validationError([
       { path: ['query', 'key'], message: 'an entitlement key (a-z, 0-9, _; at most 64)' },
@@ -304,9 +315,23 @@ function tokenCheckResponse(
   }
   const principal = s.entitlements;
   if (!principal) throw new Error('the entitlements token step did not run');
-  const answer = checkToken(principal.claims, key, Math.floor(Date.now() / 1000));
+  // The answer for a key depends on the time only through the entitlement's own end: made once
+  // per token and key, until then.
+  const now = Date.now();
+  if (!principal.answers) principal.answers = new Map();
+  const answers = principal.answers;
+  let held = answers.get(key);
+  if (!held || now >= held.until) {
+    const answer = checkToken(principal.claims, key, Math.floor(now / 1000));
+    const end = principal.claims.entitlements.find((e) => e.key === key)?.validUntil ?? null;
+    held = {
+      body: JSON.stringify(answer),
+      until: end === null || now >= end * 1000 ? Number.POSITIVE_INFINITY : end * 1000,
+    };
+    if (answers.size < 256) answers.set(key, held);
+  }
   const init = checkInit(limits['RateLimit-Policy'] ?? '');
-  const body = route.head ? null : JSON.stringify(answer);
+  const body = route.head ? null : held.body;
   return withRequestHeaders(new Response(body, init), requestId, limits);
 }
 

@@ -7,6 +7,7 @@ import type { EdgeContext, Env } from '../env';
 import { ApiError } from '../errors';
 import { rateLimitHeaders, rateLimitMember, sfString } from '../security/sliding-window';
 import { settings } from '../settings';
+import { Lru } from './lru';
 import {
   durableObjectBackend,
   type HeldResult,
@@ -166,18 +167,36 @@ export function customerLimits(
   edge: EdgeContext,
   headers: Headers,
   customerId: string,
-): RateLimitCheck[] {
+): readonly RateLimitCheck[] {
   const limits = settings(env).rateLimits;
-  return [
+  const { tenantId, storefrontId } = edge.resolution;
+  const ip = ipSubjectOf(headers);
+  // The same checks for the same customer and address, so each check's policy member (and the
+  // subjects' strings) are made once, as for API keys.
+  const id = `${tenantId}:${storefrontId}:${customerId}:${ip}`;
+  const held = customerPlans.get(id);
+  if (
+    held &&
+    held[0]?.limit === limits.customerPerMinute &&
+    held[1]?.limit === limits.ipPerMinute
+  ) {
+    return held;
+  }
+  const plan = [
     customerLimit(edge, customerId, limits.customerPerMinute),
     {
-      policy: 'ip',
-      subject: `ip:${edge.resolution.storefrontId}:${ipSubjectOf(headers)}`,
+      policy: 'ip' as const,
+      subject: `ip:${storefrontId}:${ip}`,
       limit: limits.ipPerMinute,
       windowMs: MINUTE_MS,
     },
   ];
+  customerPlans.set(id, plan);
+  return plan;
 }
+
+/** Customer and address → their checks (see {@link customerLimits}). */
+const customerPlans = new Lru<string, RateLimitCheck[]>(4_096);
 
 /** The policy names as structured-field strings (the only three there are). */
 const POLICY_NAME: Record<RateLimitCheck['policy'], string> = {

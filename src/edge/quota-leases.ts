@@ -72,15 +72,17 @@ async function settleAtExpiry(env: Env, name: string, id: string, h: Held): Prom
   await stubOf(env, name).settleLeases([{ leaseId: h.lease.id, spent: h.spent }]);
 }
 
-/** Consumes `quantity` of `key` for `who`: from this isolate's lease, or through the object. */
+/**
+ * Consumes `quantity` of `key` for the customer whose object is `name`: from this isolate's
+ * lease, or through the object.
+ */
 export function consumeAtEdge(
   env: Env,
   ctx: ExecutionContext,
-  who: CheckSubject,
+  name: string,
   key: string,
   quantity: number,
 ): ConsumeResult | Promise<ConsumeResult> {
-  const name = entitlementsObjectName(who);
   const id = `${name}\n${key}`;
   const h = held.get(id);
   const now = Date.now();

@@ -30,6 +30,28 @@ export const ConsumeRequestSchema = z.strictObject({
 });
 
 /**
+ * The usual consume body (`{ quantity }` or `{ customerId, quantity }`, valid) without zod;
+ * null for anything else, which the schema then judges (and words the errors of).
+ */
+export function quickParseConsume(
+  input: unknown,
+): { quantity: number; customerId?: string } | null {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return null;
+  const o = input as Record<string, unknown>;
+  let n = 0;
+  for (const k in o) {
+    if (k !== 'quantity' && k !== 'customerId') return null;
+    n += 1;
+  }
+  const { quantity, customerId } = o;
+  if (typeof quantity !== 'number' || !Number.isInteger(quantity)) return null;
+  if (quantity < 1 || quantity > MAX_QUANTITY) return null;
+  if (customerId === undefined) return n === 1 ? { quantity } : null;
+  if (typeof customerId !== 'string' || !CUSTOMER_ID_RE.test(customerId)) return null;
+  return { quantity, customerId };
+}
+
+/**
  * The customer a consume is about: a customer token's own (a `customerId` naming another is a
  * 403), or with a secret key the `customerId` given (required).
  */
