@@ -60,9 +60,10 @@ export const ANALYTICS_JS = `
     $('#an-tiles').replaceChildren(...tiles);
   }
 
+  const anInterval = () => ((Number($('#an-range').value) || 90) <= 31 ? 'day' : 'week');
+
   function chartImg(metric, title, note) {
-    const days = Number($('#an-range').value) || 90;
-    const src = tenantPath('/analytics/charts/' + metric + '.svg') + anQuery({ interval: days <= 31 ? 'day' : 'week' });
+    const src = tenantPath('/analytics/charts/' + metric + '.svg') + anQuery({ interval: anInterval() });
     const img = h('img', { src, alt: title + ' (' + note + ')', class: 'an-chart-img', 'data-chart': metric, loading: 'eager', decoding: 'async' });
     img.addEventListener('error', () => {
       img.replaceWith(h('p', { class: 'error' }, 'The ' + title + ' chart could not be loaded.'));
@@ -73,10 +74,10 @@ export const ANALYTICS_JS = `
   function renderCharts(sum) {
     const currencies = sum.total.mrr.byCurrency.map((m) => m.currency);
     $('#an-charts').replaceChildren(
-      chartImg('mrr', 'MRR', currencies.length > 1 ? 'one line per currency (' + currencies.join(', ') + '), not converted' : 'in ' + (currencies[0] || 'the storefront’s currency') + ', at each bucket’s end'),
-      chartImg('active_subscriptions', 'Active subscriptions', 'at each bucket’s end'),
-      chartImg('checkouts_started', 'Checkouts started', 'per bucket'),
-      chartImg('checkouts_completed', 'Checkouts completed', 'per bucket: first payment or trial started'),
+      chartImg('mrr', 'MRR', currencies.length > 1 ? 'one line per currency (' + currencies.join(', ') + '), not converted' : 'in ' + (currencies[0] || 'the storefront’s currency') + ', at the end of each ' + anInterval()),
+      chartImg('active_subscriptions', 'Active subscriptions', 'at the end of each ' + anInterval()),
+      chartImg('checkouts_started', 'Checkouts started', 'per ' + anInterval() + ' (the last one runs to today)'),
+      chartImg('checkouts_completed', 'Checkouts completed', 'per ' + anInterval() + ': first payment succeeded or trial started'),
     );
   }
 
