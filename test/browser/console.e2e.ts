@@ -615,6 +615,30 @@ describe.skipIf(!hasChromium)('operator console (Chromium)', () => {
         .toBe(true);
       await dismissToasts(page);
       await shot(page, 'analytics.png', true);
+      // On a phone the charts stack and nothing but the tables' own wrappers scrolls sideways.
+      await page.setViewportSize({ width: 390, height: 844 });
+      const overflow = await page.evaluate(() => {
+        type El = { tagName: string; className: string; closest(s: string): unknown };
+        const d = (
+          globalThis as unknown as {
+            document: {
+              documentElement: { scrollWidth: number; clientWidth: number };
+              querySelectorAll(
+                s: string,
+              ): Iterable<El & { getBoundingClientRect(): { right: number } }>;
+            };
+          }
+        ).document;
+        const width = d.documentElement.clientWidth;
+        const wide = [...d.querySelectorAll('#view-analytics *')]
+          .filter(
+            (el) => el.getBoundingClientRect().right > width + 1 && !el.closest('.table-wrap'),
+          )
+          .map((el) => `${el.tagName.toLowerCase()}.${el.className}`);
+        return { scroll: d.documentElement.scrollWidth, width, wide: wide.slice(0, 5) };
+      });
+      expect(overflow.wide).toEqual([]);
+      expect(overflow.scroll).toBeLessThanOrEqual(overflow.width);
       expect(problems).toEqual([]);
     } finally {
       await context.close();

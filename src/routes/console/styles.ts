@@ -352,7 +352,7 @@ tr.dim td { opacity: .55; }
 .mode-note { margin: 0; min-height: 2.8em; }
 
 /* analytics */
-.analytics-root { min-height: 160px; display: grid; gap: 14px; }
+.analytics-root { min-height: 160px; display: grid; grid-template-columns: minmax(0, 1fr); gap: 14px; }
 .analytics-root[aria-busy="true"] { opacity: .6; transition: opacity .2s; }
 .an-toolbar { display: flex; gap: 12px; flex-wrap: wrap; align-items: end; margin-bottom: 14px; }
 .an-toolbar label { display: grid; gap: 4px; font-size: 12px; color: var(--mute); }
@@ -362,8 +362,8 @@ tr.dim td { opacity: .55; }
 .an-tile .tile-note { white-space: normal; }
 .an-h { margin: 8px 0 0; font-size: 14px; }
 .an-charts { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 14px; }
-.an-chart { margin: 0; display: grid; gap: 4px; }
-.an-chart-img { display: block; width: 100%; height: auto; aspect-ratio: 2 / 1; background: #fff; border-radius: 10px; border: 1px solid var(--line); }
+.an-chart { margin: 0; display: grid; grid-template-columns: minmax(0, 1fr); gap: 4px; min-width: 0; }
+.an-chart-img { display: block; width: 100%; max-width: 100%; height: auto; aspect-ratio: 2 / 1; background: #fff; border-radius: 10px; border: 1px solid var(--line); }
 table.an-table td.num, table.an-table th { white-space: nowrap; }
 .an-table td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .an-bars { display: grid; gap: 10px; }
@@ -385,7 +385,7 @@ table.an-table td.num, table.an-table th { white-space: nowrap; }
 .an-ci-range { position: absolute; top: 2px; bottom: 2px; border-radius: 4px; background: rgba(124, 156, 255, .45); }
 .an-ci-dot { position: absolute; top: -2px; width: 4px; height: 14px; margin-left: -2px; border-radius: 2px; background: var(--acc); }
 @media (max-width: 860px) {
-  .an-charts { grid-template-columns: 1fr; }
+  .an-charts { grid-template-columns: minmax(0, 1fr); }
   .an-toolbar #an-status { margin-left: 0; width: 100%; }
   .an-ci-cell { display: none; }
 }
