@@ -102,6 +102,8 @@ function xLabelIndexes(n: number): number[] {
   const step = Math.ceil((n - 1) / 7);
   const out: number[] = [];
   for (let i = 0; i < n - 1; i += step) out.push(i);
+  // The last label always shows; one closer to it than a step would overlap it.
+  if (n - 1 - (out[out.length - 1] ?? 0) < step && out.length > 1) out.pop();
   out.push(n - 1);
   return out;
 }

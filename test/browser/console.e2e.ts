@@ -17,6 +17,7 @@ import path from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, withDb } from '../../scripts/lib/database';
+import { seedDemoHistory } from '../../scripts/lib/demo-history';
 import { createApiKey } from '../../src/services/admin/api-keys';
 import { putFlag } from '../../src/services/admin/config-changes';
 import { upsertOperator } from '../../src/services/admin/operators';
@@ -164,6 +165,9 @@ async function seed(databaseUrl: string): Promise<void> {
       grants: grant('viewer'),
     });
     expect(other.tenantId).not.toBe(applied.tenantId);
+    // Six months of generated sales in live mode (the demo's history, for this tenant).
+    const history = await seedDemoHistory(db, { tenantSlug: slug });
+    expect(history.subscriptions).toBeGreaterThan(100);
   });
 }
 
@@ -523,6 +527,118 @@ describe.skipIf(!hasChromium)('operator console (Chromium)', () => {
         token: admin,
         body: { mode: 'ok', reason: 'demo over' },
       });
+      expect(problems).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('an operator opens Analytics: headline numbers, the SVG charts, payment bars and experiments of six months of live history', async () => {
+    const { context, page, problems } = await newPage();
+    try {
+      await signIn(page, operatorEmail);
+      await page.keyboard.press('7'); // the Analytics view, live mode by default
+      expect(await page.locator('#an-mode').inputValue()).toBe('live');
+      await page.locator('#an-range').selectOption('180');
+      const from = new Date(Date.now() - 179 * 86_400_000).toISOString().slice(0, 10);
+      await expect.poll(() => page.locator('#an-status').textContent()).toContain(from);
+      expect(await page.locator('#an-status').textContent()).toContain('live mode');
+      const tile = (m: string) => page.locator(`[data-metric="${m}"] .tile-value`).first();
+      const digits = async (m: string) =>
+        Number((await tile(m).textContent())?.replace(/[^0-9]/g, ''));
+      expect(await digits('checkouts-started')).toBeGreaterThan(50);
+      expect(await digits('conversion')).toBeGreaterThan(0);
+      expect(await digits('active')).toBeGreaterThan(0);
+      // MRR per currency (USD and EUR here), and their converted total labelled as such.
+      expect(
+        await page.locator('[data-metric="mrr"][data-currency="USD"] .tile-value').textContent(),
+      ).toMatch(/\$[1-9]/);
+      expect(
+        await page.locator('[data-metric="mrr"][data-currency="EUR"] .tile-value').textContent(),
+      ).toMatch(/[1-9]/);
+      expect(
+        await page.locator('[data-metric="mrr-converted"] .tile-note').textContent(),
+      ).toContain('reference rates');
+      // Four server-drawn charts, loaded as same-origin <img> with the session cookie.
+      const charts = page.locator('img[data-chart]');
+      await expect.poll(() => charts.count()).toBe(4);
+      await expect
+        .poll(() =>
+          charts.evaluateAll((imgs) =>
+            (imgs as unknown as { complete: boolean; naturalWidth: number }[]).every(
+              (i) => i.complete && i.naturalWidth > 0,
+            ),
+          ),
+        )
+        .toBe(true);
+      // fetch's default credentials are same-origin: the session cookie, as for the <img>.
+      const svg = await page.locator('img[data-chart="mrr"]').evaluate(async (img) => {
+        const res = await fetch((img as unknown as { src: string }).src);
+        return {
+          status: res.status,
+          type: res.headers.get('content-type'),
+          body: await res.text(),
+        };
+      });
+      expect(svg.status).toBe(200);
+      expect(svg.type).toContain('image/svg+xml');
+      // One line per currency, each through every weekly point (26 weeks: M and 25+ L).
+      const paths = [...svg.body.matchAll(/<path d="(M[^"]+)"/g)].map((m) => m[1] ?? '');
+      expect(paths.length).toBe(2);
+      for (const d of paths) expect(d.split('L').length).toBeGreaterThan(25);
+      // Payment success by provider: a bar with its captured share.
+      const provider = page.locator('[data-provider]').first();
+      await provider.waitFor();
+      expect(await provider.locator('.an-seg.captured').count()).toBe(1);
+      expect(await page.locator('.an-seg.issuer').count()).toBeGreaterThan(0);
+      // The experiments: us-store's new-checkout and eu-store's hero-copy, two variants each.
+      const exp = page.locator(
+        '[data-flag="new-checkout"][data-storefront="us-store"] tr[data-variant]',
+      );
+      expect(await exp.count()).toBe(2);
+      expect(await page.locator('[data-flag="hero-copy"] tr[data-variant]').count()).toBe(2);
+      expect(await exp.first().locator('.an-ci-range').count()).toBe(1);
+      // One storefront: its own currency only.
+      await page.locator('#an-storefront').selectOption('eu-store');
+      await expect.poll(() => page.locator('[data-metric="mrr"]').count()).toBe(1);
+      expect(await page.locator('[data-metric="mrr"]').getAttribute('data-currency')).toBe('EUR');
+      await page.locator('#an-storefront').selectOption('');
+      await expect.poll(() => page.locator('[data-metric="mrr"]').count()).toBe(2);
+      await expect
+        .poll(() =>
+          charts.evaluateAll((imgs) =>
+            (imgs as unknown as { complete: boolean; naturalWidth: number }[]).every(
+              (i) => i.complete && i.naturalWidth > 0,
+            ),
+          ),
+        )
+        .toBe(true);
+      await dismissToasts(page);
+      await shot(page, 'analytics.png', true);
+      // On a phone the charts stack and nothing but the tables' own wrappers scrolls sideways.
+      await page.setViewportSize({ width: 390, height: 844 });
+      const overflow = await page.evaluate(() => {
+        type El = { tagName: string; className: string; closest(s: string): unknown };
+        const d = (
+          globalThis as unknown as {
+            document: {
+              documentElement: { scrollWidth: number; clientWidth: number };
+              querySelectorAll(
+                s: string,
+              ): Iterable<El & { getBoundingClientRect(): { right: number } }>;
+            };
+          }
+        ).document;
+        const width = d.documentElement.clientWidth;
+        const wide = [...d.querySelectorAll('#view-analytics *')]
+          .filter(
+            (el) => el.getBoundingClientRect().right > width + 1 && !el.closest('.table-wrap'),
+          )
+          .map((el) => `${el.tagName.toLowerCase()}.${el.className}`);
+        return { scroll: d.documentElement.scrollWidth, width, wide: wide.slice(0, 5) };
+      });
+      expect(overflow.wide).toEqual([]);
+      expect(overflow.scroll).toBeLessThanOrEqual(overflow.width);
       expect(problems).toEqual([]);
     } finally {
       await context.close();

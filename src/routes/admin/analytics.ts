@@ -348,7 +348,12 @@ export const analyticsAdminRoutes = newRouter()
         )
           .toISOString()
           .slice(0, 10)} (${s.mode} mode).`,
-        yLabel: metric === 'mrr' ? 'MRR (minor units)' : 'count',
+        yLabel:
+          metric !== 'mrr'
+            ? 'count'
+            : data.series.length === 1 && data.series[0]?.currency
+              ? `MRR (${data.series[0].currency})`
+              : 'MRR (each line in its own currency)',
         series: data.series.map((x) => ({
           label: x.label,
           points: x.points.map((pt) => ({ x: pt.start.slice(0, 10), y: pt.value })),

@@ -7,10 +7,11 @@
  * backslash escapes, so they live in TS template literals unchanged.
  *
  * A view is a `VIEWS.<name> = { init, reset, render, enter, leave }` entry plus its section in
- * page.ts; `analytics` is reserved for the analytics charts a later change draws.
+ * page.ts.
  */
 import { CHANNELS } from '../../db/schema/enums';
 import { SANDBOX_PROVIDERS } from '../../payments/sandbox';
+import { ANALYTICS_JS } from './client/analytics';
 import { CORE_JS } from './client/core';
 import { CUSTOMERS_JS } from './client/customers';
 import { EMERGENCY_JS } from './client/emergency';
@@ -28,6 +29,7 @@ const CONSOLE_TEMPLATE = [
   CUSTOMERS_JS,
   FLAGS_JS,
   KEYS_JS,
+  ANALYTICS_JS,
   '})();\n',
 ].join('\n');
 

@@ -189,9 +189,34 @@ export function renderConsolePage(v: string): string {
   </section>
 
   <section id="view-analytics" data-view="analytics" class="panel" aria-labelledby="an-title" hidden>
-    <div class="panel-head"><h2 id="an-title">Analytics</h2></div>
+    <div class="panel-head">
+      <h2 id="an-title">Analytics</h2>
+      <p class="muted small">How each storefront sells: computed from Postgres on request, UTC days. Live mode is real sales; test mode what test keys made.</p>
+    </div>
+    <form id="an-form" class="an-toolbar">
+      <label>Storefront <select id="an-storefront" aria-label="Storefront"></select></label>
+      <label>Range <select id="an-range" aria-label="Range">
+        <option value="30">Last 30 days</option>
+        <option value="90" selected>Last 90 days</option>
+        <option value="180">Last 180 days</option>
+        <option value="365">Last 365 days</option>
+      </select></label>
+      <label>Mode <select id="an-mode" aria-label="Mode">
+        <option value="live" selected>live</option>
+        <option value="test">test</option>
+      </select></label>
+      <span id="an-status" class="muted small" role="status"></span>
+    </form>
+    <div id="an-error" class="error" hidden></div>
     <div id="analytics-root" class="analytics-root">
-      <p class="empty">Checkouts, conversion, MRR and experiment results per storefront arrive here with the analytics API.</p>
+      <div id="an-tiles" class="tiles an-tiles"></div>
+      <div id="an-charts" class="an-charts"></div>
+      <h3 class="an-h">Storefronts</h3>
+      <div id="an-storefronts" class="table-wrap"></div>
+      <h3 class="an-h">Payment success by provider</h3>
+      <div id="an-payments" class="an-bars"></div>
+      <h3 class="an-h">Experiments</h3>
+      <div id="an-experiments"></div>
     </div>
   </section>
 

@@ -350,6 +350,44 @@ tr.dim td { opacity: .55; }
 .mode:has(input:checked) { border-color: var(--acc); background: rgba(124, 156, 255, .14); }
 .mode input { accent-color: var(--acc); margin: 0; }
 .mode-note { margin: 0; min-height: 2.8em; }
-.analytics-root { min-height: 160px; }
+
+/* analytics */
+.analytics-root { min-height: 160px; display: grid; grid-template-columns: minmax(0, 1fr); gap: 14px; }
+.analytics-root[aria-busy="true"] { opacity: .6; transition: opacity .2s; }
+.an-toolbar { display: flex; gap: 12px; flex-wrap: wrap; align-items: end; margin-bottom: 14px; }
+.an-toolbar label { display: grid; gap: 4px; font-size: 12px; color: var(--mute); }
+.an-toolbar #an-status { margin-left: auto; align-self: center; }
+.an-tiles { grid-template-columns: repeat(auto-fit, minmax(170px, 1fr)); }
+.an-tile { cursor: default; background: var(--panel-2); border: 1px solid var(--line); border-radius: var(--radius); }
+.an-tile .tile-note { white-space: normal; }
+.an-h { margin: 8px 0 0; font-size: 14px; }
+.an-charts { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 14px; }
+.an-chart { margin: 0; display: grid; grid-template-columns: minmax(0, 1fr); gap: 4px; min-width: 0; }
+.an-chart-img { display: block; width: 100%; max-width: 100%; height: auto; aspect-ratio: 2 / 1; background: #fff; border-radius: 10px; border: 1px solid var(--line); }
+table.an-table td.num, table.an-table th { white-space: nowrap; }
+.an-table td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.an-bars { display: grid; gap: 10px; }
+.an-provider { display: grid; gap: 4px; }
+.an-provider-head { display: flex; justify-content: space-between; gap: 10px; flex-wrap: wrap; }
+.an-bar { display: flex; height: 18px; border-radius: 6px; overflow: hidden; background: #0c0f1d; border: 1px solid var(--line); }
+.an-seg { display: block; height: 100%; }
+.an-seg.captured { background: var(--ok); }
+.an-seg.issuer { background: var(--warn); }
+.an-seg.provider { background: #e07b39; }
+.an-seg.other { background: #b38b59; }
+.an-seg.errors { background: var(--bad); }
+.an-legend { display: flex; flex-wrap: wrap; gap: 12px; margin: 0; }
+.an-legend > span { display: inline-flex; align-items: center; gap: 6px; }
+.an-key { display: inline-block; width: 12px; height: 12px; border-radius: 3px; }
+.an-exp h4 { margin: 10px 0 4px; font-size: 13px; }
+.an-ci-cell { width: 30%; min-width: 120px; }
+.an-ci { position: relative; height: 12px; border-radius: 6px; background: #0c0f1d; border: 1px solid var(--line); }
+.an-ci-range { position: absolute; top: 2px; bottom: 2px; border-radius: 4px; background: rgba(124, 156, 255, .45); }
+.an-ci-dot { position: absolute; top: -2px; width: 4px; height: 14px; margin-left: -2px; border-radius: 2px; background: var(--acc); }
+@media (max-width: 860px) {
+  .an-charts { grid-template-columns: minmax(0, 1fr); }
+  .an-toolbar #an-status { margin-left: 0; width: 100%; }
+  .an-ci-cell { display: none; }
+}
 .who .actor { font-weight: 600; margin-right: 6px; }
 `;
