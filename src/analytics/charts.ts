@@ -142,10 +142,13 @@ export function lineChart(input: ChartText & { series: readonly LineSeries[] }):
       .join('');
     return `<g aria-label="${escapeXml(s.label)}"><path d="${d}" fill="none" stroke="${color}" stroke-width="2"/>${xs.length <= 120 ? dots : ''}</g>`;
   });
+  // The first and last labels hang inward from their point, so neither is cut at the edge.
+  const anchorOf = (i: number) =>
+    xs.length > 1 && i === xs.length - 1 ? 'end' : xs.length > 1 && i === 0 ? 'start' : 'middle';
   const xLabels = xLabelIndexes(xs.length)
     .map(
       (i) =>
-        `<text x="${fmt(x(i))}" y="${H - M.bottom + 16}" text-anchor="middle" fill="#4b5563">${escapeXml(xs[i] ?? '')}</text>`,
+        `<text x="${fmt(x(i))}" y="${H - M.bottom + 16}" text-anchor="${anchorOf(i)}" fill="#4b5563">${escapeXml(xs[i] ?? '')}</text>`,
     )
     .join('\n');
   const legend =
