@@ -168,6 +168,28 @@ describe('killswitches', () => {
     );
   });
 
+  it('an operator limited to one storefront lists its switches and the tenant-wide ones, not another storefront’s', async () => {
+    const euOnly = await createOperator(t.tenantId, 'operator', {
+      storefrontIds: [t.storefronts['eu-store'] ?? ''],
+    });
+    for (const storefront of ['eu-store', 'us-store']) {
+      const res = await flip({ scope: 'feature', target: 'signup', storefront, engaged: false });
+      expect(res.status).toBe(200);
+    }
+    expect((await flip({ scope: 'tenant', engaged: false })).status).toBe(200);
+    const list = async (who: TestOperator) => {
+      const res = await asOperator(who, 'GET', `/admin/v1/tenants/${t.slug}/killswitches`);
+      expect(res.status, await res.clone().text()).toBe(200);
+      return (await json<{ items: { scope: string; storefrontId: string | null }[] }>(res)).items;
+    };
+    const scoped = await list(euOnly);
+    expect(scoped.some((k) => k.storefrontId === t.storefronts['eu-store'])).toBe(true);
+    expect(scoped.some((k) => k.storefrontId === t.storefronts['us-store'])).toBe(false);
+    expect(scoped.some((k) => k.scope === 'tenant')).toBe(true);
+    const everyone = await list(op);
+    expect(everyone.some((k) => k.storefrontId === t.storefronts['us-store'])).toBe(true);
+  });
+
   it('an Idempotency-Key replay returns the first result and does not flip twice', async () => {
     const key = `ks-${Date.now()}-abcdef`;
     const first = await flip({ scope: 'feature', target: 'signup', engaged: true }, op, {

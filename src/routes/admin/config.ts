@@ -7,6 +7,7 @@ import {
   killswitchScopeEnum,
 } from '../../db/schema/enums';
 import { ApiError } from '../../errors';
+import { authorize } from '../../security/rbac';
 import {
   listFlags,
   listKillswitches,
@@ -14,6 +15,8 @@ import {
   setFlagEnabled,
   setKillswitch,
 } from '../../services/admin/config-changes';
+import { findTenant } from '../../services/admin/operators';
+import { listStorefronts } from '../../services/admin/storefronts';
 import { safeText } from '../schemas';
 import { authorizeScope, authorizeTenant, operatorChange } from './authorize';
 import {
@@ -163,8 +166,25 @@ export const configAdminRoutes = newRouter()
       responses: listResponses('Killswitches', KillswitchSchema),
     }),
     async (c) => {
-      const tenant = await authorizeTenant(c, c.req.valid('param').tenant, 'killswitch.read');
-      return c.json({ items: await listKillswitches(c.get('db'), tenant.id) }, 200);
+      const tenantRef = c.req.valid('param').tenant;
+      const db = c.get('db');
+      const { grants } = c.get('operator');
+      const tenant = await findTenant(db, tenantRef);
+      if (!tenant || !grants.some((g) => g.tenantId === tenant.id)) {
+        throw new ApiError('not_found', `No tenant "${tenantRef}".`);
+      }
+      const all = await listKillswitches(db, tenant.id);
+      const may = (storefrontId?: string) =>
+        authorize(grants, { tenantId: tenant.id, action: 'killswitch.read', storefrontId }).allowed;
+      if (may()) return c.json({ items: all }, 200);
+      // A storefront-scoped operator: the switches of their storefronts, and the tenant-wide
+      // ones (tenant, channel, feature, provider), which apply to their storefronts too.
+      const mine = all.filter((k) => (k.storefrontId ? may(k.storefrontId) : true));
+      const readable = (await listStorefronts(db, tenant.id)).some((sf) => may(sf.id));
+      if (!readable) {
+        throw new ApiError('forbidden', 'Your role does not allow killswitch.read in this tenant.');
+      }
+      return c.json({ items: mine }, 200);
     },
   )
   .openapi(
