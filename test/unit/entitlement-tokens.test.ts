@@ -116,6 +116,37 @@ describe('signing and verifying', () => {
   });
 });
 
+describe('what the verifier never trusts', () => {
+  const b64 = (o: unknown) =>
+    btoa(JSON.stringify(o)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  it('alg none, HS256 keyed with the public key, and another typ are refused', async () => {
+    const { key, jwks } = await pair();
+    const good = await signEntitlementsToken(key, input);
+    const [, payload] = good.split('.');
+    const none = `${b64({ alg: 'none', typ: 'entitlements+jwt', kid: key.kid })}.${payload}.`;
+    expect((await verifyEntitlementsToken(none, verifyOpts(jwks))).ok).toBe(false);
+    const hsKey = await crypto.subtle.importKey(
+      'raw',
+      new TextEncoder().encode(JSON.stringify(key.publicJwk)),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign'],
+    );
+    const head = b64({ alg: 'HS256', typ: 'entitlements+jwt', kid: key.kid });
+    const mac = new Uint8Array(
+      await crypto.subtle.sign('HMAC', hsKey, new TextEncoder().encode(`${head}.${payload}`)),
+    );
+    const hs = `${head}.${payload}.${btoa(String.fromCharCode(...mac))
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_')
+      .replace(/=+$/, '')}`;
+    expect(await verifyEntitlementsToken(hs, verifyOpts(jwks))).toEqual({
+      ok: false,
+      reason: 'alg_not_allowed',
+    });
+  });
+});
+
 describe('the token path', () => {
   const claims = {
     iss: input.issuer,
