@@ -132,7 +132,7 @@ interface CatalogTemplates {
 /** catalog representation → `RateLimit-Policy` value (one per distinct key limit) → templates. */
 const catalogTemplates = new WeakMap<Representation, Map<string, CatalogTemplates>>();
 const MAX_POLICIES = 64;
-const flagTemplates = new Map<string, Response>();
+const jsonTemplates = new Map<string, Response>();
 
 function template(headers: Record<string, string>, status = 200): Response {
   return new Response(null, { status, headers });
@@ -161,12 +161,21 @@ function catalogInit(rep: Representation, shape: Shape, policy: string): Catalog
   return init;
 }
 
-function flagsInit(policy: string): Response {
-  let init = flagTemplates.get(policy);
+/**
+ * The template of a JSON answer of the fast routes, per `Cache-Control` (none for the flags) and
+ * `RateLimit-Policy` value.
+ */
+function jsonInit(cacheControl: string | null, policy: string): Response {
+  const id = `${cacheControl ?? ''}\n${policy}`;
+  let init = jsonTemplates.get(id);
   if (!init) {
-    if (flagTemplates.size >= MAX_POLICIES) flagTemplates.clear();
-    init = template({ 'content-type': 'application/json', 'ratelimit-policy': policy });
-    flagTemplates.set(policy, init);
+    if (jsonTemplates.size >= MAX_POLICIES) jsonTemplates.clear();
+    init = template({
+      'content-type': 'application/json',
+      ...(cacheControl ? { 'cache-control': cacheControl } : {}),
+      'ratelimit-policy': policy,
+    });
+    jsonTemplates.set(id, init);
   }
   return init;
 }
@@ -204,21 +213,6 @@ function respond(route: Route, s: PipelineState, requestId: string): Response | 
 }
 
 const KEY_RE = /^[a-z][a-z0-9_]{0,63}$/;
-const checkTemplates = new Map<string, Response>();
-
-function checkInit(policy: string): Response {
-  let init = checkTemplates.get(policy);
-  if (!init) {
-    if (checkTemplates.size >= MAX_POLICIES) checkTemplates.clear();
-    init = template({
-      'content-type': 'application/json',
-      'cache-control': 'private, no-store',
-      'ratelimit-policy': policy,
-    });
-    checkTemplates.set(policy, init);
-  }
-  return init;
-}
 
 /** A consume without an Idempotency-Key, from this isolate's lease when it holds one. */
 async function consumeResponse(
@@ -240,26 +234,11 @@ async function consumeResponse(
     forgetHeldView(name);
     const out = await consumeAtEdge(s.env, s.ctx, name, key, req.quantity);
     const body = JSON.stringify(consumeAnswer(key, req.quantity, out));
-    const init = consumeTemplates(limits['RateLimit-Policy'] ?? '');
+    const init = jsonInit('no-store', limits['RateLimit-Policy'] ?? '');
     return withRequestHeaders(new Response(body, init), requestId, limits);
   } catch (err) {
     return problemFromError(err, requestId, s.target.pathname);
   }
-}
-
-const consumeInits = new Map<string, Response>();
-function consumeTemplates(policy: string): Response {
-  let init = consumeInits.get(policy);
-  if (!init) {
-    if (consumeInits.size >= MAX_POLICIES) consumeInits.clear();
-    init = template({
-      'content-type': 'application/json',
-      'cache-control': 'no-store',
-      'ratelimit-policy': policy,
-    });
-    consumeInits.set(policy, init);
-  }
-  return init;
 }
 
 /** The server path: `{ customerId, key }` with a secret key, from the edge's held views. */
@@ -286,7 +265,7 @@ async function serverCheckResponse(
       },
       parsed.data.key,
     );
-    const init = checkInit(limits['RateLimit-Policy'] ?? '');
+    const init = jsonInit('private, no-store', limits['RateLimit-Policy'] ?? '');
     return withRequestHeaders(new Response(JSON.stringify(answer), init), requestId, limits);
   } catch (err) {
     return problemFromError(err, requestId, s.target.pathname);
@@ -330,7 +309,7 @@ function tokenCheckResponse(
     };
     if (answers.size < 256) answers.set(key, held);
   }
-  const init = checkInit(limits['RateLimit-Policy'] ?? '');
+  const init = jsonInit('private, no-store', limits['RateLimit-Policy'] ?? '');
   const body = route.head ? null : held.body;
   return withRequestHeaders(new Response(body, init), requestId, limits);
 }
@@ -351,7 +330,7 @@ async function evaluateResponse(
       if (!parsed.success) throw validationError(parsed.error.issues);
       body = parsed.data;
     }
-    const init = flagsInit(limits['RateLimit-Policy'] ?? '');
+    const init = jsonInit(null, limits['RateLimit-Policy'] ?? '');
     const res = new Response(evaluateFlags(s.edge, body, s.env, s.ctx), init);
     return withRequestHeaders(res, requestId, limits);
   } catch (err) {
