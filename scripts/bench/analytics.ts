@@ -5,7 +5,8 @@
  * plan-change / dunning events — in a scratch database on DATABASE_URL's server, written with
  * `INSERT … SELECT generate_series` in SQL. Each query runs on a warm cache (one run, then
  * five timed; the median and the slowest are printed) over a 30-day and a 366-day range, all
- * four storefronts at once, with what EXPLAIN ANALYZE says of its scans.
+ * four storefronts at once, with what EXPLAIN ANALYZE says of its scans; the experiments
+ * query's answer is checked against its definition (`experimentsRaw`).
  *
  * Environment:
  *   DATABASE_URL              the server to create the scratch database on (required)
@@ -26,6 +27,7 @@ import {
   checkouts,
   dunning,
   experiments,
+  experimentsRaw,
   mrrMovements,
   paymentOutcomes,
   type Scope,
@@ -324,6 +326,17 @@ async function measure(db: Runner) {
         `  ${r.label.padEnd(8)} ${name.padEnd(40)} ${(times[2] ?? 0).toFixed(1).padStart(8)} ms`,
       );
     }
+    // The experiments query in one pass answers as its definition does (experimentsRaw).
+    const norm = (rs: unknown[]) => rs.map((x) => JSON.stringify(x)).sort();
+    const fast = await experiments(db, s);
+    const r0 = performance.now();
+    const raw = await experimentsRaw(db, s);
+    const rawMs = performance.now() - r0;
+    if (JSON.stringify(norm(fast)) !== JSON.stringify(norm(raw)))
+      throw new Error(`experiments ≠ experimentsRaw over ${r.label}`);
+    console.log(
+      `  ${r.label.padEnd(8)} experiments = experimentsRaw (the definition, ${rawMs.toFixed(0)} ms)`,
+    );
     // The whole summary endpoint: its six queries at once (as the route runs them).
     const rs = {
       ...s,

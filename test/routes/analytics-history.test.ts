@@ -3,7 +3,7 @@
  * written once (a second run adds nothing), marked, consistent with the analytics' rules, and
  * never met by the views that load subscriptions from their objects.
  */
-import { and, count, eq, like } from 'drizzle-orm';
+import { and, asc, count, eq, isNotNull, like } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoHistory } from '../../scripts/lib/demo-history';
 import {
@@ -18,6 +18,9 @@ import { isGeneratedHistory } from '../../src/demo/history';
 import {
   activeMovements,
   activeMovementsRaw,
+  type ExperimentRow,
+  experiments,
+  experimentsRaw,
   mrrMovements,
   mrrMovementsRaw,
   type Scope,
@@ -189,6 +192,95 @@ describe('generated demo history', () => {
         .where(eq(subscriptions.id, c.id));
     });
     await agree();
+  });
+
+  it('the one-pass experiments query answers as its definition does, late exposures included', async () => {
+    const sfs = Object.values(t.storefronts);
+    const scope = (from: string, to: string): Scope => ({
+      tenantId: t.tenantId,
+      mode: 'live',
+      storefrontIds: sfs,
+      from: new Date(`${from}T00:00:00Z`),
+      to: new Date(`${to}T00:00:00Z`),
+    });
+    const key = (r: ExperimentRow) => `${r.storefront_id}|${r.flag_key}|${r.variant}`;
+    const norm = (rows: ExperimentRow[]) =>
+      rows.map((r) => `${key(r)}|${r.exposed}|${r.started}|${r.completed}`).sort();
+    // The whole history, a range opening mid-history (keys first exposed before it count at
+    // their first exposure inside it), a short one, one flag.
+    const ranges: [Scope, string?][] = [
+      [scope('2026-01-01', '2026-12-01')],
+      [scope('2026-08-15', '2026-10-10')],
+      [scope('2026-10-01', '2026-10-08')],
+      [scope('2026-06-01', '2026-12-01'), 'new-checkout'],
+    ];
+    const agree = async () => {
+      const out: ExperimentRow[][] = [];
+      for (const [s, flag] of ranges) {
+        const [fast, raw] = await withDb((db) =>
+          Promise.all([experiments(db, s, flag), experimentsRaw(db, s, flag)]),
+        );
+        expect(norm(fast)).toEqual(norm(raw));
+        out.push(fast);
+      }
+      expect(out[0]?.length).toBeGreaterThan(0);
+      expect(out[1]?.reduce((n, r) => n + r.started, 0)).toBeGreaterThan(0);
+      return out;
+    };
+    const before = await agree();
+    // Exposures arriving out of order: for the earliest-exposed key of `new-checkout` (with a
+    // variant), one in the other variant an hour before its first, written after it.
+    const [first] = await withDb((db) =>
+      db
+        .select()
+        .from(flagExposures)
+        .where(
+          and(
+            eq(flagExposures.tenantId, t.tenantId),
+            eq(flagExposures.flagKey, 'new-checkout'),
+            eq(flagExposures.inExperiment, true),
+            isNotNull(flagExposures.targetingKey),
+            isNotNull(flagExposures.variant),
+          ),
+        )
+        .orderBy(asc(flagExposures.occurredAt))
+        .limit(1),
+    );
+    if (!first?.variant) throw new Error('the history has no new-checkout exposure');
+    const rows = await withDb((db) =>
+      db
+        .select({ variant: flagExposures.variant })
+        .from(flagExposures)
+        .where(
+          and(
+            eq(flagExposures.tenantId, t.tenantId),
+            eq(flagExposures.flagKey, 'new-checkout'),
+            eq(flagExposures.storefrontId, first.storefrontId),
+          ),
+        ),
+    );
+    const other = rows.map((r) => r.variant).find((v) => v !== null && v !== first.variant);
+    if (!other) throw new Error('new-checkout has one variant only');
+    const late = new Date(first.occurredAt.getTime() - 3_600_000);
+    await withDb((db) =>
+      db.insert(flagExposures).values({
+        ...first,
+        id: `exp_hist_late${first.id.slice(4)}`,
+        variant: other,
+        occurredAt: late,
+      }),
+    );
+    const after = await agree();
+    // Over the whole history that key moved from its old variant to the other, nothing else.
+    const exposed = (rs: ExperimentRow[] | undefined, variant: string) =>
+      rs?.find(
+        (r) =>
+          r.storefront_id === first.storefrontId &&
+          r.flag_key === 'new-checkout' &&
+          r.variant === variant,
+      )?.exposed ?? 0;
+    expect(exposed(after[0], first.variant)).toBe(exposed(before[0], first.variant) - 1);
+    expect(exposed(after[0], other)).toBe(exposed(before[0], other) + 1);
   });
 
   it('no customer view of the storefront API meets it', async () => {

@@ -532,6 +532,29 @@ describe('experiments', () => {
     expect(B?.conversion.ci95[1]).toBeCloseTo(0.90547, 4);
   });
 
+  it('a key counts at its first exposure in the range, not before it', async () => {
+    // From 06-02: k1's first exposure in the range is B (06-02), k6's us-store one (06-01) is
+    // out. A: k2 (S4 at 06-08 started, incomplete), k3 (S1 was before), k4 (none) — 3, 1, 0.
+    // B: k1 (S3 at 06-05, paid) and k5 (S6 at 06-12, trial) — 2, 2, 2.
+    const b = await json<{ items: Experiment[] }>(
+      await get(owner, 'experiments?from=2026-06-02&to=2026-06-30&storefront=us-store'),
+    );
+    expect(b.items[0]?.variants).toEqual([
+      expect.objectContaining({
+        variant: 'A',
+        exposed: 3,
+        checkoutsStarted: 1,
+        checkoutsCompleted: 0,
+      }),
+      expect.objectContaining({
+        variant: 'B',
+        exposed: 2,
+        checkoutsStarted: 2,
+        checkoutsCompleted: 2,
+      }),
+    ]);
+  });
+
   it('one storefront’s experiment never counts another’s traffic', async () => {
     const b = await json<{ items: Experiment[] }>(await get(owner, `experiments?${RANGE}`));
     const euExp = b.items.find((i) => i.storefront.slug === 'eu-store');

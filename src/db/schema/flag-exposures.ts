@@ -23,9 +23,15 @@ export const flagExposures = pgTable(
   },
   (t) => [
     index('flag_exposures_flag_idx').on(t.tenantId, t.flagKey, t.occurredAt),
-    // Analytics: an experiment's first exposure of each targeting key, in index order.
-    index('flag_exposures_experiment_idx')
-      .on(t.tenantId, t.storefrontId, t.flagKey, t.targetingKey, t.occurredAt)
+    // Analytics (migration 0015, both covering: INCLUDE by hand): each targeting key's first
+    // exposure per flag in index order — keyed like subscriptions_analytics_targeting_idx
+    // (storefront, targeting key), so the checkouts are merged in, not hashed — and, for a
+    // short range, the exposures in it by time.
+    index('flag_exposures_experiment_key_idx')
+      .on(t.tenantId, t.storefrontId, t.targetingKey, t.flagKey, t.occurredAt)
+      .where(sql`${t.inExperiment} AND ${t.targetingKey} IS NOT NULL`),
+    index('flag_exposures_experiment_time_idx')
+      .on(t.tenantId, t.occurredAt)
       .where(sql`${t.inExperiment} AND ${t.targetingKey} IS NOT NULL`),
   ],
 );

@@ -329,8 +329,49 @@ export interface ExperimentRow {
  * checkout in the same storefront (a subscription with that targeting key, made at or after
  * the exposure and before the range's end). Exposures and checkouts are matched within one
  * storefront only.
+ *
+ * One pass (the definition is {@link experimentsRaw}): the first exposures stream in
+ * (storefront, targeting key) order from `flag_exposures_experiment_key_idx` (a short range
+ * reads `flag_exposures_experiment_time_idx` and sorts what it found), and each meets its
+ * storefront's checkouts of that key folded to two times, the latest started and the latest
+ * completed in the range, merged in the same order from `subscriptions_analytics_targeting_idx`:
+ * a checkout started at or after the exposure exists exactly when the latest one is at or after
+ * it (and one started before the range is before every exposure in it).
  */
 export function experiments(db: SqlRunner, s: Scope, flag?: string) {
+  const from = s.from.toISOString();
+  const to = s.to.toISOString();
+  return rows<ExperimentRow>(
+    db,
+    sql`with first_exposure as (
+        select distinct on (x.storefront_id, x.targeting_key, x.flag_key)
+            x.storefront_id, x.targeting_key, x.flag_key, x.variant, x.occurred_at
+          from flag_exposures x
+          where x.tenant_id = ${s.tenantId} and x.in_experiment and x.targeting_key is not null
+            and x.storefront_id in ${inList(s.storefrontIds)}
+            ${flag === undefined ? sql`` : sql`and x.flag_key = ${flag}`}
+            and x.occurred_at >= ${from} and x.occurred_at < ${to}
+          order by x.storefront_id, x.targeting_key, x.flag_key, x.occurred_at
+      ), checkout as (
+        select c.storefront_id, c.targeting_key, max(c.created_at) as last_started,
+            max(c.created_at) filter (where c.converted_at is not null) as last_completed
+          from subscriptions c
+          where c.storefront_id in ${inList(s.storefrontIds)} and c.targeting_key is not null
+            and c.mode = ${s.mode} and c.created_at >= ${from} and c.created_at < ${to}
+          group by 1, 2
+      )
+      select f.storefront_id, f.flag_key, f.variant, count(*)::int as exposed,
+          count(*) filter (where c.last_started >= f.occurred_at)::int as started,
+          count(*) filter (where c.last_completed >= f.occurred_at)::int as completed
+        from first_exposure f
+        left join checkout c on c.storefront_id = f.storefront_id
+          and c.targeting_key = f.targeting_key
+        group by 1, 2, 3`,
+  );
+}
+
+/** {@link experiments} as defined: first exposures, then their checkouts joined and grouped. */
+export function experimentsRaw(db: SqlRunner, s: Scope, flag?: string) {
   const to = s.to.toISOString();
   return rows<ExperimentRow>(
     db,
