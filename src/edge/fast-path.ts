@@ -6,12 +6,14 @@
  * these routes that overhead is most of the cost (npm run bench). Their OpenAPI description is
  * registered with the app like any route's.
  */
+import type { z } from 'zod';
 import { problemFromError, requestIdFrom, validationError } from '../app';
 import { entitlementsObjectName } from '../contracts/customer-entitlements';
 import {
   ConsumeRequestSchema,
   consumeAnswer,
   consumeSubject,
+  ENTITLEMENT_KEY_RE,
   quickParseConsume,
   ServerCheckRequestSchema,
 } from '../entitlements/check-request';
@@ -212,64 +214,71 @@ function respond(route: Route, s: PipelineState, requestId: string): Response | 
   return evaluateResponse(s, limits, requestId);
 }
 
-const KEY_RE = /^[a-z][a-z0-9_]{0,63}$/;
-
-/** A consume without an Idempotency-Key, from this isolate's lease when it holds one. */
-async function consumeResponse(
-  key: string,
+/**
+ * A fast route that takes a JSON body: reads it (a missing one is a 400), parses it — the usual
+ * shape by `quick` without zod, anything else by `schema`, which words the errors — and answers
+ * `run`'s JSON with the route's template; any throw is its problem+json.
+ */
+async function jsonBodyRoute<T>(
   s: PipelineState,
   limits: Record<string, string>,
   requestId: string,
+  cacheControl: string | null,
+  parse: { quick?: (input: unknown) => T | null | undefined; schema: z.ZodType<T> },
+  run: (body: T) => string | Promise<string>,
 ): Promise<Response> {
   try {
     const input = (await readJsonBody(s.req, s.headers))?.value;
     if (input === undefined) throw bodyRequired();
-    let req = quickParseConsume(input);
-    if (!req) {
-      const parsed = ConsumeRequestSchema.safeParse(input);
+    let body: T | null | undefined = parse.quick?.(input);
+    if (body == null) {
+      const parsed = parse.schema.safeParse(input);
       if (!parsed.success) throw validationError(parsed.error.issues);
-      req = parsed.data;
+      body = parsed.data;
     }
-    const name = entitlementsObjectName(consumeSubject(s, req.customerId));
-    forgetHeldView(name);
-    const out = await consumeAtEdge(s.env, s.ctx, name, key, req.quantity);
-    const body = JSON.stringify(consumeAnswer(key, req.quantity, out));
-    const init = jsonInit('no-store', limits['RateLimit-Policy'] ?? '');
-    return withRequestHeaders(new Response(body, init), requestId, limits);
+    const init = jsonInit(cacheControl, limits['RateLimit-Policy'] ?? '');
+    const out = run(body);
+    const text = typeof out === 'string' ? out : await out;
+    return withRequestHeaders(new Response(text, init), requestId, limits);
   } catch (err) {
     return problemFromError(err, requestId, s.target.pathname);
   }
 }
 
-/** The server path: `{ customerId, key }` with a secret key, from the edge's held views. */
-async function serverCheckResponse(
+/** A consume without an Idempotency-Key, from this isolate's lease when it holds one. */
+function consumeResponse(
+  key: string,
   s: PipelineState,
   limits: Record<string, string>,
   requestId: string,
 ): Promise<Response> {
-  try {
-    const input = (await readJsonBody(s.req, s.headers))?.value;
-    if (input === undefined) throw bodyRequired();
-    const parsed = ServerCheckRequestSchema.safeParse(input);
-    if (!parsed.success) throw validationError(parsed.error.issues);
-    const key = s.apiKey;
-    if (!key) throw new Error('the key step did not run');
-    const answer = await serverCheck(
-      s.env,
-      s.ctx,
-      {
-        tenantId: s.edge.resolution.tenantId,
-        storefrontId: s.edge.resolution.storefrontId,
-        mode: key.mode,
-        customerId: parsed.data.customerId,
-      },
-      parsed.data.key,
-    );
-    const init = jsonInit('private, no-store', limits['RateLimit-Policy'] ?? '');
-    return withRequestHeaders(new Response(JSON.stringify(answer), init), requestId, limits);
-  } catch (err) {
-    return problemFromError(err, requestId, s.target.pathname);
-  }
+  const parse = { quick: quickParseConsume, schema: ConsumeRequestSchema };
+  return jsonBodyRoute(s, limits, requestId, 'no-store', parse, async (req) => {
+    const name = entitlementsObjectName(consumeSubject(s, req.customerId));
+    forgetHeldView(name);
+    const out = await consumeAtEdge(s.env, s.ctx, name, key, req.quantity);
+    return JSON.stringify(consumeAnswer(key, req.quantity, out));
+  });
+}
+
+/** The server path: `{ customerId, key }` with a secret key, from the edge's held views. */
+function serverCheckResponse(
+  s: PipelineState,
+  limits: Record<string, string>,
+  requestId: string,
+): Promise<Response> {
+  const parse = { schema: ServerCheckRequestSchema };
+  return jsonBodyRoute(s, limits, requestId, 'private, no-store', parse, async (req) => {
+    const apiKey = s.apiKey;
+    if (!apiKey) throw new Error('the key step did not run');
+    const who = {
+      tenantId: s.edge.resolution.tenantId,
+      storefrontId: s.edge.resolution.storefrontId,
+      mode: apiKey.mode,
+      customerId: req.customerId,
+    };
+    return JSON.stringify(await serverCheck(s.env, s.ctx, who, req.key));
+  });
 }
 
 /** The token path of an entitlement check: from the token's claims, no lookup. */
@@ -287,7 +296,7 @@ function tokenCheckResponse(
     query.startsWith('key=') && !query.includes('&') && !query.includes('%')
       ? query.slice(4)
       : new URLSearchParams(query).get('key');
-  if (key === null || !KEY_RE.test(key)) {
+  if (key === null || !ENTITLEMENT_KEY_RE.test(key)) {
     throw validationError([
       { path: ['query', 'key'], message: 'an entitlement key (a-z, 0-9, _; at most 64)' },
     ]);
@@ -316,24 +325,13 @@ function tokenCheckResponse(
 
 const NO_LIMITS: Record<string, string> = {};
 
-async function evaluateResponse(
+function evaluateResponse(
   s: PipelineState,
   limits: Record<string, string>,
   requestId: string,
 ): Promise<Response> {
-  try {
-    const input = (await readJsonBody(s.req, s.headers))?.value;
-    if (input === undefined) throw bodyRequired();
-    let body = quickParseEvaluateRequest(input);
-    if (!body) {
-      const parsed = EvaluateRequestSchema.safeParse(input);
-      if (!parsed.success) throw validationError(parsed.error.issues);
-      body = parsed.data;
-    }
-    const init = jsonInit(null, limits['RateLimit-Policy'] ?? '');
-    const res = new Response(evaluateFlags(s.edge, body, s.env, s.ctx), init);
-    return withRequestHeaders(res, requestId, limits);
-  } catch (err) {
-    return problemFromError(err, requestId, s.target.pathname);
-  }
+  const parse = { quick: quickParseEvaluateRequest, schema: EvaluateRequestSchema };
+  return jsonBodyRoute(s, limits, requestId, null, parse, (body) =>
+    evaluateFlags(s.edge, body, s.env, s.ctx),
+  );
 }

@@ -82,6 +82,24 @@ export function compOf(r: Row): CompGrant {
 }
 
 /** Hands grants to the customer's entitlements object named `objectName`. */
+/**
+ * The conditions naming one customer's grants in a storefront (and mode, when given): the
+ * same four columns every query of this file filters on.
+ */
+function ofCustomer(o: {
+  tenantId: string;
+  storefrontId: string;
+  customerId: string;
+  mode?: 'test' | 'live' | null;
+}) {
+  return [
+    eq(entitlementGrants.tenantId, o.tenantId),
+    eq(entitlementGrants.storefrontId, o.storefrontId),
+    eq(entitlementGrants.customerId, o.customerId),
+    o.mode ? eq(entitlementGrants.mode, o.mode) : undefined,
+  ];
+}
+
 export type CompSink = (owner: EntitlementsOwner, comps: CompGrant[]) => Promise<unknown>;
 
 export interface GrantContext {
@@ -246,10 +264,7 @@ export async function grantEntitlement(
       .from(entitlementGrants)
       .where(
         and(
-          eq(entitlementGrants.tenantId, ctx.tenantId),
-          eq(entitlementGrants.storefrontId, ctx.storefrontId),
-          eq(entitlementGrants.customerId, input.customerId),
-          eq(entitlementGrants.mode, input.mode),
+          ...ofCustomer({ ...ctx, customerId: input.customerId, mode: input.mode }),
           isNull(entitlementGrants.revokedAt),
           gt(entitlementGrants.expiresAt, now),
         ),
@@ -318,9 +333,7 @@ export async function revokeEntitlementGrant(
       .where(
         and(
           eq(entitlementGrants.id, target.grantId),
-          eq(entitlementGrants.tenantId, ctx.tenantId),
-          eq(entitlementGrants.storefrontId, ctx.storefrontId),
-          eq(entitlementGrants.customerId, target.customerId),
+          ...ofCustomer({ ...ctx, customerId: target.customerId }),
         ),
       )
       .for('update');
@@ -365,10 +378,7 @@ async function deliver(db: Db, sink: CompSink, row: Row): Promise<GrantView> {
     .from(entitlementGrants)
     .where(
       and(
-        eq(entitlementGrants.tenantId, row.tenantId),
-        eq(entitlementGrants.storefrontId, row.storefrontId),
-        eq(entitlementGrants.customerId, row.customerId),
-        eq(entitlementGrants.mode, row.mode),
+        ...ofCustomer(row),
         isNull(entitlementGrants.deliveredAt),
         ne(entitlementGrants.id, row.id),
       ),
@@ -422,14 +432,7 @@ export async function listEntitlementGrants(
   const rows = await db
     .select()
     .from(entitlementGrants)
-    .where(
-      and(
-        eq(entitlementGrants.tenantId, ctx.tenantId),
-        eq(entitlementGrants.storefrontId, ctx.storefrontId),
-        eq(entitlementGrants.customerId, customerId),
-        mode ? eq(entitlementGrants.mode, mode) : undefined,
-      ),
-    )
+    .where(and(...ofCustomer({ ...ctx, customerId, mode })))
     .orderBy(desc(entitlementGrants.createdAt), desc(entitlementGrants.id))
     .limit(MAX_LISTED_GRANTS);
   return rows.map(grantView);
