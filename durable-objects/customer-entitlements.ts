@@ -125,6 +125,13 @@ export const LEASE_MS = 1_000;
 /** A lease is at most this share of what is left, so near the end little sits in leases. */
 const LEASE_SHARE = 8;
 
+/** Units taken from one source's part of a quota in one window (a lease remembers them). */
+interface Allocation {
+  source: string;
+  windowEnd: number;
+  units: number;
+}
+
 /** One source's part of a quota in its current window (see `buckets`). */
 interface Bucket {
   source: string;
@@ -670,7 +677,7 @@ export class CustomerEntitlementsDurableObject
     leaseWant: number,
   ): {
     result: ConsumeResult;
-    lease: { units: number; alloc: { source: string; windowEnd: number; units: number }[] } | null;
+    lease: { units: number; alloc: Allocation[] } | null;
   } {
     const e = this.resolve().find((x) => x.key === key);
     if (!e)
@@ -709,7 +716,7 @@ export class CustomerEntitlementsDurableObject
     // Spend from the part whose window ends first (its units would lapse soonest); the lease's
     // units after the consume's.
     let left = quantity + leaseUnits;
-    const alloc: { source: string; windowEnd: number; units: number }[] = [];
+    const alloc: Allocation[] = [];
     for (const b of buckets) {
       const take = Math.min(left, Math.max(0, b.limit - b.used));
       if (take === 0) continue;
@@ -729,9 +736,9 @@ export class CustomerEntitlementsDurableObject
     }
     // Which of the taken units are the lease's: the last `leaseUnits` of them.
     let leaseRest = leaseUnits;
-    const leaseAlloc: { source: string; windowEnd: number; units: number }[] = [];
+    const leaseAlloc: Allocation[] = [];
     for (let i = alloc.length - 1; i >= 0 && leaseRest > 0; i--) {
-      const a = alloc[i] as { source: string; windowEnd: number; units: number };
+      const a = alloc[i] as Allocation;
       const u = Math.min(leaseRest, a.units);
       leaseAlloc.push({ ...a, units: u });
       leaseRest -= u;
